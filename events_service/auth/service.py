@@ -1,0 +1,122 @@
+"""Staff accounts: creation, authentication, roles, deactivation, revoked tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from tortoise import timezone
+from tortoise.exceptions import IntegrityError
+
+from events_service.auth.passwords import hash_password, needs_rehash, verify_password
+from events_service.errors import Conflict, NotFound, Unprocessable
+from events_service.identity import is_plausible_email, normalise_email
+from models import RevokedToken, StaffUser
+from models.enums import Role
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def _checked_roles(roles: Iterable[str]) -> list[str]:
+    wanted = set(roles)
+    unknown = wanted - {r.value for r in Role}
+    if unknown:
+        raise Unprocessable(f"Unknown role(s): {', '.join(sorted(unknown))}.")
+    if not wanted:
+        raise Unprocessable("A staff user needs at least one role.")
+    # Stored in a fixed order so equal role sets compare equal.
+    return [r.value for r in Role if r.value in wanted]
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Unprocessable(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    return password
+
+
+async def create_staff_user(
+    email: str, password: str, roles: Iterable[str], name: str = ""
+) -> StaffUser:
+    address = normalise_email(email)
+    if not is_plausible_email(address):
+        raise Unprocessable(f"{email!r} is not an e-mail address.")
+    checked_roles = _checked_roles(roles)
+    password_hash = await hash_password(_checked_password(password))
+    try:
+        return await StaffUser.create(
+            email=address, name=name.strip(), password_hash=password_hash, roles=checked_roles
+        )
+    except IntegrityError:
+        raise Conflict(f"A staff user with e-mail {address} already exists.") from None
+
+
+async def authenticate(email: str, password: str) -> StaffUser | None:
+    """The active user with these credentials, or None (same cost either way)."""
+    user = await StaffUser.get_or_none(email=normalise_email(email))
+    ok = await verify_password(user.password_hash if user else None, password)
+    if not (ok and user and user.active):
+        return None
+    user.last_login_at = timezone.now()
+    update_fields = ["last_login_at"]
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+        update_fields.append("password_hash")
+    await user.save(update_fields=update_fields)
+    return user
+
+
+async def active_user(user_id: int) -> StaffUser | None:
+    return await StaffUser.get_or_none(id=user_id, active=True)
+
+
+async def get_staff_user(user_id: int) -> StaffUser:
+    user = await StaffUser.get_or_none(id=user_id)
+    if user is None:
+        raise NotFound(f"No staff user {user_id}.")
+    return user
+
+
+async def list_staff_users(role: str | None = None, active: bool | None = None) -> list[StaffUser]:
+    query = StaffUser.all().order_by("id")
+    if active is not None:
+        query = query.filter(active=active)
+    users = await query
+    # Roles live in a JSON list: filter here rather than with engine-specific JSON SQL.
+    return [u for u in users if role is None or role in u.roles]
+
+
+async def update_staff_user(
+    user_id: int,
+    *,
+    acting_user_id: int,
+    roles: Iterable[str] | None = None,
+    active: bool | None = None,
+    name: str | None = None,
+    password: str | None = None,
+) -> StaffUser:
+    user = await get_staff_user(user_id)
+    if user.id == acting_user_id and (
+        active is False or (roles is not None and Role.ADMIN.value not in roles)
+    ):
+        # Nobody locks themselves out of administration by accident.
+        raise Conflict("You cannot deactivate yourself or remove your own admin role.")
+    if roles is not None:
+        user.roles = _checked_roles(roles)
+    if active is not None:
+        user.active = active
+    if name is not None:
+        user.name = name.strip()
+    if password is not None:
+        user.password_hash = await hash_password(_checked_password(password))
+    await user.save()
+    return user
+
+
+async def revoke_token(jti: str, expires_at: datetime) -> None:
+    await RevokedToken.get_or_create(jti=jti, defaults={"expires_at": expires_at})
+    # Expired entries can never match a valid token again.
+    await RevokedToken.filter(expires_at__lt=timezone.now()).delete()
+
+
+async def is_token_revoked(jti: str | None) -> bool:
+    return jti is not None and await RevokedToken.exists(jti=jti)

@@ -1,0 +1,171 @@
+"""The `events-service` command: serve, migrate, demo, users, keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from events_service.settings import Settings, SettingsError, new_signing_key_text
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"configuration error: {exc}") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    # Validated (and development keys created) once here, before workers fork.
+    settings = _settings()
+    print(
+        f"events-service on http://{args.host}:{args.port} ({settings.environment}, "
+        f"{args.workers} worker(s), database {_redacted(settings.database_url)})"
+    )
+    Granian(
+        target="events_service.app:create_app",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_access=args.access_log,
+        respawn_failed_workers=True,
+    ).serve()
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from events_service.db import migrate
+
+    settings = _settings()
+    asyncio.run(migrate(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from events_service.db import database, migrate
+    from events_service.demo import seed_demo
+
+    settings = _settings()
+    if settings.is_production:
+        print("refusing to seed demo accounts in production", file=sys.stderr)
+        return 2
+
+    async def run():  # type: ignore[no-untyped-def]
+        await migrate(settings.database_url)
+        async with database(settings.database_url):
+            return await seed_demo(settings)
+
+    summary = asyncio.run(run())
+    base = args.base_url or settings.public_base_url
+    print("demo data " + ("created" if summary.created else "already there; passwords reset"))
+    print("\nAccounts (development only):")
+    for email, password, roles in summary.accounts:
+        print(f"  {','.join(roles):6}  {email:22}  password: {password}")
+    print("\nEvents:")
+    for event_id, title in summary.events:
+        print(f"  #{event_id}  {title}")
+    print("\nRegistration links (slug per channel):")
+    for label, slug in summary.links:
+        print(f"  {label:18} {slug}")
+    print("\nOpen:")
+    print(f"  {base}/            start page")
+    print(f"  {base}/schema      API documentation (log in with POST /api/v1/auth/login)")
+    print(f"  {base}/health      health check")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from events_service.auth.service import create_staff_user
+    from events_service.db import database
+    from events_service.errors import DomainError
+
+    settings = _settings()
+    password = args.password or os.environ.get("EVENTS_NEW_USER_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("give --password or EVENTS_NEW_USER_PASSWORD", file=sys.stderr)
+            return 2
+        password = getpass.getpass("password: ")
+    roles = [r.strip() for chunk in args.role for r in chunk.split(",") if r.strip()]
+
+    async def run() -> None:
+        async with database(settings.database_url):
+            user = await create_staff_user(args.email, password, roles, args.name or "")
+            print(f"created staff user #{user.id} {user.email} ({', '.join(user.roles)})")
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_keys(_: argparse.Namespace) -> int:
+    import secrets
+
+    print(f"EVENTS_SECRET_KEY={secrets.token_urlsafe(48)}")
+    print(f"EVENTS_SIGNING_KEY={new_signing_key_text()}")
+    return 0
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="events-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service (granian, ASGI)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="migrate, then seed demo data and accounts")
+    demo.add_argument("--base-url", default=None, help="base URL to print (default: settings)")
+    demo.set_defaults(func=cmd_demo)
+
+    users = sub.add_parser("users", help="manage staff users")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a staff user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="default: $EVENTS_NEW_USER_PASSWORD, or a prompt")
+    create.add_argument(
+        "--role", action="append", required=True, help="admin, staff or judge; repeatable"
+    )
+    create.add_argument("--name", default="")
+    create.set_defaults(func=cmd_users_create)
+
+    keys = sub.add_parser("keys", help="print fresh production secrets")
+    keys.set_defaults(func=cmd_keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

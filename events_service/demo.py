@@ -1,0 +1,171 @@
+"""Demo data for a first look: a programme, a summit, a competition and three accounts.
+
+Seeding is idempotent: running it again keeps the data and resets the demo
+accounts' passwords to the printed ones.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from tortoise import timezone
+from tortoise.transactions import in_transaction
+
+from events_service.auth.passwords import hash_password
+from events_service.identity import organisation_key
+from events_service.settings import Settings
+from models import (
+    Criterion,
+    Entry,
+    Event,
+    Organisation,
+    Programme,
+    RegistrationLink,
+    Round,
+    RoundEntry,
+    StaffUser,
+)
+from models.enums import EventKind, EventStatus, OrganisationKind, RoundStatus
+
+DEMO_ACCOUNTS = (
+    ("admin@demo.local", "demo-admin-password", ["admin"], "Demo Organiser"),
+    ("staff@demo.local", "demo-staff-password", ["staff"], "Demo Door Staff"),
+    ("judge@demo.local", "demo-judge-password", ["judge"], "Demo Judge"),
+)
+
+DEMO_ENTRIES = (
+    ("Edge-AI driver fatigue monitor", "VisionDrive", "startup"),
+    ("V2X traffic-light timing service", "RoadLink Tech", "company"),
+    ("Battery health passport", "CellTrace", "startup"),
+    ("Open HD map updates from fleets", "MapFleet Lab", "institution"),
+)
+
+
+@dataclass
+class DemoSummary:
+    created: bool
+    accounts: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    events: list[tuple[int, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def new_link_slug() -> str:
+    """An unguessable slug: 96 random bits, URL-safe."""
+    return secrets.token_urlsafe(12)
+
+
+async def seed_demo(settings: Settings) -> DemoSummary:
+    accounts = []
+    for email, password, roles, name in DEMO_ACCOUNTS:
+        password_hash = await hash_password(password)
+        user, made = await StaffUser.get_or_create(
+            email=email,
+            defaults={"password_hash": password_hash, "roles": roles, "name": name},
+        )
+        if not made:
+            user.password_hash, user.roles, user.active = password_hash, roles, True
+            await user.save()
+        accounts.append((email, password, roles))
+
+    existing = await Programme.get_or_none(name=settings.programme_name)
+    if existing is not None:
+        events = await Event.filter(programme=existing).order_by("id")
+        links = await RegistrationLink.filter(event__programme=existing).order_by("id")
+        return DemoSummary(
+            created=False,
+            accounts=accounts,
+            events=[(e.id, e.title) for e in events],
+            links=[(lk.label, lk.slug) for lk in links],
+        )
+
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    async with in_transaction():
+        programme = await Programme.create(
+            name=settings.programme_name,
+            start_date=settings.programme_start,
+            target_talents=settings.targets.talents,
+            target_firms=settings.targets.firms,
+            target_companies=settings.targets.companies,
+            target_projects=settings.targets.projects,
+            target_financed_startups=settings.targets.financed_startups,
+        )
+        summit = await Event.create(
+            programme=programme,
+            kind=EventKind.SUMMIT,
+            title="Internet + Auto Summit 2026",
+            description="Connected vehicles, autonomous driving and the supply chain behind them.",
+            venue="Innovation Base, Hall A",
+            timezone="Asia/Shanghai",
+            starts_at=now + timedelta(days=14),
+            ends_at=now + timedelta(days=14, hours=8),
+            capacity=300,
+            waitlist_enabled=True,
+            registration_opens_at=now - timedelta(days=1),
+            registration_closes_at=now + timedelta(days=13),
+            status=EventStatus.PUBLISHED,
+        )
+        links = [
+            await RegistrationLink.create(event=summit, slug=new_link_slug(), label=label, quota=q)
+            for label, q in (("WeChat group A", None), ("Poster, hall 2", 50))
+        ]
+        competition = await Event.create(
+            programme=programme,
+            kind=EventKind.COMPETITION,
+            title="Smart Mobility Challenge 2026",
+            description="Startups and teams pitch technical projects for the base's support.",
+            venue="Innovation Base, Hall B",
+            timezone="Asia/Shanghai",
+            starts_at=now + timedelta(days=30),
+            ends_at=now + timedelta(days=31),
+            capacity=None,
+            status=EventStatus.PUBLISHED,
+        )
+        preliminary = await Round.create(
+            event=competition,
+            name="Preliminary",
+            position=1,
+            judges_per_entry=1,
+            status=RoundStatus.DRAFT,
+            tie_break=["innovation", "feasibility", "entry_id"],
+        )
+        for position, (name, description, weight) in enumerate(
+            (
+                ("Innovation", "How new is the idea against the state of the art?", "0.4"),
+                ("Feasibility", "Can the team build and ship it in 12 months?", "0.35"),
+                ("Market", "How large and reachable is the market?", "0.25"),
+            ),
+            start=1,
+        ):
+            await Criterion.create(
+                round=preliminary,
+                name=name,
+                description=description,
+                weight=Decimal(weight),
+                scale_min=Decimal(0),
+                scale_max=Decimal(10),
+                scale_step=Decimal("0.5"),
+                position=position,
+            )
+        for title, team, kind in DEMO_ENTRIES:
+            organisation, _ = await Organisation.get_or_create(
+                name_key=organisation_key(team),
+                defaults={"name": team, "kind": OrganisationKind(kind)},
+            )
+            entry = await Entry.create(
+                event=competition,
+                title=title,
+                team_name=team,
+                organisation=organisation,
+                track="mobility",
+            )
+            await RoundEntry.create(round=preliminary, entry=entry)
+
+    return DemoSummary(
+        created=True,
+        accounts=accounts,
+        events=[(summit.id, summit.title), (competition.id, competition.title)],
+        links=[(lk.label, lk.slug) for lk in links],
+    )

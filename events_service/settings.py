@@ -1,0 +1,189 @@
+"""Every setting of the service, read once from `EVENTS_*` environment variables.
+
+Development needs no configuration: secrets are generated on first start and kept
+under the data folder so tokens and ticket codes survive restarts. Production
+refuses to start until each secret is given explicitly.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class ProgrammeTargets:
+    talents: int = 7200
+    firms: int = 300
+    companies: int = 200
+    projects: int = 30
+    financed_startups: int = 20
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    database_url: str = "sqlite://events.db"
+    data_dir: Path = Path("var")
+    secret_key: str = field(default="", repr=False)
+    # Raw 32-byte Ed25519 private key (the ticket signing key).
+    signing_key: bytes = field(default=b"", repr=False)
+    smtp_url: str = "file://var/mail"
+    public_base_url: str = "http://127.0.0.1:8000"
+    redis_url: str | None = None
+    default_locale: str = "en"
+    programme_name: str = "Internet + Auto Innovation Base"
+    programme_start: date = date(2026, 1, 1)
+    targets: ProgrammeTargets = field(default_factory=ProgrammeTargets)
+    login_attempts_per_minute: int = 10
+    token_lifetime_minutes: int = 12 * 60
+    max_body_bytes: int = 1_048_576
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def signing_private_key(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.signing_key)
+
+    @property
+    def signing_public_key_b64(self) -> str:
+        raw = self.signing_private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = _Env(os.environ if environ is None else environ)
+        environment = env.str("EVENTS_ENVIRONMENT", "development")
+        if environment not in ENVIRONMENTS:
+            raise SettingsError(
+                f"EVENTS_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}"
+            )
+        production = environment == "production"
+        data_dir = Path(env.str("EVENTS_DATA_DIR", "var"))
+
+        secret_key = env.str("EVENTS_SECRET_KEY", "")
+        signing_key_text = env.str("EVENTS_SIGNING_KEY", "")
+        if production:
+            if len(secret_key) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    "EVENTS_SECRET_KEY must be set to a random string of at least "
+                    f"{MIN_SECRET_LENGTH} characters in production"
+                )
+            if not signing_key_text:
+                raise SettingsError(
+                    "EVENTS_SIGNING_KEY must be set in production (base64 of a raw 32-byte "
+                    "Ed25519 private key; `events-service keys` prints a new one)"
+                )
+        else:
+            secret_key = secret_key or _kept_secret(data_dir / "secret_key", _new_secret_text)
+            signing_key_text = signing_key_text or _kept_secret(
+                data_dir / "signing_key", new_signing_key_text
+            )
+
+        return cls(
+            environment=environment,
+            database_url=env.str("EVENTS_DATABASE_URL", "sqlite://events.db"),
+            data_dir=data_dir,
+            secret_key=secret_key,
+            signing_key=_decode_signing_key(signing_key_text),
+            smtp_url=env.str("EVENTS_SMTP_URL", f"file://{data_dir / 'mail'}"),
+            public_base_url=env.str("EVENTS_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            redis_url=env.str("EVENTS_REDIS_URL", "") or None,
+            default_locale=env.str("EVENTS_DEFAULT_LOCALE", "en"),
+            programme_name=env.str("EVENTS_PROGRAMME_NAME", "Internet + Auto Innovation Base"),
+            programme_start=env.date("EVENTS_PROGRAMME_START", date(2026, 1, 1)),
+            targets=ProgrammeTargets(
+                talents=env.int("EVENTS_TARGET_TALENTS", 7200),
+                firms=env.int("EVENTS_TARGET_FIRMS", 300),
+                companies=env.int("EVENTS_TARGET_COMPANIES", 200),
+                projects=env.int("EVENTS_TARGET_PROJECTS", 30),
+                financed_startups=env.int("EVENTS_TARGET_FINANCED_STARTUPS", 20),
+            ),
+            login_attempts_per_minute=env.int("EVENTS_LOGIN_ATTEMPTS_PER_MINUTE", 10),
+            token_lifetime_minutes=env.int("EVENTS_TOKEN_LIFETIME_MINUTES", 12 * 60),
+            max_body_bytes=env.int("EVENTS_MAX_BODY_BYTES", 1_048_576),
+        )
+
+
+class _Env:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def str(self, name: str, default: str) -> str:
+        return self._environ.get(name, default).strip()
+
+    def int(self, name: str, default: int) -> int:
+        raw = self._environ.get(name)
+        if raw is None or not raw.strip():
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        if value <= 0:
+            raise SettingsError(f"{name} must be positive, got {value}")
+        return value
+
+    def date(self, name: str, default: date) -> date:
+        raw = self._environ.get(name)
+        if raw is None or not raw.strip():
+            return default
+        try:
+            return date.fromisoformat(raw.strip())
+        except ValueError:
+            raise SettingsError(f"{name} must be a date like 2026-01-01, got {raw!r}") from None
+
+
+def _new_secret_text() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def new_signing_key_text() -> str:
+    """A fresh Ed25519 private key as unpadded base64url of its 32 raw bytes."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """Read a development secret from `path`, creating it (mode 0600) on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # Write to a private temp file and link it into place: of several processes
+    # starting at once exactly one wins, and nobody ever reads a half-written key.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        value = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return value
+
+
+def _decode_signing_key(text: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise SettingsError("EVENTS_SIGNING_KEY must be base64 of exactly 32 bytes")
+    return raw

@@ -1,0 +1,60 @@
+"""Tortoise models of events-service, one module per aggregate, re-exported here."""
+
+from models.checkin import Admission, ScanLog
+from models.events import Event, RegistrationLink
+from models.judging import (
+    Award,
+    ConflictDeclaration,
+    Criterion,
+    Entry,
+    EntryMember,
+    JudgeAssignment,
+    Round,
+    RoundEntry,
+    Score,
+    WinnerRecord,
+)
+from models.outbox import OutboxMessage
+from models.people import Organisation, Person
+from models.programme import FinancingRecord, Programme, ReachCounter, ServiceRecord
+from models.registrations import Registration
+from models.staff import RevokedToken, StaffUser
+
+MODEL_MODULES = [
+    "models.people",
+    "models.programme",
+    "models.events",
+    "models.registrations",
+    "models.checkin",
+    "models.judging",
+    "models.outbox",
+    "models.staff",
+]
+
+__all__ = [
+    "MODEL_MODULES",
+    "Admission",
+    "Award",
+    "ConflictDeclaration",
+    "Criterion",
+    "Entry",
+    "EntryMember",
+    "Event",
+    "FinancingRecord",
+    "JudgeAssignment",
+    "Organisation",
+    "OutboxMessage",
+    "Person",
+    "Programme",
+    "ReachCounter",
+    "Registration",
+    "RegistrationLink",
+    "RevokedToken",
+    "Round",
+    "RoundEntry",
+    "ScanLog",
+    "Score",
+    "ServiceRecord",
+    "StaffUser",
+    "WinnerRecord",
+]

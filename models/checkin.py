@@ -1,0 +1,54 @@
+"""Admissions at the door (at most one per registration) and the log of every scan."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import ScanVerdict
+
+
+class Admission(Model):
+    id = fields.IntField(primary_key=True)
+    registration: fields.OneToOneRelation = fields.OneToOneField(
+        "models.Registration", related_name="admission", on_delete=fields.CASCADE
+    )
+    # Denormalised from the registration so reach (distinct people) needs no join.
+    person: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Person", related_name="admissions", on_delete=fields.RESTRICT
+    )
+    event: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Event", related_name="admissions", on_delete=fields.CASCADE
+    )
+    gate = fields.CharField(max_length=40)
+    staff: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="admissions", null=True, on_delete=fields.SET_NULL
+    )
+    admitted_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "admission"
+        indexes = (("event_id", "admitted_at"), ("person_id", "admitted_at"))
+
+
+class ScanLog(Model):
+    id = fields.BigIntField(primary_key=True)
+    # sha256 of the scanned text: the log keeps no code that could be replayed.
+    code_hash = fields.CharField(max_length=64)
+    verdict = fields.CharEnumField(ScanVerdict, max_length=20)
+    event: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Event", related_name="scans", null=True, on_delete=fields.CASCADE
+    )
+    registration: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Registration", related_name="scans", null=True, on_delete=fields.SET_NULL
+    )
+    gate = fields.CharField(max_length=40)
+    staff: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="scans", null=True, on_delete=fields.SET_NULL
+    )
+    # Client-chosen id that makes a retried scan idempotent.
+    scan_id = fields.CharField(max_length=64, null=True, unique=True)
+    scanned_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "scan_log"
+        indexes = (("event_id", "created_at"),)

@@ -1,0 +1,72 @@
+"""The programme's window and targets, and the sharded talent-reach counter."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import FinancingKind
+
+
+class Programme(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    start_date = fields.DateField()
+    duration_years = fields.SmallIntField(default=3)
+    target_talents = fields.IntField(default=7200)
+    target_firms = fields.IntField(default=300)
+    target_companies = fields.IntField(default=200)
+    target_projects = fields.IntField(default=30)
+    target_financed_startups = fields.IntField(default=20)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "programme"
+
+
+class ReachCounter(Model):
+    """One shard of the talent-reach counter: the reach is the sum over shards.
+
+    Sharding spreads concurrent first admissions over several rows so they do not
+    all queue on one row lock.
+    """
+
+    id = fields.IntField(primary_key=True)
+    shard = fields.SmallIntField(unique=True)
+    value = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "reach_counter"
+
+
+class ServiceRecord(Model):
+    """A firm served by the base (cloud resources, training, consulting, ...)."""
+
+    id = fields.IntField(primary_key=True)
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="services", on_delete=fields.RESTRICT
+    )
+    service_kind = fields.CharField(max_length=60)
+    served_on = fields.DateField(db_index=True)
+    note = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "service_record"
+
+
+class FinancingRecord(Model):
+    """Financing obtained by a startup through the programme."""
+
+    id = fields.IntField(primary_key=True)
+    organisation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Organisation", related_name="financings", on_delete=fields.RESTRICT
+    )
+    partner = fields.CharField(max_length=200)
+    kind = fields.CharEnumField(FinancingKind, max_length=16)
+    amount = fields.DecimalField(max_digits=16, decimal_places=2)
+    currency = fields.CharField(max_length=3, default="CNY")
+    financed_on = fields.DateField(db_index=True)
+    note = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "financing_record"
