@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.datastructures import Cookie
-from litestar.params import Body, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
@@ -40,7 +40,7 @@ class AuthController(Controller):
     @post("/login", status_code=HTTP_200_OK, summary="Log in with e-mail and password")
     async def login(
         self,
-        data: Annotated[LoginIn, Body()],
+        data: JSONBody[LoginIn],
         jwt_auth: JWTAuthDep,
         settings: SettingsDep,
     ) -> Response[LoginOut]:
@@ -95,26 +95,26 @@ class StaffUserController(Controller):
     @get("/", summary="List staff users")
     async def list_users(
         self,
-        role: Annotated[Role | None, Parameter(query="role")] = None,
-        active: bool | None = None,
+        role: FromQuery[Role | None] = None,
+        active: FromQuery[bool | None] = None,
     ) -> list[StaffUserOut]:
         users = await service.list_staff_users(role=role, active=active)
         return [StaffUserOut.of(u) for u in users]
 
     @post("/", summary="Create a staff user")
-    async def create_user(self, data: Annotated[StaffUserCreate, Body()]) -> StaffUserOut:
+    async def create_user(self, data: JSONBody[StaffUserCreate]) -> StaffUserOut:
         user = await service.create_staff_user(data.email, data.password, data.roles, data.name)
         return StaffUserOut.of(user)
 
     @get("/{user_id:int}", summary="One staff user")
-    async def get_user(self, user_id: int) -> StaffUserOut:
+    async def get_user(self, user_id: FromPath[int]) -> StaffUserOut:
         return StaffUserOut.of(await service.get_staff_user(user_id))
 
     @patch("/{user_id:int}", summary="Change roles, name, password; deactivate or reactivate")
     async def update_user(
         self,
-        user_id: int,
-        data: Annotated[StaffUserPatch, Body()],
+        user_id: FromPath[int],
+        data: JSONBody[StaffUserPatch],
         request: Request[StaffUser, Token, Any],
     ) -> StaffUserOut:
         user = await service.update_staff_user(
