@@ -1,0 +1,1 @@
+"""Outgoing notifications: the transactional outbox, message builders and senders."""
