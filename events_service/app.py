@@ -6,25 +6,41 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
+from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from events_service import __version__
 from events_service.auth.controllers import AuthController, StaffUserController
 from events_service.auth.tokens import build_jwt_auth
 from events_service.db import database
-from events_service.errors import problem_details_plugin
+from events_service.errors import problem_details_plugin, too_many_requests_problem
+from events_service.events.controllers import EventController, LinkController, ticket_key
 from events_service.health import health
+from events_service.registration.controllers import register_json
+from events_service.registration.pages import (
+    registration_form,
+    registration_page,
+    ticket_calendar,
+    ticket_cancel,
+    ticket_page,
+    ticket_qr_png,
+    ticket_qr_svg,
+)
 from events_service.settings import Settings
+from events_service.web.i18n import other_locale, pick_locale, translator
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+ROOT = Path(__file__).resolve().parent
+TEMPLATES_DIR = ROOT.parent / "templates"
+STATIC_DIR = ROOT / "static"
 LOGIN_PATH = "/api/v1/auth/login"
 
 
@@ -32,6 +48,37 @@ LOGIN_PATH = "/api/v1/auth/login"
 async def home(request: Request) -> Template:
     settings: Settings = request.app.state.settings
     return Template("pages/home.html", context={"settings": settings})
+
+
+def _is_login(request: Request) -> bool:
+    return request.url.path == LOGIN_PATH
+
+
+def _is_registration(request: Request) -> bool:
+    path = request.url.path
+    return request.method == "POST" and (
+        path.startswith("/api/v1/register/") or path.startswith("/r/")
+    )
+
+
+def _too_many_requests(request: Request, exc: TooManyRequestsException) -> Response:
+    """A friendly page for people on the form; a problem document for everyone else."""
+    if request.url.path.startswith("/r/"):
+        settings: Settings = request.app.state.settings
+        locale = pick_locale(request, settings.default_locale)
+        return Template(
+            "pages/message.html",
+            context={
+                "t": translator(locale),
+                "locale": locale,
+                "other_locale": other_locale(locale),
+                "path": request.url.path,
+                "message_key": "too_many",
+            },
+            status_code=429,
+            headers=exc.headers,
+        )
+    return too_many_requests_problem(exc).to_response(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -43,18 +90,44 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with database(settings.database_url):
             yield
 
+    # Separate stores: the limiter's key is the client address, shared otherwise.
     login_rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.login_attempts_per_minute),
-        # Only the login is throttled: it is where passwords get guessed.
-        check_throttle_handler=lambda request: request.url.path == LOGIN_PATH,
+        check_throttle_handler=_is_login,
+        store="rate_limit_login",
+    )
+    registration_rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.registrations_per_minute),
+        check_throttle_handler=_is_registration,
+        store="rate_limit_registration",
     )
 
     return Litestar(
-        route_handlers=[home, health, AuthController, StaffUserController],
+        route_handlers=[
+            home,
+            health,
+            AuthController,
+            StaffUserController,
+            EventController,
+            LinkController,
+            ticket_key,
+            register_json,
+            registration_page,
+            registration_form,
+            ticket_page,
+            ticket_qr_png,
+            ticket_qr_svg,
+            ticket_calendar,
+            ticket_cancel,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
+        ],
         lifespan=[db_lifespan],
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[login_rate_limit.middleware],
+        middleware=[login_rate_limit.middleware, registration_rate_limit.middleware],
         plugins=[problem_details_plugin()],
+        exception_handlers={TooManyRequestsException: _too_many_requests},
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),

@@ -25,6 +25,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # Validated (and development keys created) once here, before workers fork.
     settings = _settings()
+    if args.workers > 1 and settings.database_url.startswith("sqlite"):
+        # SQLite has one writer; several processes would fail each other's writes.
+        print("SQLite serves one worker process; use PostgreSQL for more", file=sys.stderr)
+        args.workers = 1
     print(
         f"events-service on http://{args.host}:{args.port} ({settings.environment}, "
         f"{args.workers} worker(s), database {_redacted(settings.database_url)})"

@@ -140,6 +140,14 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     return _problem(status, detail, extra=extra, headers=exc.headers)
 
 
+def too_many_requests_problem(exc: HTTPException) -> ProblemDetailsException:
+    return _problem(
+        429,
+        "Too many requests from this address; wait a minute and try again.",
+        headers=exc.headers,
+    )
+
+
 def _from_does_not_exist(exc: DoesNotExist) -> ProblemDetailsException:
     return _problem(404, "No such record.")
 

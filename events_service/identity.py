@@ -14,8 +14,10 @@ def is_plausible_email(email: str) -> bool:
     """A cheap shape check; the only real proof is a delivered message."""
     if not email or len(email) > MAX_EMAIL_LENGTH or any(ch.isspace() for ch in email):
         return False
-    local, at, domain = email.rpartition("@")
-    return bool(at and local and "." in domain.strip(".") and "@" not in domain)
+    if email.count("@") != 1:
+        return False
+    local, _, domain = email.partition("@")
+    return bool(local and "." in domain.strip(".") and ".." not in domain)
 
 
 def organisation_key(name: str) -> str:

@@ -51,6 +51,7 @@ class Settings:
     programme_start: date = date(2026, 1, 1)
     targets: ProgrammeTargets = field(default_factory=ProgrammeTargets)
     login_attempts_per_minute: int = 10
+    registrations_per_minute: int = 30
     token_lifetime_minutes: int = 12 * 60
     max_body_bytes: int = 1_048_576
 
@@ -117,6 +118,7 @@ class Settings:
                 financed_startups=env.int("EVENTS_TARGET_FINANCED_STARTUPS", 20),
             ),
             login_attempts_per_minute=env.int("EVENTS_LOGIN_ATTEMPTS_PER_MINUTE", 10),
+            registrations_per_minute=env.int("EVENTS_REGISTRATIONS_PER_MINUTE", 30),
             token_lifetime_minutes=env.int("EVENTS_TOKEN_LIFETIME_MINUTES", 12 * 60),
             max_body_bytes=env.int("EVENTS_MAX_BODY_BYTES", 1_048_576),
         )

@@ -4,6 +4,8 @@ from enum import StrEnum
 
 
 class OrganisationKind(StrEnum):
+    # Attendees name their organisation on the form; organisers classify it later.
+    UNSPECIFIED = "unspecified"
     COMPANY = "company"
     STARTUP = "startup"
     INSTITUTION = "institution"

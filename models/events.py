@@ -44,8 +44,9 @@ class RegistrationLink(Model):
     slug = fields.CharField(max_length=32, unique=True)
     label = fields.CharField(max_length=120)
     quota = fields.IntField(null=True)
-    # Confirmed registrations that came through this link, for the quota check.
-    confirmed_count = fields.IntField(default=0)
+    # Active (confirmed or waitlisted) registrations through this link: the quota
+    # bounds it by conditional update, like the event's capacity.
+    used_count = fields.IntField(default=0)
     opens_at = fields.DatetimeField(null=True)
     closes_at = fields.DatetimeField(null=True)
     active = fields.BooleanField(default=True)

@@ -11,7 +11,9 @@ class Organisation(Model):
     name = fields.CharField(max_length=200)
     # Uniqueness is case-insensitive on both engines: we store the folded form.
     name_key = fields.CharField(max_length=200, unique=True)
-    kind = fields.CharEnumField(OrganisationKind, max_length=16, default=OrganisationKind.COMPANY)
+    kind = fields.CharEnumField(
+        OrganisationKind, max_length=16, default=OrganisationKind.UNSPECIFIED
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -23,7 +25,8 @@ class Person(Model):
 
     id = fields.IntField(primary_key=True)
     email = fields.CharField(max_length=254, unique=True)
-    name = fields.CharField(max_length=120)
+    name = fields.CharField(max_length=200)
+    # E.164, e.g. +8613800138000.
     phone = fields.CharField(max_length=20, null=True)
     job_title = fields.CharField(max_length=120, null=True)
     organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(

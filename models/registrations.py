@@ -33,5 +33,5 @@ class Registration(Model):
     class Meta:
         table = "registration"
         unique_together = (("person", "event"),)
-        # Waitlist promotion takes the earliest waitlisted registration of an event.
-        indexes = (("event_id", "status", "created_at"),)
+        # Waitlist promotion takes the earliest (lowest id) waitlisted registration.
+        indexes = (("event_id", "status", "id"),)

@@ -116,6 +116,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "public_base_url": "http://testserver",
         # The shared app serves every test from one client address.
         "login_attempts_per_minute": 1_000_000,
+        "registrations_per_minute": 1_000_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

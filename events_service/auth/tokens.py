@@ -19,6 +19,11 @@ PUBLIC_PATHS = [
     "^/schema",
     "^/api/v1/auth/login$",
     "^/static/",
+    # Attendees never log in: the registration link and the ticket token are the keys.
+    "^/r/",
+    "^/t/",
+    "^/api/v1/register/",
+    r"^/api/v1/events/\d+/ticket-key$",
     "^/favicon.ico$",
 ]
 

@@ -1,0 +1,48 @@
+"""The public JSON registration API (the HTML form is in pages.py)."""
+
+from __future__ import annotations
+
+from litestar import Response, post
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from events_service.deps import SettingsDep
+from events_service.registration import service
+from events_service.registration.forms import RegistrationForm, clean_registration
+from events_service.registration.schemas import RegistrationIn, RegistrationOut
+
+
+def ticket_url(public_base_url: str, manage_token: str) -> str:
+    return f"{public_base_url}/t/{manage_token}"
+
+
+@post(
+    "/api/v1/register/{slug:str}",
+    tags=["registration"],
+    summary="Register through a link (public)",
+    description="201 with a new ticket; 200 with the existing ticket when already registered.",
+)
+async def register_json(
+    slug: FromPath[str], data: JSONBody[RegistrationIn], settings: SettingsDep
+) -> Response[RegistrationOut]:
+    form = clean_registration(
+        RegistrationForm(
+            name=data.name,
+            email=data.email,
+            consent=data.consent,
+            phone=data.phone,
+            organisation=data.organisation,
+            job_title=data.job_title,
+            locale=data.locale,
+        ),
+        default_locale=settings.default_locale,
+    )
+    result = await service.register(slug, form)
+    registration = result.registration
+    body = RegistrationOut(
+        status=registration.status.value,
+        ticket_url=ticket_url(settings.public_base_url, registration.manage_token),
+        registration_id=registration.id,
+        created=result.created,
+    )
+    return Response(body, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)

@@ -1,0 +1,237 @@
+"""The attendee's pages: the registration form behind each link, and the ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+from tortoise import timezone
+
+from events_service.checkin.codes import issue_code
+from events_service.deps import SettingsDep
+from events_service.errors import DomainError, NotFound
+from events_service.registration import service
+from events_service.registration.calendar import event_invite
+from events_service.registration.controllers import ticket_url
+from events_service.registration.forms import (
+    InvalidRegistration,
+    RegistrationForm,
+    clean_registration,
+)
+from events_service.registration.qr import qr_png, qr_svg
+from events_service.registration.service import LinkState, RegistrationRefused
+from events_service.web.i18n import (
+    LOCALE_COOKIE,
+    format_instant,
+    format_when,
+    other_locale,
+    pick_locale,
+    translator,
+)
+from models import Event, Registration
+from models.enums import RegistrationStatus
+
+STATE_STATUS = {
+    LinkState.UNKNOWN: 404,
+    LinkState.CANCELLED: 410,
+    LinkState.NOT_OPEN: 409,
+    LinkState.CLOSED: 409,
+    LinkState.QUOTA_REACHED: 409,
+    LinkState.SOLD_OUT: 409,
+}
+
+
+class FormIn(msgspec.Struct):
+    """The HTML form as posted; every field arrives as text and is checked by forms.py."""
+
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    organisation: str = ""
+    job_title: str = ""
+    consent: str = ""
+
+
+def _page(
+    request: Request,
+    template: str,
+    settings: Any,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    locale = pick_locale(request, settings.default_locale)
+    response = Template(
+        template,
+        context={
+            "t": translator(locale),
+            "locale": locale,
+            "other_locale": other_locale(locale),
+            "path": request.url.path,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") == locale:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+def _event_context(event: Event, locale: str) -> dict[str, Any]:
+    return {
+        "event": event,
+        "when": format_when(event.starts_at, event.ends_at, event.timezone, locale),
+    }
+
+
+async def _form_page(
+    request: Request,
+    settings: Any,
+    slug: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    refusal: LinkState | None = None,
+) -> Template:
+    locale = pick_locale(request, settings.default_locale)
+    link = await service.find_link(slug)
+    event = link.event if link else None
+    state = refusal or service.link_state(link, event, timezone.now())
+    if link is None or event is None or state is LinkState.UNKNOWN:
+        return _page(request, "pages/register.html", settings, 404, state="unknown", event=None)
+    opens, _ = service.registration_window(link, event)
+    status_code = 422 if errors else STATE_STATUS.get(state, 200)
+    return _page(
+        request,
+        "pages/register.html",
+        settings,
+        status_code,
+        state=state.value,
+        opens=format_instant(opens, event.timezone, locale) if opens else "",
+        seats_left=(
+            max(event.capacity - event.confirmed_count, 0) if event.capacity is not None else None
+        ),
+        values=values or {},
+        errors=errors or {},
+        **_event_context(event, locale),
+    )
+
+
+@get("/r/{slug:str}", include_in_schema=False)
+async def registration_page(
+    request: Request, slug: FromPath[str], settings: SettingsDep
+) -> Template:
+    return await _form_page(request, settings, slug)
+
+
+@post("/r/{slug:str}", include_in_schema=False, status_code=303)
+async def registration_form(
+    request: Request, slug: FromPath[str], data: URLEncodedBody[FormIn], settings: SettingsDep
+) -> Response[Any]:
+    values = msgspec.structs.asdict(data)
+    try:
+        form = clean_registration(
+            RegistrationForm(
+                name=data.name,
+                email=data.email,
+                consent=data.consent in ("on", "yes", "true", "1"),
+                phone=data.phone,
+                organisation=data.organisation,
+                job_title=data.job_title,
+                locale=pick_locale(request, settings.default_locale),
+            ),
+            default_locale=settings.default_locale,
+        )
+        result = await service.register(slug, form)
+    except InvalidRegistration as exc:
+        return await _form_page(request, settings, slug, values=values, errors=exc.errors)
+    except RegistrationRefused as exc:
+        return await _form_page(request, settings, slug, values=values, refusal=exc.state)
+    target = f"/t/{result.registration.manage_token}"
+    return Redirect(target if result.created else f"{target}?again=1", status_code=303)
+
+
+async def _ticket_or_page(request: Request, settings: Any, token: str) -> Registration | Template:
+    try:
+        return await service.get_ticket(token)
+    except NotFound:
+        return _page(request, "pages/message.html", settings, 404, message_key="not_found")
+
+
+@get("/t/{token:str}", include_in_schema=False)
+async def ticket_page(request: Request, token: FromPath[str], settings: SettingsDep) -> Template:
+    found = await _ticket_or_page(request, settings, token)
+    if isinstance(found, Template):
+        return found
+    locale = pick_locale(request, found.locale)
+    code = issue_code(settings.signing_key, found.id, found.event.id)
+    return _page(
+        request,
+        "pages/ticket.html",
+        settings,
+        registration=found,
+        person=found.person,
+        confirmed=found.status == RegistrationStatus.CONFIRMED,
+        status=found.status.value,
+        qr_svg=qr_svg(code) if found.status == RegistrationStatus.CONFIRMED else "",
+        again=request.query_params.get("again") == "1",
+        cancelled_now=request.query_params.get("cancelled") == "1",
+        **_event_context(found.event, locale),
+    )
+
+
+async def _confirmed_code(token: str, settings: Any) -> str:
+    registration = await service.get_ticket(token)
+    if registration.status != RegistrationStatus.CONFIRMED:
+        raise TicketNotUsable(f"This registration is {registration.status.value}: no entry code.")
+    return issue_code(settings.signing_key, registration.id, registration.event.id)
+
+
+class TicketNotUsable(DomainError):
+    status_code = 409  # type: ignore[assignment]
+    slug = "ticket-not-confirmed"
+    title = "The ticket has no entry code"
+
+
+@get("/t/{token:str}/qr.png", include_in_schema=False, media_type="image/png")
+async def ticket_qr_png(token: FromPath[str], settings: SettingsDep) -> Response[bytes]:
+    code = await _confirmed_code(token, settings)
+    return Response(qr_png(code), media_type="image/png", headers={"Cache-Control": "private"})
+
+
+@get("/t/{token:str}/qr.svg", include_in_schema=False, media_type="image/svg+xml")
+async def ticket_qr_svg(token: FromPath[str], settings: SettingsDep) -> Response[str]:
+    code = await _confirmed_code(token, settings)
+    return Response(qr_svg(code), media_type="image/svg+xml", headers={"Cache-Control": "private"})
+
+
+@get("/t/{token:str}/calendar.ics", include_in_schema=False, media_type="text/calendar")
+async def ticket_calendar(token: FromPath[str], settings: SettingsDep) -> Response[bytes]:
+    registration = await service.get_ticket(token)
+    invite = event_invite(
+        registration.event,
+        uid=f"registration-{registration.id}@events-service",
+        ticket_url=ticket_url(settings.public_base_url, token),
+    )
+    return Response(
+        invite,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="event-{registration.event.id}.ics"'
+        },
+    )
+
+
+@post("/t/{token:str}/cancel", include_in_schema=False, status_code=303)
+async def ticket_cancel(
+    request: Request, token: FromPath[str], settings: SettingsDep
+) -> Response[Any]:
+    try:
+        await service.cancel(token)
+    except NotFound:
+        return _page(request, "pages/message.html", settings, 404, message_key="not_found")
+    except service.AlreadyAdmitted:
+        return _page(request, "pages/message.html", settings, 409, message_key="admitted_no_cancel")
+    return Redirect(f"/t/{token}?cancelled=1", status_code=303)

@@ -1,0 +1,38 @@
+"""Request and response bodies of public registration."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+# Limits a little above the form's own, so that the form's friendlier messages
+# (InvalidRegistration, per field) are the ones people see for near misses.
+Name = Annotated[str, msgspec.Meta(max_length=400)]
+Email = Annotated[str, msgspec.Meta(max_length=320)]
+Phone = Annotated[str, msgspec.Meta(max_length=40)]
+Organisation = Annotated[str, msgspec.Meta(max_length=400)]
+JobTitle = Annotated[str, msgspec.Meta(max_length=240)]
+
+
+class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    email: Email
+    consent: bool
+    phone: Phone | None = None
+    organisation: Organisation | None = None
+    job_title: JobTitle | None = None
+    locale: Literal["en", "zh-Hans"] | None = None
+
+
+class RegistrationOut(msgspec.Struct):
+    status: str
+    ticket_url: str
+    registration_id: int
+    # False when this e-mail was already registered: the existing ticket is returned.
+    created: bool
+
+
+class CancellationOut(msgspec.Struct):
+    status: str
+    registration_id: int
