@@ -50,11 +50,12 @@ async def home(request: Request) -> Template:
     return Template("pages/home.html", context={"settings": settings})
 
 
-def _is_login(request: Request) -> bool:
+# Async on purpose: Litestar runs a sync throttle check in a worker thread.
+async def _is_login(request: Request) -> bool:
     return request.url.path == LOGIN_PATH
 
 
-def _is_registration(request: Request) -> bool:
+async def _is_registration(request: Request) -> bool:
     path = request.url.path
     return request.method == "POST" and (
         path.startswith("/api/v1/register/") or path.startswith("/r/")

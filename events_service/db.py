@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from models import MODEL_MODULES
@@ -78,3 +80,33 @@ async def migrate(database_url: str) -> None:
 
 # For Tortoise's own CLI (`tortoise makemigrations`), named in pyproject.toml.
 TORTOISE_ORM = tortoise_config(os.environ.get("EVENTS_DATABASE_URL", "sqlite://events.db"))
+
+
+# Raw SQL for hot paths. The ORM builds each statement anew (a noticeable share of
+# a request's CPU); these helpers run fixed SQL written once with PostgreSQL's
+# `$n` placeholders, rewritten for SQLite, on the caller's connection.
+_PLACEHOLDER = re.compile(r"\$\d+")
+
+
+def for_dialect(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """SQLite takes `?` in order of appearance (so `$n` may repeat) and has no row locks."""
+    if conn.capabilities.dialect != "sqlite":
+        return sql, values
+    order = [int(match[1:]) - 1 for match in _PLACEHOLDER.findall(sql)]
+    return _PLACEHOLDER.sub("?", sql.replace(" FOR UPDATE", "")), [values[i] for i in order]
+
+
+async def fetch_rows(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> list[dict[str, Any]]:
+    # execute_query_dict always fetches; execute_query drops RETURNING rows on PostgreSQL.
+    return await conn.execute_query_dict(*for_dialect(conn, sql, values))
+
+
+async def execute(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> int:
+    """Run a statement; the number of rows it changed."""
+    changed, _ = await conn.execute_query(*for_dialect(conn, sql, values))
+    return changed
+
+
+def default_connection() -> BaseDBAsyncClient:
+    """The pooled connection, for raw statements outside a transaction."""
+    return connections.get("default")

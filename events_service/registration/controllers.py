@@ -38,11 +38,11 @@ async def register_json(
         default_locale=settings.default_locale,
     )
     result = await service.register(slug, form)
-    registration = result.registration
+    ticket = result.ticket
     body = RegistrationOut(
-        status=registration.status.value,
-        ticket_url=ticket_url(settings.public_base_url, registration.manage_token),
-        registration_id=registration.id,
+        status=ticket.status.value,
+        ticket_url=ticket_url(settings.public_base_url, ticket.manage_token),
+        registration_id=ticket.registration_id,
         created=result.created,
     )
     return Response(body, status_code=HTTP_201_CREATED if result.created else HTTP_200_OK)

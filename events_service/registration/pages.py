@@ -149,7 +149,7 @@ async def registration_form(
         return await _form_page(request, settings, slug, values=values, errors=exc.errors)
     except RegistrationRefused as exc:
         return await _form_page(request, settings, slug, values=values, refusal=exc.state)
-    target = f"/t/{result.registration.manage_token}"
+    target = f"/t/{result.ticket.manage_token}"
     return Redirect(target if result.created else f"{target}?again=1", status_code=303)
 
 

@@ -14,15 +14,17 @@ from datetime import datetime
 from enum import StrEnum
 
 from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from events_service.db import default_connection, execute, fetch_rows
 from events_service.errors import Conflict, DomainError, NotFound
-from events_service.identity import organisation_key
 from events_service.registration.forms import CleanRegistration
+from events_service.registration.upserts import upsert_person
 from events_service.registration.waitlist import free_seat, promote_waitlisted, take_seat
-from models import Admission, Event, Organisation, Person, Registration, RegistrationLink
+from models import Admission, Event, Registration, RegistrationLink
 from models.enums import EventStatus, RegistrationStatus
 
 
@@ -67,8 +69,15 @@ class RegistrationRefused(DomainError):
 
 
 @dataclass(frozen=True)
+class Ticket:
+    registration_id: int
+    status: RegistrationStatus
+    manage_token: str
+
+
+@dataclass(frozen=True)
 class RegistrationResult:
-    registration: Registration
+    ticket: Ticket
     # False when the person was already registered and got their existing ticket.
     created: bool
 
@@ -120,6 +129,64 @@ def new_manage_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+# The hot path is fixed SQL (see events_service.db): it runs for every one of the
+# hundreds of people who open a fresh link in its first minute.
+TICKET_OF = """
+SELECT r.id, r.status, r.manage_token FROM registration r
+JOIN person p ON p.id = r.person_id
+WHERE p.email = $1 AND r.event_id = $2
+"""
+_LOCK_REGISTRATION = "SELECT status FROM registration WHERE id = $1 FOR UPDATE"
+_TAKE_QUOTA = """
+UPDATE registration_link SET used_count = used_count + 1
+WHERE id = $1 AND (quota IS NULL OR used_count < quota)
+"""
+# PostgreSQL: quota, seat and insert in one statement, so the hot link and event
+# rows stay locked for one round trip plus the commit, not for several awaits of a
+# busy event loop (which made requests queue behind each other's locks).
+TAKE_PLACE_PG = """
+WITH quota AS (
+    UPDATE registration_link SET used_count = used_count + 1
+    WHERE id = $3 AND (quota IS NULL OR used_count < quota)
+    RETURNING id
+), seat AS (
+    UPDATE event SET confirmed_count = confirmed_count + 1
+    WHERE id = $2 AND (capacity IS NULL OR confirmed_count < capacity)
+      AND EXISTS (SELECT 1 FROM quota)
+    RETURNING id
+), placed AS (
+    INSERT INTO registration (person_id, event_id, link_id, status, manage_token, locale,
+                              consent_at, created_at, updated_at)
+    SELECT $1, $2, $3,
+           CASE WHEN EXISTS (SELECT 1 FROM seat) THEN 'confirmed' ELSE 'waitlisted' END,
+           $4, $5, $6, $6, $6
+    WHERE EXISTS (SELECT 1 FROM quota) AND (EXISTS (SELECT 1 FROM seat) OR $7)
+    RETURNING id, status
+)
+SELECT (SELECT count(*) FROM quota) AS quota_taken, (SELECT id FROM placed) AS id,
+       (SELECT status FROM placed) AS status
+"""
+_INSERT_REGISTRATION = """
+INSERT INTO registration (person_id, event_id, link_id, status, manage_token, locale,
+                          consent_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)
+RETURNING id
+"""
+_REACTIVATE_REGISTRATION = """
+UPDATE registration SET status = $2, link_id = $3, locale = $4, consent_at = $5,
+    updated_at = $5, cancelled_at = NULL, promoted_at = NULL
+WHERE id = $1
+"""
+
+
+async def _ticket_of(conn: BaseDBAsyncClient, email: str, event_id: int) -> Ticket | None:
+    rows = await fetch_rows(conn, TICKET_OF, [email, event_id])
+    if not rows:
+        return None
+    row = rows[0]
+    return Ticket(row["id"], RegistrationStatus(row["status"]), row["manage_token"])
+
+
 async def register(slug: str, form: CleanRegistration) -> RegistrationResult:
     link = await find_link(slug)
     event = link.event if link else None
@@ -129,99 +196,89 @@ async def register(slug: str, form: CleanRegistration) -> RegistrationResult:
     assert link is not None and event is not None
 
     # The common retry (a second tap, the same person again): no write at all.
-    existing = await Registration.get_or_none(person__email=form.email, event_id=event.id).exclude(
-        status=RegistrationStatus.CANCELLED
-    )
-    if existing is not None:
+    existing = await _ticket_of(default_connection(), form.email, event.id)
+    if existing is not None and existing.status != RegistrationStatus.CANCELLED:
         return RegistrationResult(existing, created=False)
     try:
-        return await _register_in_transaction(link, event, form)
+        return await _register_in_transaction(link, event, form, cancelled=existing)
     except IntegrityError:
-        # Another request for the same person won the race; its ticket is theirs.
-        existing = await Registration.get_or_none(person__email=form.email, event_id=event.id)
-        if existing is None:
+        # Another request for the same person won the race (the unique index on
+        # person and event refused us, and our seat went back with the rollback).
+        winner = await _ticket_of(default_connection(), form.email, event.id)
+        if winner is None:
             raise
-        return RegistrationResult(existing, created=False)
+        return RegistrationResult(winner, created=False)
 
 
 async def _register_in_transaction(
-    link: RegistrationLink, event: Event, form: CleanRegistration
+    link: RegistrationLink, event: Event, form: CleanRegistration, cancelled: Ticket | None
 ) -> RegistrationResult:
     now = timezone.now()
     async with in_transaction() as conn:
-        organisation = None
-        if form.organisation:
-            organisation, _ = await Organisation.get_or_create(
-                name_key=organisation_key(form.organisation),
-                defaults={"name": form.organisation},
-                using_db=conn,
-            )
-        details = {
-            "name": form.name,
-            "phone": form.phone,
-            "job_title": form.job_title,
-            "organisation": organisation,
-            "locale": form.locale,
-        }
-        person, created = await Person.get_or_create(
-            email=form.email, defaults=details, using_db=conn
-        )
-        if not created:
-            # Registering again is the person telling us their current details.
-            person.update_from_dict(details)
-            await person.save(using_db=conn)
+        person_id = await upsert_person(conn, form)
+        if cancelled is not None:
+            current = await fetch_rows(conn, _LOCK_REGISTRATION, [cancelled.registration_id])
+            if current[0]["status"] != RegistrationStatus.CANCELLED.value:
+                # Re-registered meanwhile by a concurrent request: that ticket stands.
+                ticket = await _ticket_of(conn, form.email, event.id)
+                assert ticket is not None
+                return RegistrationResult(ticket, created=False)
 
-        previous = (
-            await Registration.filter(person_id=person.id, event_id=event.id)
-            .select_for_update()
-            .using_db(conn)
-            .first()
-        )
-        if previous is not None and previous.status != RegistrationStatus.CANCELLED:
-            return RegistrationResult(previous, created=False)
-
-        # The link quota first, the event's seat last: the event row is the hot one,
-        # so its lock is held for as little of the transaction as possible.
-        quota_ok = await (
-            RegistrationLink.filter(Q(quota__isnull=True) | Q(used_count__lt=F("quota")))
-            .filter(id=link.id)
-            .using_db(conn)
-            .update(used_count=F("used_count") + 1)
-        )
-        if not quota_ok:
-            raise refuse(LinkState.QUOTA_REACHED)
-        if await take_seat(event.id, conn):
-            status = RegistrationStatus.CONFIRMED
-        elif event.waitlist_enabled:
-            status = RegistrationStatus.WAITLISTED
+        if cancelled is None and conn.capabilities.dialect == "postgres":
+            ticket = await _take_place_in_one_statement(conn, person_id, link, event, form, now)
         else:
-            raise refuse(LinkState.SOLD_OUT)
+            ticket = await _take_place_step_by_step(
+                conn, person_id, link, event, form, now, cancelled
+            )
+    return RegistrationResult(ticket, created=True)
 
-        if previous is not None:
-            previous.update_from_dict(
-                {
-                    "status": status,
-                    "link_id": link.id,
-                    "locale": form.locale,
-                    "consent_at": now,
-                    "cancelled_at": None,
-                    "promoted_at": None,
-                }
-            )
-            await previous.save(using_db=conn)
-            registration = previous
-        else:
-            registration = await Registration.create(
-                person=person,
-                event_id=event.id,
-                link_id=link.id,
-                status=status,
-                manage_token=new_manage_token(),
-                locale=form.locale,
-                consent_at=now,
-                using_db=conn,
-            )
-    return RegistrationResult(registration, created=True)
+
+async def _take_place_in_one_statement(
+    conn: BaseDBAsyncClient,
+    person_id: int,
+    link: RegistrationLink,
+    event: Event,
+    form: CleanRegistration,
+    now: datetime,
+) -> Ticket:
+    token = new_manage_token()
+    values = [person_id, event.id, link.id, token, form.locale, now, event.waitlist_enabled]
+    (row,) = await fetch_rows(conn, TAKE_PLACE_PG, values)
+    if not row["quota_taken"]:
+        raise refuse(LinkState.QUOTA_REACHED)
+    if row["id"] is None:
+        raise refuse(LinkState.SOLD_OUT)  # the raise rolls the quota back
+    return Ticket(row["id"], RegistrationStatus(row["status"]), token)
+
+
+async def _take_place_step_by_step(
+    conn: BaseDBAsyncClient,
+    person_id: int,
+    link: RegistrationLink,
+    event: Event,
+    form: CleanRegistration,
+    now: datetime,
+    cancelled: Ticket | None,
+) -> Ticket:
+    """The same as the one statement, for SQLite (one writer: nothing waits on locks)
+    and for bringing back a cancelled registration."""
+    # The link quota first, the event's seat last: the event row is the hot one.
+    if not await execute(conn, _TAKE_QUOTA, [link.id]):
+        raise refuse(LinkState.QUOTA_REACHED)
+    if await take_seat(event.id, conn):
+        status = RegistrationStatus.CONFIRMED
+    elif event.waitlist_enabled:
+        status = RegistrationStatus.WAITLISTED
+    else:
+        raise refuse(LinkState.SOLD_OUT)
+    if cancelled is not None:
+        values = [cancelled.registration_id, status.value, link.id, form.locale, now]
+        await execute(conn, _REACTIVATE_REGISTRATION, values)
+        return Ticket(cancelled.registration_id, status, cancelled.manage_token)
+    token = new_manage_token()
+    values = [person_id, event.id, link.id, status.value, token, form.locale, now]
+    rows = await fetch_rows(conn, _INSERT_REGISTRATION, values)
+    return Ticket(rows[0]["id"], status, token)
 
 
 async def get_ticket(manage_token: str) -> Registration:

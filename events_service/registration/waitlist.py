@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F, Q
 
-from models import Event, Registration
+from events_service.db import execute
+from models import Registration
 from models.enums import RegistrationStatus
+
+# Raw SQL: this runs on every registration, under the event row's lock.
+_TAKE_SEAT = """
+UPDATE event SET confirmed_count = confirmed_count + 1
+WHERE id = $1 AND (capacity IS NULL OR confirmed_count < capacity)
+"""
+_FREE_SEAT = """
+UPDATE event SET confirmed_count = confirmed_count - 1 WHERE id = $1 AND confirmed_count > 0
+"""
 
 
 async def take_seat(event_id: int, conn: BaseDBAsyncClient) -> bool:
@@ -16,21 +25,11 @@ async def take_seat(event_id: int, conn: BaseDBAsyncClient) -> bool:
     One UPDATE with the capacity test in its WHERE: concurrent callers queue on
     the event row and each sees the count the previous one committed.
     """
-    taken = (
-        await Event.filter(Q(capacity__isnull=True) | Q(confirmed_count__lt=F("capacity")))
-        .filter(id=event_id)
-        .using_db(conn)
-        .update(confirmed_count=F("confirmed_count") + 1)
-    )
-    return taken == 1
+    return await execute(conn, _TAKE_SEAT, [event_id]) == 1
 
 
 async def free_seat(event_id: int, conn: BaseDBAsyncClient) -> None:
-    await (
-        Event.filter(id=event_id, confirmed_count__gt=0)
-        .using_db(conn)
-        .update(confirmed_count=F("confirmed_count") - 1)
-    )
+    await execute(conn, _FREE_SEAT, [event_id])
 
 
 async def promote_waitlisted(event_id: int, conn: BaseDBAsyncClient) -> list[int]:
