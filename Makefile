@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test lint format install clean
+.PHONY: run test lint format install clean bench bench-smoke
 
 run: install
 	$(BIN)/events-service demo --base-url http://$(HOST):$(PORT)
@@ -16,6 +16,13 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# Benchmarks need PostgreSQL (EVENTS_BENCH_POSTGRES_URL); each prints its ceiling.
+bench: install
+	for b in bench/*.py; do case $$b in */__init__.py) ;; *) $(BIN)/python $$b || exit 1;; esac; done
+
+bench-smoke: install
+	for b in bench/*.py; do case $$b in */__init__.py) ;; *) $(BIN)/python $$b --smoke || exit 1;; esac; done
 
 lint: install
 	$(BIN)/ruff check .
