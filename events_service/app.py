@@ -21,10 +21,17 @@ from litestar.template import TemplateConfig
 from events_service import __version__
 from events_service.auth.controllers import AuthController, StaffUserController
 from events_service.auth.tokens import build_jwt_auth
+from events_service.checkin.controllers import (
+    checkin,
+    event_attendance,
+    find_attendees,
+    undo_checkin,
+)
 from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
 from events_service.events.controllers import EventController, LinkController, ticket_key
 from events_service.health import health
+from events_service.reach.controllers import reach
 from events_service.registration.controllers import register_json
 from events_service.registration.pages import (
     registration_form,
@@ -120,6 +127,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ticket_qr_svg,
             ticket_calendar,
             ticket_cancel,
+            checkin,
+            undo_checkin,
+            event_attendance,
+            find_attendees,
+            reach,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),

@@ -115,6 +115,37 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reach(args: argparse.Namespace) -> int:
+    from events_service.db import database
+    from events_service.reach.counter import rebuild, verify
+
+    settings = _settings()
+
+    async def run():  # type: ignore[no-untyped-def]
+        async with database(settings.database_url):
+            return await (rebuild() if args.reach_command == "rebuild" else verify())
+
+    drift = asyncio.run(run())
+    counted, actual = drift.counted, drift.actual
+    print(f"talents reached: counted {counted.total}, from admissions {actual.total}")
+    for label, mine, truth in (
+        ("by month", counted.by_month, actual.by_month),
+        ("by event kind", counted.by_event_kind, actual.by_event_kind),
+    ):
+        if mine != truth:
+            print(f"  {label} differs: counted {mine}, from admissions {truth}")
+    if drift.people_off:
+        print(f"  {drift.people_off} people have a wrong first-admission time")
+    if drift.exact:
+        print("no drift")
+        return 0
+    if args.reach_command == "rebuild":
+        print("drift repaired")
+        return 0
+    print("DRIFT: run `events-service reach rebuild` to repair")
+    return 1
+
+
 def cmd_keys(_: argparse.Namespace) -> int:
     import secrets
 
@@ -160,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--name", default="")
     create.set_defaults(func=cmd_users_create)
+
+    reach = sub.add_parser("reach", help="check or repair the talent-reach counter")
+    reach.add_argument("reach_command", choices=["verify", "rebuild"])
+    reach.set_defaults(func=cmd_reach)
 
     keys = sub.add_parser("keys", help="print fresh production secrets")
     keys.set_defaults(func=cmd_keys)

@@ -86,6 +86,7 @@ TORTOISE_ORM = tortoise_config(os.environ.get("EVENTS_DATABASE_URL", "sqlite://e
 # a request's CPU); these helpers run fixed SQL written once with PostgreSQL's
 # `$n` placeholders, rewritten for SQLite, on the caller's connection.
 _PLACEHOLDER = re.compile(r"\$\d+")
+_ROW_LOCK = re.compile(r"\s+FOR (NO KEY )?UPDATE( SKIP LOCKED)?")
 
 
 def for_dialect(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> tuple[str, list[Any]]:
@@ -93,7 +94,7 @@ def for_dialect(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> tuple[s
     if conn.capabilities.dialect != "sqlite":
         return sql, values
     order = [int(match[1:]) - 1 for match in _PLACEHOLDER.findall(sql)]
-    return _PLACEHOLDER.sub("?", sql.replace(" FOR UPDATE", "")), [values[i] for i in order]
+    return _PLACEHOLDER.sub("?", _ROW_LOCK.sub("", sql)), [values[i] for i in order]
 
 
 async def fetch_rows(conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> list[dict[str, Any]]:

@@ -23,18 +23,23 @@ class Programme(Model):
 
 
 class ReachCounter(Model):
-    """One shard of the talent-reach counter: the reach is the sum over shards.
+    """One shard of one talent-reach figure: the figure is the sum over its shards.
 
-    Sharding spreads concurrent first admissions over several rows so they do not
-    all queue on one row lock.
+    `key` names the figure: "total", "month:2026-11" (people first reached that
+    month), "kind:summit" (people first reached at a summit). Sharding by person
+    spreads concurrent first admissions over several rows, so they do not all
+    queue on one row lock; reading a figure sums a handful of rows whatever the
+    history.
     """
 
     id = fields.IntField(primary_key=True)
-    shard = fields.SmallIntField(unique=True)
+    key = fields.CharField(max_length=40)
+    shard = fields.SmallIntField()
     value = fields.BigIntField(default=0)
 
     class Meta:
         table = "reach_counter"
+        unique_together = (("key", "shard"),)
 
 
 class ServiceRecord(Model):

@@ -24,6 +24,7 @@ PUBLIC_PATHS = [
     "^/t/",
     "^/api/v1/register/",
     r"^/api/v1/events/\d+/ticket-key$",
+    "^/api/v1/reach$",
     "^/favicon.ico$",
 ]
 

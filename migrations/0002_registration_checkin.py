@@ -3,6 +3,7 @@ from tortoise.migrations import operations as ops
 from models.enums import OrganisationKind
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations.constraints import UniqueConstraint
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]
@@ -19,6 +20,24 @@ class Migration(migrations.Migration):
             model_name='Person',
             name='name',
             field=fields.CharField(max_length=200),
+        ),
+        ops.AlterModelOptions(
+            name='ReachCounter',
+            options={'table': 'reach_counter', 'app': 'models', 'unique_together': (('key', 'shard'),), 'pk_attr': 'id', 'table_description': 'One shard of one talent-reach figure: the figure is the sum over its shards.'},
+        ),
+        ops.AlterField(
+            model_name='ReachCounter',
+            name='shard',
+            field=fields.SmallIntField(),
+        ),
+        ops.AddField(
+            model_name='ReachCounter',
+            name='key',
+            field=fields.CharField(max_length=40),
+        ),
+        ops.AddConstraint(
+            model_name='ReachCounter',
+            constraint=UniqueConstraint(fields=('key', 'shard'), name=None),
         ),
         ops.RemoveIndex(
             model_name='Registration',

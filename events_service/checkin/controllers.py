@@ -1,0 +1,100 @@
+"""Door routes: scan (or admit by look-up), undo, attendance, attendee look-up."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, delete, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.security.jwt import Token
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from events_service.auth.guards import admin_only, staff_only
+from events_service.checkin import attendance as attendance_service
+from events_service.checkin import service
+from events_service.checkin.schemas import (
+    AttendanceOut,
+    AttendeeOut,
+    AttendeeRow,
+    CheckinIn,
+    CheckinOut,
+)
+from events_service.deps import SettingsDep
+from events_service.errors import Unprocessable
+from models import StaffUser
+
+Query = Annotated[str, QueryParameter(min_length=1, max_length=100)]
+
+
+@post(
+    "/api/v1/checkins",
+    guards=[staff_only],
+    status_code=200,
+    tags=["check-in"],
+    summary="Scan a ticket code (or admit a looked-up registration)",
+    description="Every outcome is 200 with a verdict; only a malformed request is a 4xx.",
+)
+async def checkin(
+    data: JSONBody[CheckinIn],
+    request: Request[StaffUser, Token, Any],
+    settings: SettingsDep,
+) -> CheckinOut:
+    if (data.code is None) == (data.registration_id is None):
+        raise Unprocessable("Send either the scanned code or a registration_id, not both.")
+    result = await service.scan(
+        service.ScanRequest(
+            event_id=data.event_id,
+            gate=data.gate.strip(),
+            staff_id=request.user.id,
+            code=data.code,
+            registration_id=data.registration_id,
+            scan_id=data.scan_id,
+            scanned_at=data.scanned_at,
+        ),
+        settings.signing_key,
+    )
+    attendee = None
+    if result.name is not None:
+        attendee = AttendeeOut(name=result.name, organisation=result.organisation)
+    return CheckinOut(
+        verdict=result.verdict.value,
+        message=result.message,
+        attendee=attendee,
+        registration_id=result.registration_id,
+        admitted_at=result.admitted_at,
+        gate=result.gate,
+    )
+
+
+@delete(
+    "/api/v1/checkins/{registration_id:int}",
+    guards=[admin_only],
+    status_code=HTTP_204_NO_CONTENT,
+    tags=["check-in"],
+    summary="Undo an admission made by mistake (logged; the reach stays exact)",
+)
+async def undo_checkin(
+    registration_id: FromPath[int], request: Request[StaffUser, Token, Any]
+) -> Response[None]:
+    await service.undo_admission(registration_id, request.user.id)
+    return Response(None, status_code=HTTP_204_NO_CONTENT)
+
+
+@get(
+    "/api/v1/events/{event_id:int}/attendance",
+    guards=[staff_only],
+    tags=["check-in"],
+    summary="Registered, admitted, per gate and per 5 minutes",
+)
+async def event_attendance(event_id: FromPath[int]) -> AttendanceOut:
+    return await attendance_service.attendance(event_id)
+
+
+@get(
+    "/api/v1/events/{event_id:int}/attendees",
+    guards=[staff_only],
+    tags=["check-in"],
+    summary="Look people up by name, e-mail or phone (for those without their code)",
+)
+async def find_attendees(event_id: FromPath[int], q: Query) -> list[AttendeeRow]:
+    return await attendance_service.find_attendees(event_id, q)

@@ -1,0 +1,369 @@
+"""Scans at the door: every scan gets a verdict and a log line; a ticket admits once.
+
+Exactly-once admission rests on the unique index on admission.registration_id:
+of any number of concurrent scans of one ticket, one INSERT wins and the others
+find its row and answer "already admitted at T, gate G". The person's row is
+locked before their first admission is counted, so the talent reach stays exact
+under concurrent scans of one person at two events and under undo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from events_service.checkin.codes import CodeError, ForgedCode, normalise_code, read_code
+from events_service.db import default_connection, execute, fetch_rows
+from events_service.errors import NotFound, Unprocessable
+from events_service.reach.counter import _as_datetime, count_first_admission
+from models.enums import EventStatus, RegistrationStatus, ScanVerdict
+
+# Without an explicit window the door opens this long before the start.
+DEFAULT_DOORS_OPEN_BEFORE = timedelta(hours=3)
+# A queued offline scan may arrive late; a clock far in the future is a mistake.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+MAX_SCAN_AGE = timedelta(hours=24)
+
+_EVENT = """
+SELECT id, title, kind, status, starts_at, ends_at, checkin_opens_at, checkin_closes_at
+FROM event WHERE id = $1
+"""
+_TICKET = """
+SELECT r.id, r.status, r.event_id, r.person_id, p.name, o.name AS organisation,
+       e.title AS event_title, e.kind AS event_kind
+FROM registration r
+JOIN person p ON p.id = r.person_id
+LEFT JOIN organisation o ON o.id = p.organisation_id
+JOIN event e ON e.id = r.event_id
+WHERE r.id = $1
+"""
+_ADMIT = """
+INSERT INTO admission (registration_id, person_id, event_id, gate, staff_id, admitted_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (registration_id) DO NOTHING
+RETURNING id
+"""
+_ADMISSION_OF = "SELECT admitted_at, gate FROM admission WHERE registration_id = $1"
+# NO KEY UPDATE, not UPDATE: inserting the admission already holds a KEY SHARE
+# lock on the person (its foreign key), and two scans of one person upgrading to
+# FOR UPDATE would deadlock; NO KEY UPDATE queues them without conflicting.
+_LOCK_PERSON = "SELECT first_admitted_at FROM person WHERE id = $1 FOR NO KEY UPDATE"
+_MARK_FIRST = "UPDATE person SET first_admitted_at = $2 WHERE id = $1"
+_KIND_OF_ADMISSION_AT = """
+SELECT e.kind FROM admission a JOIN event e ON e.id = a.event_id
+WHERE a.person_id = $1 AND a.admitted_at = $2 ORDER BY a.id LIMIT 1
+"""
+_LOG = """
+INSERT INTO scan_log (code_hash, verdict, event_id, registration_id, gate, staff_id, scan_id,
+                      scanned_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+"""
+_LOGGED = "SELECT verdict, registration_id, event_id FROM scan_log WHERE scan_id = $1"
+
+_MESSAGES = {
+    ScanVerdict.ADMITTED: "Admitted: {name}",
+    ScanVerdict.ALREADY_ADMITTED: "Already admitted at {time} UTC, gate {gate}: {name}",
+    ScanVerdict.FORGED: "Forged code: do not admit. Call the supervisor.",
+    ScanVerdict.WRONG_EVENT: "Ticket for another event: {event_title}",
+    ScanVerdict.CANCELLED: "Cancelled ticket: {name}. Send to the registration desk.",
+    ScanVerdict.WAITLISTED: "Waitlisted, no seat: {name}. Send to the registration desk.",
+    ScanVerdict.NOT_OPEN: "Not admitting now for this event: {reason}",
+    ScanVerdict.UNKNOWN: "Not a ticket of ours. Ask for the ticket e-mail or look the name up.",
+}
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    verdict: ScanVerdict
+    message: str
+    registration_id: int | None = None
+    name: str | None = None
+    organisation: str | None = None
+    admitted_at: datetime | None = None
+    gate: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    event_id: int
+    gate: str
+    staff_id: int | None
+    code: str | None = None
+    registration_id: int | None = None
+    scan_id: str | None = None
+    scanned_at: datetime | None = None
+
+
+def code_hash(text: str) -> str:
+    return hashlib.sha256(normalise_code(text).encode()).hexdigest()
+
+
+def _result(verdict: ScanVerdict, ticket: dict[str, Any] | None = None, **extra: Any) -> ScanResult:
+    name = ticket["name"] if ticket else None
+    values = {"name": name, **(ticket or {}), **extra}
+    if isinstance(values.get("admitted_at"), datetime):
+        values["time"] = values["admitted_at"].strftime("%H:%M")
+    return ScanResult(
+        verdict=verdict,
+        message=_MESSAGES[verdict].format_map(_Blank(values)),
+        registration_id=ticket["id"] if ticket else None,
+        name=name,
+        organisation=ticket.get("organisation") if ticket else None,
+        admitted_at=extra.get("admitted_at"),
+        gate=extra.get("gate"),
+    )
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _window(event: dict[str, Any]) -> tuple[datetime, datetime]:
+    starts = _as_datetime(event["starts_at"])
+    opens = event["checkin_opens_at"]
+    closes = event["checkin_closes_at"]
+    return (
+        _as_datetime(opens) if opens else starts - DEFAULT_DOORS_OPEN_BEFORE,
+        _as_datetime(closes) if closes else _as_datetime(event["ends_at"]),
+    )
+
+
+def _check_scanned_at(scanned_at: datetime | None, now: datetime) -> datetime:
+    if scanned_at is None:
+        return now
+    if scanned_at.utcoffset() is None:
+        raise Unprocessable("scanned_at needs a UTC offset.")
+    if scanned_at > now + MAX_CLOCK_SKEW:
+        raise Unprocessable("scanned_at is in the future: check the scanner's clock.")
+    if scanned_at < now - MAX_SCAN_AGE:
+        raise Unprocessable("scanned_at is more than a day old; admit such people by hand.")
+    return min(scanned_at, now)
+
+
+async def scan(request: ScanRequest, master_key: bytes) -> ScanResult:
+    conn = default_connection()
+    if request.scan_id is not None:
+        logged = await _replay(conn, request.scan_id)
+        if logged is not None:
+            return logged
+    now = timezone.now()
+    moment = _check_scanned_at(request.scanned_at, now)
+    events = await fetch_rows(conn, _EVENT, [request.event_id])
+    if not events:
+        raise NotFound(f"No event {request.event_id}.")
+    event = events[0]
+    hashed = code_hash(request.code) if request.code is not None else ""
+    try:
+        registration_id = _claimed_registration(request, master_key)
+    except ForgedCode:
+        return await _refuse(request, hashed, now, ScanVerdict.FORGED)
+    except CodeError:
+        return await _refuse(request, hashed, now, ScanVerdict.UNKNOWN)
+
+    tickets = await fetch_rows(conn, _TICKET, [registration_id])
+    ticket = tickets[0] if tickets else None
+    verdict = _verdict_before_admission(ticket, event, moment)
+    if verdict is not None:
+        reason = _not_open_reason(event, moment)
+        return await _refuse(request, hashed, now, verdict, ticket, reason=reason)
+    assert ticket is not None
+    try:
+        return await _admit(request, ticket, event, hashed, moment, now)
+    except IntegrityError:
+        # The same scan_id raced in twice: the first one's answer is the answer.
+        if request.scan_id is not None and (logged := await _replay(conn, request.scan_id)):
+            return logged
+        raise
+
+
+def _claimed_registration(request: ScanRequest, master_key: bytes) -> int:
+    """The registration a scanned code (or a look-up) names; a genuine code of
+    another event is resolved too, so the door hears which event it is for."""
+    if request.code is not None:
+        return read_code(master_key, request.code).registration_id
+    assert request.registration_id is not None
+    return request.registration_id
+
+
+async def _refuse(
+    request: ScanRequest,
+    hashed: str,
+    now: datetime,
+    verdict: ScanVerdict,
+    ticket: dict[str, Any] | None = None,
+    **extra: Any,
+) -> ScanResult:
+    try:
+        await _log(default_connection(), request, hashed, verdict, ticket and ticket["id"], now)
+    except IntegrityError:
+        if request.scan_id is not None and (
+            logged := await _replay(default_connection(), request.scan_id)
+        ):
+            return logged
+        raise
+    return _result(verdict, ticket, **extra)
+
+
+def _verdict_before_admission(
+    ticket: dict[str, Any] | None, event: dict[str, Any], moment: datetime
+) -> ScanVerdict | None:
+    if ticket is None:
+        return ScanVerdict.UNKNOWN
+    if ticket["event_id"] != event["id"]:
+        return ScanVerdict.WRONG_EVENT
+    if ticket["status"] == RegistrationStatus.CANCELLED.value:
+        return ScanVerdict.CANCELLED
+    if ticket["status"] == RegistrationStatus.WAITLISTED.value:
+        return ScanVerdict.WAITLISTED
+    if _not_open_reason(event, moment):
+        return ScanVerdict.NOT_OPEN
+    return None
+
+
+def _not_open_reason(event: dict[str, Any], moment: datetime) -> str | None:
+    if event["status"] == EventStatus.CANCELLED.value:
+        return "the event is cancelled"
+    if event["status"] == EventStatus.DRAFT.value:
+        return "the event is not published"
+    opens, closes = _window(event)
+    if moment < opens:
+        return f"doors open at {opens:%Y-%m-%d %H:%M} UTC"
+    if moment > closes:
+        return f"admission closed at {closes:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+async def _admit(
+    request: ScanRequest,
+    ticket: dict[str, Any],
+    event: dict[str, Any],
+    hashed: str,
+    moment: datetime,
+    now: datetime,
+) -> ScanResult:
+    async with in_transaction() as conn:
+        values = [ticket["id"], ticket["person_id"], event["id"], request.gate,
+                  request.staff_id, moment]  # fmt: skip
+        admitted = await fetch_rows(conn, _ADMIT, values)
+        if not admitted:
+            first = (await fetch_rows(conn, _ADMISSION_OF, [ticket["id"]]))[0]
+            await _log(conn, request, hashed, ScanVerdict.ALREADY_ADMITTED, ticket["id"], now)
+            return _result(
+                ScanVerdict.ALREADY_ADMITTED,
+                ticket,
+                admitted_at=_as_datetime(first["admitted_at"]),
+                gate=first["gate"],
+            )
+        await _count_if_first(conn, ticket["person_id"], moment, event["kind"])
+        await _log(conn, request, hashed, ScanVerdict.ADMITTED, ticket["id"], now)
+    return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)
+
+
+async def _count_if_first(
+    conn: BaseDBAsyncClient, person_id: int, moment: datetime, event_kind: str
+) -> None:
+    """Count the person in the reach if this admission is their earliest.
+
+    Usually their first admission ever; but concurrent scans may commit out of
+    order, and an offline scan may arrive late with an earlier time: then the
+    person moves from the figures of their old first admission to this one.
+    """
+    person = await fetch_rows(conn, _LOCK_PERSON, [person_id])
+    first = person[0]["first_admitted_at"]
+    if first is not None:
+        first = _as_datetime(first)
+        if first <= moment:
+            return
+        (old,) = await fetch_rows(conn, _KIND_OF_ADMISSION_AT, [person_id, first])
+        await count_first_admission(conn, person_id, first, old["kind"], -1)
+    await execute(conn, _MARK_FIRST, [person_id, moment])
+    await count_first_admission(conn, person_id, moment, event_kind)
+
+
+async def _log(
+    conn: BaseDBAsyncClient,
+    request: ScanRequest,
+    hashed: str,
+    verdict: ScanVerdict,
+    registration_id: int | None,
+    now: datetime,
+) -> None:
+    values = [hashed, verdict.value, request.event_id, registration_id, request.gate,
+              request.staff_id, request.scan_id, request.scanned_at or now, now]  # fmt: skip
+    await execute(conn, _LOG, values)
+
+
+async def _replay(conn: BaseDBAsyncClient, scan_id: str) -> ScanResult | None:
+    """The answer a logged scan got, for a client retrying the same scan_id."""
+    rows = await fetch_rows(conn, _LOGGED, [scan_id])
+    if not rows:
+        return None
+    verdict = ScanVerdict(rows[0]["verdict"])
+    registration_id = rows[0]["registration_id"]
+    ticket = None
+    if registration_id is not None:
+        found = await fetch_rows(conn, _TICKET, [registration_id])
+        ticket = found[0] if found else None
+    extra: dict[str, Any] = {}
+    if verdict in (ScanVerdict.ADMITTED, ScanVerdict.ALREADY_ADMITTED) and ticket:
+        admission = await fetch_rows(conn, _ADMISSION_OF, [registration_id])
+        if admission:
+            extra = {
+                "admitted_at": _as_datetime(admission[0]["admitted_at"]),
+                "gate": admission[0]["gate"],
+            }
+    return _result(verdict, ticket, **extra)
+
+
+_UNDO = "DELETE FROM admission WHERE registration_id = $1 RETURNING person_id, admitted_at"
+_REMAINING = """
+SELECT a.admitted_at, e.kind FROM admission a JOIN event e ON e.id = a.event_id
+WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
+"""
+_PERSON_OF_REGISTRATION = "SELECT person_id, event_id FROM registration WHERE id = $1"
+_FIRST_KIND = """
+SELECT e.kind FROM admission a JOIN event e ON e.id = a.event_id
+WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
+"""
+
+
+async def undo_admission(registration_id: int, staff_id: int | None) -> None:
+    """Take back an admission made by mistake; the reach stays exact."""
+    async with in_transaction() as conn:
+        owner = await fetch_rows(conn, _PERSON_OF_REGISTRATION, [registration_id])
+        if not owner:
+            raise NotFound(f"No registration {registration_id}.")
+        person_id, event_id = owner[0]["person_id"], owner[0]["event_id"]
+        # Lock the person first: a concurrent first admission elsewhere waits for us.
+        person = await fetch_rows(conn, _LOCK_PERSON, [person_id])
+        first_before = person[0]["first_admitted_at"]
+        kind_before = await fetch_rows(conn, _FIRST_KIND, [person_id])
+        removed = await fetch_rows(conn, _UNDO, [registration_id])
+        if not removed:
+            raise NotFound(f"Registration {registration_id} has not been admitted.")
+        remaining = await fetch_rows(conn, _REMAINING, [person_id])
+        if first_before is not None and kind_before:
+            # Take the person out of the figures of their old first admission...
+            first = _as_datetime(first_before)
+            await count_first_admission(conn, person_id, first, kind_before[0]["kind"], -1)
+        if remaining:
+            # ...and back in under the admission that is now their first.
+            new_first = _as_datetime(remaining[0]["admitted_at"])
+            await execute(conn, _MARK_FIRST, [person_id, new_first])
+            await count_first_admission(conn, person_id, new_first, remaining[0]["kind"])
+        else:
+            await execute(conn, _MARK_FIRST, [person_id, None])
+        now = timezone.now()
+        await execute(
+            conn,
+            _LOG,
+            ["", ScanVerdict.UNDONE.value, event_id, registration_id, "", staff_id, None, now, now],
+        )

@@ -1,0 +1,320 @@
+"""Scanning at the door: verdicts staff can act on, logs, undo, attendance, look-up, reach."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from events_service.checkin.codes import issue_code
+from events_service.reach.counter import rebuild, verify
+from models import Admission, Person, ReachCounter, Registration, ScanLog
+from tests.checkin_helpers import event_now, link_for, ticket_for
+from tests.conftest import LoginAs
+from tests.factories import in_days, make_event
+
+CHECKINS = "/api/v1/checkins"
+
+
+@pytest.fixture
+async def admin(login_as: LoginAs) -> dict[str, str]:
+    return await login_as("admin")
+
+
+@pytest.fixture
+async def door(login_as: LoginAs) -> dict[str, str]:
+    return await login_as("staff")
+
+
+async def scan(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: int, code: str, gate: str = "A",
+    **extra: object,
+) -> dict:  # fmt: skip
+    response = await client.post(
+        CHECKINS, json={"event_id": event_id, "gate": gate, "code": code, **extra}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def reach_total(client: httpx.AsyncClient) -> int:
+    return (await client.get("/api/v1/reach")).json()["talents_reached"]
+
+
+async def test_first_scan_admits_then_already_admitted_with_time_and_gate(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    ticket = await ticket_for(app, client, event, slug, "li", name="Li Wei", organisation="ACME")
+
+    first = await scan(client, door, event["id"], ticket.code, gate="B")
+    assert first["verdict"] == "admitted"
+    assert first["attendee"] == {"name": "Li Wei", "organisation": "ACME"}
+    assert first["gate"] == "B" and first["message"] == "Admitted: Li Wei"
+
+    again = await scan(client, door, event["id"], ticket.code, gate="C")
+    assert again["verdict"] == "already_admitted"
+    assert again["gate"] == "B" and again["admitted_at"] == first["admitted_at"]
+    assert "gate B" in again["message"]
+    assert await Admission.filter(registration_id=ticket.registration_id).count() == 1
+    assert await reach_total(client) == 1
+
+
+async def test_refusals_have_reasons_and_change_nothing(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin, capacity=1, waitlist_enabled=True)
+    other = await event_now(client, admin, title="Smart Mobility Challenge")
+    slug, other_slug = await link_for(client, admin, event), await link_for(client, admin, other)
+    holder = await ticket_for(app, client, event, slug, 1)
+    waiting = await ticket_for(app, client, event, slug, 2)
+    elsewhere = await ticket_for(app, client, other, other_slug, 3)
+    leaving = await ticket_for(app, client, other, other_slug, 4)
+    # Ticket 4 is cancelled by its holder on the ticket page.
+    registration = await Registration.get(id=leaving.registration_id)
+    await client.post(f"/t/{registration.manage_token}/cancel")
+    cancelled_code = issue_code(
+        app.state.settings.signing_key, leaving.registration_id, other["id"]
+    )
+
+    flipped = holder.code[:10] + ("A" if holder.code[10] != "A" else "B") + holder.code[11:]
+    foreign_key = issue_code(secrets.token_bytes(32), holder.registration_id, event["id"])
+    cases = {
+        "forged": (event["id"], flipped),
+        "forged ": (event["id"], foreign_key),
+        "unknown": (event["id"], "HTTPS://EXAMPLE.ORG/NOT-A-TICKET"),
+        "unknown ": (event["id"], issue_code(app.state.settings.signing_key, 999_999, event["id"])),
+        "wrong_event": (event["id"], elsewhere.code),
+        "waitlisted": (event["id"], waiting.code),
+        "cancelled": (other["id"], cancelled_code),
+    }
+    for expected, (event_id, code) in cases.items():
+        answer = await scan(client, door, event_id, code)
+        assert answer["verdict"] == expected.strip(), (expected, answer)
+        assert answer["message"]
+    assert (
+        "Smart Mobility Challenge"
+        in (await scan(client, door, event["id"], elsewhere.code))["message"]
+    )
+
+    assert await Admission.all().count() == 0
+    assert await reach_total(client) == 0
+    # Every scan is logged by hash; the code itself is never stored.
+    logged = await ScanLog.all()
+    assert len(logged) == len(cases) + 1
+    assert hashlib.sha256(flipped.encode()).hexdigest() in {row.code_hash for row in logged}
+    assert all(holder.code not in row.code_hash for row in logged)
+
+
+async def test_not_open_outside_the_admission_window(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    later = await make_event(client, admin, starts_at=in_days(2), ends_at=in_days(2.3))
+    window = await event_now(
+        client, admin, checkin_opens_at=in_days(0.1), checkin_closes_at=in_days(0.2)
+    )
+    for event in (later, window):
+        slug = await link_for(client, admin, event)
+        ticket = await ticket_for(app, client, event, slug, event["id"])
+        answer = await scan(client, door, event["id"], ticket.code)
+        assert answer["verdict"] == "not_open"
+        assert "doors open at" in answer["message"]
+    assert await Admission.all().count() == 0
+
+
+async def test_scan_id_makes_a_retry_idempotent(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    ticket = await ticket_for(app, client, event, await link_for(client, admin, event), 1)
+    scan_id = str(uuid.uuid4())
+
+    first = await scan(client, door, event["id"], ticket.code, scan_id=scan_id)
+    retried = await scan(client, door, event["id"], ticket.code, scan_id=scan_id)
+
+    # The retry hears the same answer as the lost response: "admitted", not "already".
+    assert first["verdict"] == retried["verdict"] == "admitted"
+    assert retried["admitted_at"] == first["admitted_at"]
+    assert await ScanLog.filter(scan_id=scan_id).count() == 1
+    assert (await scan(client, door, event["id"], ticket.code))["verdict"] == "already_admitted"
+
+
+async def test_offline_scan_keeps_its_time(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    ticket = await ticket_for(app, client, event, await link_for(client, admin, event), 1)
+    earlier = (datetime.now(UTC) - timedelta(minutes=20)).replace(microsecond=0)
+
+    answer = await scan(client, door, event["id"], ticket.code, scanned_at=earlier.isoformat())
+
+    assert datetime.fromisoformat(answer["admitted_at"]) == earlier
+
+
+async def test_admit_by_look_up_follows_the_same_rules(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    await ticket_for(app, client, event, slug, 1, name="Wang Fang", phone="139 1234 5678")
+    await ticket_for(app, client, event, slug, 2, name="Zhang Wei")
+
+    for query in ("wang", "ATTENDEE1@", "1234 5678"):
+        found = await client.get(
+            f"/api/v1/events/{event['id']}/attendees", params={"q": query}, headers=door
+        )
+        assert [row["name"] for row in found.json()] == ["Wang Fang"], query
+    registration_id = found.json()[0]["registration_id"]
+
+    body = {"event_id": event["id"], "gate": "desk", "registration_id": registration_id}
+    first = (await client.post(CHECKINS, json=body, headers=door)).json()
+    second = (await client.post(CHECKINS, json=body, headers=door)).json()
+    assert (first["verdict"], second["verdict"]) == ("admitted", "already_admitted")
+    found = await client.get(
+        f"/api/v1/events/{event['id']}/attendees", params={"q": "wang"}, headers=door
+    )
+    assert found.json()[0]["gate"] == "desk"
+
+
+async def test_undo_keeps_the_reach_exact(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    summit = await event_now(client, admin)
+    contest = await event_now(client, admin, kind="competition")
+    a = await ticket_for(app, client, summit, await link_for(client, admin, summit), 1)
+    b = await ticket_for(app, client, contest, await link_for(client, admin, contest), 1)
+    await scan(client, door, summit["id"], a.code)
+    await scan(client, door, contest["id"], b.code)
+    reach = (await client.get("/api/v1/reach")).json()
+    assert reach["talents_reached"] == 1 and reach["by_event_kind"] == {"summit": 1}
+
+    assert (await client.delete(f"{CHECKINS}/{a.registration_id}", headers=door)).status_code == 403
+    assert (
+        await client.delete(f"{CHECKINS}/{a.registration_id}", headers=admin)
+    ).status_code == 204
+    # Still reached, now through the competition.
+    reach = (await client.get("/api/v1/reach")).json()
+    assert reach["talents_reached"] == 1 and reach["by_event_kind"] == {"competition": 1}
+    await client.delete(f"{CHECKINS}/{b.registration_id}", headers=admin)
+    assert await reach_total(client) == 0
+    assert (await Person.get(email="attendee1@example.org")).first_admitted_at is None
+    assert (await verify()).exact
+    assert (
+        await client.delete(f"{CHECKINS}/{b.registration_id}", headers=admin)
+    ).status_code == 404
+    assert await ScanLog.filter(verdict="undone").count() == 2
+    # Admitted again after the undo.
+    assert (await scan(client, door, summit["id"], a.code))["verdict"] == "admitted"
+    assert await reach_total(client) == 1
+
+
+async def test_reach_is_public_and_counts_people_not_admissions(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    first = await event_now(client, admin)
+    second = await event_now(client, admin)
+    for n in range(3):
+        t1 = await ticket_for(app, client, first, await link_for(client, admin, first), n)
+        await scan(client, door, first["id"], t1.code)
+    t2 = await ticket_for(app, client, second, await link_for(client, admin, second), 0)
+    await scan(client, door, second["id"], t2.code)
+
+    client.cookies.clear()
+    reach = (await client.get("/api/v1/reach")).json()
+    month = datetime.now(UTC).strftime("%Y-%m")
+    assert reach == {
+        "talents_reached": 3,
+        "goal": 7200,
+        "percent": round(300 / 7200, 2),
+        "by_event_kind": {"summit": 3},
+        "by_month": {month: 3},
+    }
+
+
+async def test_verify_finds_drift_and_rebuild_repairs_it(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    for n in range(3):
+        ticket = await ticket_for(app, client, event, await link_for(client, admin, event), n)
+        await scan(client, door, event["id"], ticket.code)
+    assert (await verify()).exact
+
+    await ReachCounter.filter(key="total").update(value=0)
+    await Person.filter(email="attendee0@example.org").update(first_admitted_at=None)
+    drift = await verify()
+    assert not drift.exact and drift.counted.total == 0 and drift.actual.total == 3
+    assert drift.people_off == 1
+
+    await rebuild()
+    assert (await verify()).exact
+    assert await reach_total(client) == 3
+
+
+async def test_attendance_per_gate_and_per_five_minutes(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin, capacity=10, waitlist_enabled=True)
+    slug = await link_for(client, admin, event)
+    tickets = [await ticket_for(app, client, event, slug, n) for n in range(4)]
+    base = (datetime.now(UTC) - timedelta(minutes=30)).replace(second=0, microsecond=0)
+    base = base.replace(minute=base.minute - base.minute % 5)
+    await scan(client, door, event["id"], tickets[0].code, gate="A", scanned_at=base.isoformat())
+    later = (base + timedelta(minutes=6)).isoformat()
+    await scan(client, door, event["id"], tickets[1].code, gate="A", scanned_at=later)
+    await scan(client, door, event["id"], tickets[2].code, gate="B", scanned_at=later)
+
+    figures = (await client.get(f"/api/v1/events/{event['id']}/attendance", headers=door)).json()
+
+    assert (figures["registered"], figures["admitted"], figures["not_yet_admitted"]) == (4, 3, 1)
+    assert figures["by_gate"] == [{"gate": "A", "admitted": 2}, {"gate": "B", "admitted": 1}]
+    assert [b["admitted"] for b in figures["by_5_minutes"]] == [1, 2]
+    assert datetime.fromisoformat(figures["by_5_minutes"][0]["starts_at"]) == base
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"gate": "A", "code": "X"}, 400),  # no event
+        ({"event_id": 1, "code": "X"}, 400),  # no gate
+        ({"event_id": 1, "gate": "", "code": "X"}, 400),
+        ({"event_id": 1, "gate": "A"}, 422),  # neither code nor registration
+        ({"event_id": 1, "gate": "A", "code": "X", "registration_id": 1}, 422),
+        ({"event_id": "one", "gate": "A", "code": "X"}, 400),
+        ({"event_id": 1, "gate": "A", "code": "X" * 401}, 400),
+        ({"event_id": 1, "gate": "A", "code": "X", "scanned_at": "2026-01-01T00:00:00"}, 422),
+        ({"event_id": 1, "gate": "A", "code": "X", "scanned_at": in_days(1)}, 422),
+        ({"event_id": 424242, "gate": "A", "code": "X"}, 404),
+    ],
+)
+async def test_malformed_scans_are_4xx_problems(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict, body: dict, status: int
+) -> None:
+    event = await event_now(client, admin)
+    if body.get("event_id") == 1:
+        body = {**body, "event_id": event["id"]}
+    response = await client.post(CHECKINS, json=body, headers=door)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert await ScanLog.all().count() == 0
+
+
+async def test_only_door_staff_and_admins_scan(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, login_as: LoginAs
+) -> None:
+    event = await event_now(client, admin)
+    ticket = await ticket_for(app, client, event, await link_for(client, admin, event), 1)
+    judge = await login_as("judge")
+    body = {"event_id": event["id"], "gate": "A", "code": ticket.code}
+    assert (await client.post(CHECKINS, json=body, headers=judge)).status_code == 403
+    client.cookies.clear()
+    assert (await client.post(CHECKINS, json=body)).status_code == 401
+    lookup = f"/api/v1/events/{event['id']}/attendees"
+    assert (await client.get(lookup, params={"q": "x"}, headers=judge)).status_code == 403
+    assert (await client.post(CHECKINS, json=body, headers=admin)).json()["verdict"] == "admitted"

@@ -1,0 +1,159 @@
+"""Door invariants under many concurrent scans (DESIGN.md: one admission per ticket,
+reach is exact). Scans go over HTTP all at once; the last test drives a two-worker
+server process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from events_service.reach.counter import verify
+from models import Admission, Person
+from tests.checkin_helpers import bulk_tickets, event_now, link_for, ticket_for
+from tests.conftest import LoginAs
+from tests.factories import token_of
+from tests.server import cli_env, run_cli, server_process
+
+CHECKINS = "/api/v1/checkins"
+
+
+@pytest.fixture
+async def admin(login_as: LoginAs) -> dict[str, str]:
+    return await login_as("admin")
+
+
+@pytest.fixture
+async def door(login_as: LoginAs) -> dict[str, str]:
+    return await login_as("staff")
+
+
+def _scan(client: httpx.AsyncClient, headers: dict, event_id: int, code: str, gate: str):
+    return client.post(
+        CHECKINS, json={"event_id": event_id, "gate": gate, "code": code}, headers=headers
+    )
+
+
+async def test_200_scans_of_one_ticket_from_4_gates_admit_once(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    ticket = await ticket_for(app, client, event, await link_for(client, admin, event), 1)
+
+    answers = await asyncio.gather(
+        *(_scan(client, door, event["id"], ticket.code, f"gate {n % 4}") for n in range(200))
+    )
+
+    verdicts = [a.json() for a in answers]
+    assert Counter(v["verdict"] for v in verdicts) == {"admitted": 1, "already_admitted": 199}
+    (winner,) = [v for v in verdicts if v["verdict"] == "admitted"]
+    # Every other door hears when and where the one admission happened.
+    assert {(v["gate"], v["admitted_at"]) for v in verdicts} == {
+        (winner["gate"], winner["admitted_at"])
+    }
+    assert await Admission.all().count() == 1
+    assert (await client.get("/api/v1/reach")).json()["talents_reached"] == 1
+
+
+async def test_1000_people_admitted_at_two_events_at_once_count_1000(
+    app: Litestar, client: httpx.AsyncClient, door: dict
+) -> None:
+    events, codes = await bulk_tickets(app, people=1000, events=2)
+
+    answers = await asyncio.gather(
+        *(
+            _scan(client, door, event_id, code, "main")
+            for pair in zip(codes[0], codes[1], strict=True)
+            for event_id, code in zip(events, pair, strict=True)
+        )
+    )
+
+    assert Counter(a.json()["verdict"] for a in answers) == {"admitted": 2000}
+    reach = (await client.get("/api/v1/reach")).json()
+    distinct = len(set(await Admission.all().values_list("person_id", flat=True)))
+    assert reach["talents_reached"] == 1000 == distinct
+    assert await Person.filter(first_admitted_at__isnull=False).count() == 1000
+    assert sum(reach["by_event_kind"].values()) == 1000
+    assert (await verify()).exact
+
+
+async def test_undo_racing_admissions_of_the_same_people_stays_exact(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    events, codes = await bulk_tickets(app, people=100, events=2)
+    await asyncio.gather(*(_scan(client, door, events[0], code, "A") for code in codes[0]))
+    admitted = await Admission.filter(event_id=events[0]).values_list("registration_id", flat=True)
+
+    # Undo every admission at the first event while the same people enter the second.
+    await asyncio.gather(
+        *(client.delete(f"{CHECKINS}/{rid}", headers=admin) for rid in admitted),
+        *(_scan(client, door, events[1], code, "B") for code in codes[1]),
+    )
+
+    assert await Admission.filter(event_id=events[0]).count() == 0
+    assert (await client.get("/api/v1/reach")).json()["talents_reached"] == 100
+    assert (await verify()).exact
+
+
+async def test_forged_wrong_and_cancelled_scans_at_once_admit_nobody(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    other = await event_now(client, admin)
+    ticket = await ticket_for(app, client, other, await link_for(client, admin, other), 1)
+    forged = ticket.code[:-3] + ("AAA" if not ticket.code.endswith("AAA") else "BBB")
+
+    answers = await asyncio.gather(
+        *(_scan(client, door, event["id"], forged, "A") for _ in range(50)),
+        *(_scan(client, door, event["id"], ticket.code, "A") for _ in range(50)),
+    )
+
+    assert Counter(a.json()["verdict"] for a in answers) == {"forged": 50, "wrong_event": 50}
+    assert await Admission.all().count() == 0
+    assert (await client.get("/api/v1/reach")).json()["talents_reached"] == 0
+
+
+def test_two_worker_server_admits_a_ticket_once(tmp_path: Path, server_database_url: str) -> None:
+    env = cli_env(server_database_url, tmp_path, EVENTS_REGISTRATIONS_PER_MINUTE="100000")
+    assert run_cli(
+        "users", "create", "--email", "door@example.org", "--password", "door-password",
+        "--role", "admin", env=env, cwd=tmp_path,
+    ).returncode == 0  # fmt: skip
+
+    async def scenario(base: str) -> Counter[str]:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            login = await http.post(
+                "/api/v1/auth/login",
+                json={"email": "door@example.org", "password": "door-password"},
+            )
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            http.cookies.clear()
+            event = await event_now(http, headers)
+            slug = await link_for(http, headers, event)
+            registration = (
+                await http.post(
+                    f"/api/v1/register/{slug}",
+                    json={"name": "Li Wei", "email": "li@example.org", "consent": True},
+                )
+            ).json()
+            # The ticket page's QR encodes the code; read it back the way a scanner would.
+            import io
+
+            import zxingcpp
+            from PIL import Image
+
+            png = await http.get(f"/t/{token_of(registration)}/qr.png")
+            code = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))[0].text
+            answers = await asyncio.gather(
+                *(_scan(http, headers, event["id"], code, f"gate {n % 4}") for n in range(100))
+            )
+            return Counter(a.json()["verdict"] for a in answers)
+
+    with server_process(env, tmp_path, workers=2) as base:
+        verdicts = asyncio.run(scenario(base))
+
+    assert verdicts == {"admitted": 1, "already_admitted": 99}
