@@ -16,86 +16,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import json
 import secrets
-import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from events_service.registration.service import TAKE_PLACE_PG, TICKET_OF  # noqa: E402
-from events_service.registration.upserts import (  # noqa: E402
+from common import (  # isort: skip
+    KeepAliveClient,
+    admin_headers,
+    dsn,
+    report,
+    run_clients,
+    running_service,
+    scratch_database,
+)
+from events_service.registration.service import TAKE_PLACE_PG, TICKET_OF
+from events_service.registration.upserts import (
     FIND_ORGANISATION,
     INSERT_ORGANISATION,
     UPSERT_PERSON,
 )
-from tests.server import cli_env, run_cli, server_process  # noqa: E402
-
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-
-
-def _dsn(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
-
-
-async def _create_database(base_url: str) -> tuple[str, str]:
-    name = f"events_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(_dsn(base_url))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    return base_url.rsplit("/", 1)[0] + f"/{name}", name
-
-
-async def _drop_database(base_url: str, name: str) -> None:
-    admin = await asyncpg.connect(_dsn(base_url))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
-
-
-async def _run_clients(
-    total: int, clients: int, one: Callable[[int], Awaitable[None]]
-) -> tuple[float, list[float]]:
-    """`clients` concurrent loops sharing `total` numbered jobs; wall time and latencies."""
-    latencies: list[float] = []
-    counter = iter(range(total))
-
-    async def client() -> None:
-        for n in counter:
-            started = time.perf_counter()
-            await one(n)
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return time.perf_counter() - started, latencies
-
-
-def _report(label: str, total: int, wall: float, latencies: list[float]) -> float:
-    rate = total / wall
-    ordered = sorted(latencies)
-    p50 = statistics.median(ordered) * 1000
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-    print(f"  {label:34} {rate:8.0f} registrations/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
-    return rate
 
 
 async def _endpoint(base: str, total: int, clients: int, capacity: int) -> tuple[float, int]:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
-        login = await http.post(
-            "/api/v1/auth/login", json={"email": "bench@example.org", "password": "bench-password"}
-        )
-        admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        http.cookies.clear()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        admin = await admin_headers(http)
         start = datetime.now(UTC) + timedelta(days=7)
         event = (
             await http.post(
@@ -117,25 +65,33 @@ async def _endpoint(base: str, total: int, clients: int, capacity: int) -> tuple
                 f"/api/v1/events/{event['id']}/links", json={"label": "bench"}, headers=admin
             )
         ).json()
-        failures: list[int] = []
+    connections = [KeepAliveClient(base) for _ in range(clients)]
+    free = list(connections)
+    failures: list[int] = []
 
-        async def one(n: int) -> None:
-            response = await http.post(
-                f"/api/v1/register/{link['slug']}",
-                json={
-                    "name": f"Bench Person {n}",
-                    "email": f"bench{n}@example.org",
-                    "organisation": f"Org {n % 50}",
-                    "consent": True,
-                },
-            )
-            if response.status_code != 201:
-                failures.append(response.status_code)
+    async def one(n: int) -> None:
+        client = free.pop()
+        body = {
+            "name": f"Bench Person {n}",
+            "email": f"bench{n}@example.org",
+            "organisation": f"Org {n % 50}",
+            "consent": True,
+        }
+        status, _ = await client.request(
+            "POST", f"/api/v1/register/{link['slug']}", json.dumps(body).encode()
+        )
+        free.append(client)
+        if status != 201:
+            failures.append(status)
 
-        wall, latencies = await _run_clients(total, clients, one)
-        if failures:
-            raise SystemExit(f"{len(failures)} registrations failed: {set(failures)}")
-        rate = _report("endpoint (HTTP, granian, Tortoise)", total, wall, latencies)
+    wall, latencies = await run_clients(total, clients, one)
+    for client in connections:
+        await client.close()
+    if failures:
+        raise SystemExit(f"{len(failures)} registrations failed: {set(failures)}")
+    rate = report("endpoint (HTTP, granian, Tortoise)", "registrations", total, wall, latencies)
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        admin = await admin_headers(http)
         final = (await http.get(f"/api/v1/events/{event['id']}", headers=admin)).json()
     return rate, final["confirmed"]
 
@@ -144,7 +100,7 @@ LINK_SQL = "SELECT l.id, l.event_id FROM registration_link l WHERE l.slug = $1"
 
 
 async def _ceiling(database_url: str, total: int, clients: int, capacity: int) -> float:
-    setup = await asyncpg.connect(_dsn(database_url))
+    setup = await asyncpg.connect(dsn(database_url))
     event_id = await setup.fetchval(
         "INSERT INTO event (kind, title, description, venue, timezone, starts_at, ends_at, "
         "capacity, waitlist_enabled, status, confirmed_count, created_at, updated_at) VALUES "
@@ -159,7 +115,7 @@ async def _ceiling(database_url: str, total: int, clients: int, capacity: int) -
         event_id,
         slug,
     )
-    pool = await asyncpg.create_pool(_dsn(database_url), min_size=clients, max_size=clients)
+    pool = await asyncpg.create_pool(dsn(database_url), min_size=clients, max_size=clients)
 
     async def one(n: int) -> None:
         # The statements our endpoint runs, verbatim, minus HTTP, ORM and validation.
@@ -185,17 +141,17 @@ async def _ceiling(database_url: str, total: int, clients: int, capacity: int) -
                 if row["id"] is None:
                     raise RuntimeError("no place")
 
-    wall, latencies = await _run_clients(total, clients, one)
+    wall, latencies = await run_clients(total, clients, one)
     await pool.close()
     confirmed = await setup.fetchval("SELECT confirmed_count FROM event WHERE id = $1", event_id)
     await setup.close()
     if confirmed != capacity:
         raise SystemExit(f"ceiling oversold or undersold: {confirmed} != {capacity}")
-    return _report("ceiling (raw asyncpg, no HTTP)", total, wall, latencies)
+    return report("ceiling (raw asyncpg, no HTTP)", "registrations", total, wall, latencies)
 
 
 async def _database_confirmed(database_url: str) -> int:
-    conn = await asyncpg.connect(_dsn(database_url))
+    conn = await asyncpg.connect(dsn(database_url))
     try:
         return await conn.fetchval(
             "SELECT count(*) FROM registration r JOIN event e ON e.id = r.event_id "
@@ -215,40 +171,18 @@ def main() -> int:
     if args.smoke:
         args.registrations, args.clients = 200, 8
     capacity = args.registrations // 2
-    base_url = os.environ.get("EVENTS_BENCH_POSTGRES_URL", DEFAULT_URL)
 
-    database_url, name = asyncio.run(_create_database(base_url))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            env = cli_env(
-                database_url.replace("postgres://", "postgres://", 1)
-                + f"?maxsize={max(4, args.clients // args.workers)}",
-                work,
-                EVENTS_REGISTRATIONS_PER_MINUTE="100000000",
+    print(
+        f"{args.registrations} registrations of distinct people, {args.clients} "
+        f"concurrent clients, capacity {capacity} + waitlist, {args.workers} workers"
+    )
+    with scratch_database() as database_url:
+        with running_service(database_url, args.clients, args.workers) as base:
+            rate, confirmed = asyncio.run(
+                _endpoint(base, args.registrations, args.clients, capacity)
             )
-            for command in (
-                ["migrate"],
-                ["users", "create", "--email", "bench@example.org", "--password",
-                 "bench-password", "--role", "admin"],
-            ):  # fmt: skip
-                done = run_cli(*command, env=env, cwd=work)
-                if done.returncode != 0:
-                    raise SystemExit(done.stderr)
-            print(
-                f"{args.registrations} registrations of distinct people, {args.clients} "
-                f"concurrent clients, capacity {capacity} + waitlist, {args.workers} workers"
-            )
-            with server_process(env, work, workers=args.workers) as base:
-                rate, confirmed = asyncio.run(
-                    _endpoint(base, args.registrations, args.clients, capacity)
-                )
-            ceiling = asyncio.run(
-                _ceiling(database_url, args.registrations, args.clients, capacity)
-            )
-            in_database = asyncio.run(_database_confirmed(database_url))
-    finally:
-        asyncio.run(_drop_database(base_url, name))
+        ceiling = asyncio.run(_ceiling(database_url, args.registrations, args.clients, capacity))
+        in_database = asyncio.run(_database_confirmed(database_url))
 
     oversold = max(0, in_database - capacity)
     print(f"  endpoint / ceiling: {rate / ceiling:.0%}")

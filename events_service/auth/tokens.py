@@ -8,7 +8,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTCookieAuth, Token
 
-from events_service.auth.service import active_user, is_token_revoked
+from events_service.auth.service import user_for_token
 from events_service.settings import Settings
 from models import StaffUser
 
@@ -34,19 +34,13 @@ async def _retrieve_user(token: Token, _: ASGIConnection[Any, Any, Any, Any]) ->
         user_id = int(token.sub)
     except ValueError:
         return None
-    # Loaded per request so deactivation and role changes take effect at once.
-    return await active_user(user_id)
-
-
-async def _is_revoked(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    return await is_token_revoked(token.jti)
+    return await user_for_token(user_id, token.jti)
 
 
 def build_jwt_auth(settings: Settings) -> JWTCookieAuth[StaffUser, Token]:
     return JWTCookieAuth[StaffUser, Token](
         token_secret=settings.secret_key,
         retrieve_user_handler=_retrieve_user,
-        revoked_token_handler=_is_revoked,
         default_token_expiration=timedelta(minutes=settings.token_lifetime_minutes),
         exclude=PUBLIC_PATHS,
         key="events_token",

@@ -19,10 +19,18 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from events_service.checkin import statements as sql
 from events_service.checkin.codes import CodeError, ForgedCode, normalise_code, read_code
 from events_service.db import default_connection, execute, fetch_rows
 from events_service.errors import NotFound, Unprocessable
-from events_service.reach.counter import _as_datetime, count_first_admission
+from events_service.reach.counter import (
+    TOTAL,
+    _as_datetime,
+    count_first_admission,
+    kind_key,
+    month_key,
+    shard_of,
+)
 from models.enums import EventStatus, RegistrationStatus, ScanVerdict
 
 # Without an explicit window the door opens this long before the start.
@@ -30,42 +38,6 @@ DEFAULT_DOORS_OPEN_BEFORE = timedelta(hours=3)
 # A queued offline scan may arrive late; a clock far in the future is a mistake.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_SCAN_AGE = timedelta(hours=24)
-
-_EVENT = """
-SELECT id, title, kind, status, starts_at, ends_at, checkin_opens_at, checkin_closes_at
-FROM event WHERE id = $1
-"""
-_TICKET = """
-SELECT r.id, r.status, r.event_id, r.person_id, p.name, o.name AS organisation,
-       e.title AS event_title, e.kind AS event_kind
-FROM registration r
-JOIN person p ON p.id = r.person_id
-LEFT JOIN organisation o ON o.id = p.organisation_id
-JOIN event e ON e.id = r.event_id
-WHERE r.id = $1
-"""
-_ADMIT = """
-INSERT INTO admission (registration_id, person_id, event_id, gate, staff_id, admitted_at)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (registration_id) DO NOTHING
-RETURNING id
-"""
-_ADMISSION_OF = "SELECT admitted_at, gate FROM admission WHERE registration_id = $1"
-# NO KEY UPDATE, not UPDATE: inserting the admission already holds a KEY SHARE
-# lock on the person (its foreign key), and two scans of one person upgrading to
-# FOR UPDATE would deadlock; NO KEY UPDATE queues them without conflicting.
-_LOCK_PERSON = "SELECT first_admitted_at FROM person WHERE id = $1 FOR NO KEY UPDATE"
-_MARK_FIRST = "UPDATE person SET first_admitted_at = $2 WHERE id = $1"
-_KIND_OF_ADMISSION_AT = """
-SELECT e.kind FROM admission a JOIN event e ON e.id = a.event_id
-WHERE a.person_id = $1 AND a.admitted_at = $2 ORDER BY a.id LIMIT 1
-"""
-_LOG = """
-INSERT INTO scan_log (code_hash, verdict, event_id, registration_id, gate, staff_id, scan_id,
-                      scanned_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-"""
-_LOGGED = "SELECT verdict, registration_id, event_id FROM scan_log WHERE scan_id = $1"
 
 _MESSAGES = {
     ScanVerdict.ADMITTED: "Admitted: {name}",
@@ -156,20 +128,21 @@ async def scan(request: ScanRequest, master_key: bytes) -> ScanResult:
             return logged
     now = timezone.now()
     moment = _check_scanned_at(request.scanned_at, now)
-    events = await fetch_rows(conn, _EVENT, [request.event_id])
-    if not events:
-        raise NotFound(f"No event {request.event_id}.")
-    event = events[0]
     hashed = code_hash(request.code) if request.code is not None else ""
+    code_verdict = None
+    registration_id = 0
     try:
         registration_id = _claimed_registration(request, master_key)
     except ForgedCode:
-        return await _refuse(request, hashed, now, ScanVerdict.FORGED)
+        code_verdict = ScanVerdict.FORGED
     except CodeError:
-        return await _refuse(request, hashed, now, ScanVerdict.UNKNOWN)
-
-    tickets = await fetch_rows(conn, _TICKET, [registration_id])
-    ticket = tickets[0] if tickets else None
+        code_verdict = ScanVerdict.UNKNOWN
+    rows = await fetch_rows(conn, sql.EVENT_AND_TICKET, [request.event_id, registration_id])
+    if not rows:
+        raise NotFound(f"No event {request.event_id}.")
+    event, ticket = _event_and_ticket(rows[0])
+    if code_verdict is not None:
+        return await _refuse(request, hashed, now, code_verdict)
     verdict = _verdict_before_admission(ticket, event, moment)
     if verdict is not None:
         reason = _not_open_reason(event, moment)
@@ -182,6 +155,20 @@ async def scan(request: ScanRequest, master_key: bytes) -> ScanResult:
         if request.scan_id is not None and (logged := await _replay(conn, request.scan_id)):
             return logged
         raise
+
+
+def _event_and_ticket(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    event = {
+        "id": row["event_id_"],
+        "title": row["event_title_"],
+        "kind": row["event_kind_"],
+        "status": row["event_status_"],
+        **{k: row[k] for k in ("starts_at", "ends_at", "checkin_opens_at", "checkin_closes_at")},
+    }
+    ticket_keys = ("id", "status", "event_id", "person_id", "name", "organisation",
+                   "event_title", "event_kind")  # fmt: skip
+    ticket = {k: row[k] for k in ticket_keys} if row["id"] is not None else None
+    return event, ticket
 
 
 def _claimed_registration(request: ScanRequest, master_key: bytes) -> int:
@@ -250,11 +237,13 @@ async def _admit(
     now: datetime,
 ) -> ScanResult:
     async with in_transaction() as conn:
+        if conn.capabilities.dialect == "postgres":
+            return await _admit_pg(conn, request, ticket, event, hashed, moment, now)
         values = [ticket["id"], ticket["person_id"], event["id"], request.gate,
                   request.staff_id, moment]  # fmt: skip
-        admitted = await fetch_rows(conn, _ADMIT, values)
+        admitted = await fetch_rows(conn, sql.ADMIT, values)
         if not admitted:
-            first = (await fetch_rows(conn, _ADMISSION_OF, [ticket["id"]]))[0]
+            first = (await fetch_rows(conn, sql.ADMISSION_OF, [ticket["id"]]))[0]
             await _log(conn, request, hashed, ScanVerdict.ALREADY_ADMITTED, ticket["id"], now)
             return _result(
                 ScanVerdict.ALREADY_ADMITTED,
@@ -267,6 +256,36 @@ async def _admit(
     return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)
 
 
+async def _admit_pg(
+    conn: BaseDBAsyncClient,
+    request: ScanRequest,
+    ticket: dict[str, Any],
+    event: dict[str, Any],
+    hashed: str,
+    moment: datetime,
+    now: datetime,
+) -> ScanResult:
+    """The same as the step-by-step path, in two or three round trips (the hot path)."""
+    values = [ticket["id"], ticket["person_id"], event["id"], request.gate, request.staff_id,
+              moment, hashed, request.scan_id, request.scanned_at or now, now]  # fmt: skip
+    (row,) = await fetch_rows(conn, sql.ADMIT_LOG_LOCK_PG, values)
+    if row["admission_id"] is None:
+        first = (await fetch_rows(conn, sql.ADMISSION_OF, [ticket["id"]]))[0]
+        return _result(
+            ScanVerdict.ALREADY_ADMITTED,
+            ticket,
+            admitted_at=first["admitted_at"],
+            gate=first["gate"],
+        )
+    person_id = ticket["person_id"]
+    if row["first_admitted_at"] is None:
+        keys = [TOTAL, month_key(moment), kind_key(event["kind"])]
+        await execute(conn, sql.MARK_AND_COUNT_PG, [*keys, shard_of(person_id), person_id, moment])
+    elif row["first_admitted_at"] > moment:
+        await _count_if_first(conn, person_id, moment, event["kind"])
+    return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)
+
+
 async def _count_if_first(
     conn: BaseDBAsyncClient, person_id: int, moment: datetime, event_kind: str
 ) -> None:
@@ -276,15 +295,15 @@ async def _count_if_first(
     order, and an offline scan may arrive late with an earlier time: then the
     person moves from the figures of their old first admission to this one.
     """
-    person = await fetch_rows(conn, _LOCK_PERSON, [person_id])
+    person = await fetch_rows(conn, sql.LOCK_PERSON, [person_id])
     first = person[0]["first_admitted_at"]
     if first is not None:
         first = _as_datetime(first)
         if first <= moment:
             return
-        (old,) = await fetch_rows(conn, _KIND_OF_ADMISSION_AT, [person_id, first])
+        (old,) = await fetch_rows(conn, sql.KIND_OF_ADMISSION_AT, [person_id, first])
         await count_first_admission(conn, person_id, first, old["kind"], -1)
-    await execute(conn, _MARK_FIRST, [person_id, moment])
+    await execute(conn, sql.MARK_FIRST, [person_id, moment])
     await count_first_admission(conn, person_id, moment, event_kind)
 
 
@@ -298,23 +317,23 @@ async def _log(
 ) -> None:
     values = [hashed, verdict.value, request.event_id, registration_id, request.gate,
               request.staff_id, request.scan_id, request.scanned_at or now, now]  # fmt: skip
-    await execute(conn, _LOG, values)
+    await execute(conn, sql.LOG, values)
 
 
 async def _replay(conn: BaseDBAsyncClient, scan_id: str) -> ScanResult | None:
     """The answer a logged scan got, for a client retrying the same scan_id."""
-    rows = await fetch_rows(conn, _LOGGED, [scan_id])
+    rows = await fetch_rows(conn, sql.LOGGED, [scan_id])
     if not rows:
         return None
     verdict = ScanVerdict(rows[0]["verdict"])
     registration_id = rows[0]["registration_id"]
     ticket = None
     if registration_id is not None:
-        found = await fetch_rows(conn, _TICKET, [registration_id])
+        found = await fetch_rows(conn, sql.TICKET, [registration_id])
         ticket = found[0] if found else None
     extra: dict[str, Any] = {}
     if verdict in (ScanVerdict.ADMITTED, ScanVerdict.ALREADY_ADMITTED) and ticket:
-        admission = await fetch_rows(conn, _ADMISSION_OF, [registration_id])
+        admission = await fetch_rows(conn, sql.ADMISSION_OF, [registration_id])
         if admission:
             extra = {
                 "admitted_at": _as_datetime(admission[0]["admitted_at"]),
@@ -323,33 +342,21 @@ async def _replay(conn: BaseDBAsyncClient, scan_id: str) -> ScanResult | None:
     return _result(verdict, ticket, **extra)
 
 
-_UNDO = "DELETE FROM admission WHERE registration_id = $1 RETURNING person_id, admitted_at"
-_REMAINING = """
-SELECT a.admitted_at, e.kind FROM admission a JOIN event e ON e.id = a.event_id
-WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
-"""
-_PERSON_OF_REGISTRATION = "SELECT person_id, event_id FROM registration WHERE id = $1"
-_FIRST_KIND = """
-SELECT e.kind FROM admission a JOIN event e ON e.id = a.event_id
-WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
-"""
-
-
 async def undo_admission(registration_id: int, staff_id: int | None) -> None:
     """Take back an admission made by mistake; the reach stays exact."""
     async with in_transaction() as conn:
-        owner = await fetch_rows(conn, _PERSON_OF_REGISTRATION, [registration_id])
+        owner = await fetch_rows(conn, sql.PERSON_OF_REGISTRATION, [registration_id])
         if not owner:
             raise NotFound(f"No registration {registration_id}.")
         person_id, event_id = owner[0]["person_id"], owner[0]["event_id"]
         # Lock the person first: a concurrent first admission elsewhere waits for us.
-        person = await fetch_rows(conn, _LOCK_PERSON, [person_id])
+        person = await fetch_rows(conn, sql.LOCK_PERSON, [person_id])
         first_before = person[0]["first_admitted_at"]
-        kind_before = await fetch_rows(conn, _FIRST_KIND, [person_id])
-        removed = await fetch_rows(conn, _UNDO, [registration_id])
+        kind_before = await fetch_rows(conn, sql.FIRST_KIND, [person_id])
+        removed = await fetch_rows(conn, sql.UNDO, [registration_id])
         if not removed:
             raise NotFound(f"Registration {registration_id} has not been admitted.")
-        remaining = await fetch_rows(conn, _REMAINING, [person_id])
+        remaining = await fetch_rows(conn, sql.REMAINING, [person_id])
         if first_before is not None and kind_before:
             # Take the person out of the figures of their old first admission...
             first = _as_datetime(first_before)
@@ -357,13 +364,13 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> None:
         if remaining:
             # ...and back in under the admission that is now their first.
             new_first = _as_datetime(remaining[0]["admitted_at"])
-            await execute(conn, _MARK_FIRST, [person_id, new_first])
+            await execute(conn, sql.MARK_FIRST, [person_id, new_first])
             await count_first_admission(conn, person_id, new_first, remaining[0]["kind"])
         else:
-            await execute(conn, _MARK_FIRST, [person_id, None])
+            await execute(conn, sql.MARK_FIRST, [person_id, None])
         now = timezone.now()
         await execute(
             conn,
-            _LOG,
+            sql.LOG,
             ["", ScanVerdict.UNDONE.value, event_id, registration_id, "", staff_id, None, now, now],
         )

@@ -22,7 +22,7 @@ from events_service.db import default_connection, execute, fetch_rows
 SHARDS = 16
 TOTAL = "total"
 
-_BUMP = """
+BUMP = """
 INSERT INTO reach_counter (key, shard, value) VALUES ($1, $4, $5), ($2, $4, $5), ($3, $4, $5)
 ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
 """
@@ -65,7 +65,7 @@ async def count_first_admission(
 ) -> None:
     """Add (or with delta=-1 take back) one person in all three figures."""
     keys = [TOTAL, month_key(first_at), kind_key(event_kind)]
-    await execute(conn, _BUMP, [*keys, shard_of(person_id), delta])
+    await execute(conn, BUMP, [*keys, shard_of(person_id), delta])
 
 
 @dataclass(frozen=True)

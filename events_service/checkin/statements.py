@@ -1,0 +1,98 @@
+"""The SQL of the scan path, written once, shared by the service and its benchmark ceiling.
+
+Fixed statements with PostgreSQL placeholders (events_service.db rewrites them for
+SQLite): the ORM would build each anew on every scan.
+"""
+
+TICKET = """
+SELECT r.id, r.status, r.event_id, r.person_id, p.name, o.name AS organisation,
+       e.title AS event_title, e.kind AS event_kind
+FROM registration r
+JOIN person p ON p.id = r.person_id
+LEFT JOIN organisation o ON o.id = p.organisation_id
+JOIN event e ON e.id = r.event_id
+WHERE r.id = $1
+"""
+ADMIT = """
+INSERT INTO admission (registration_id, person_id, event_id, gate, staff_id, admitted_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (registration_id) DO NOTHING
+RETURNING id
+"""
+ADMISSION_OF = "SELECT admitted_at, gate FROM admission WHERE registration_id = $1"
+# NO KEY UPDATE, not UPDATE: inserting the admission already holds a KEY SHARE
+# lock on the person (its foreign key), and two scans of one person upgrading to
+# FOR UPDATE would deadlock; NO KEY UPDATE queues them without conflicting.
+LOCK_PERSON = "SELECT first_admitted_at FROM person WHERE id = $1 FOR NO KEY UPDATE"
+MARK_FIRST = "UPDATE person SET first_admitted_at = $2 WHERE id = $1"
+KIND_OF_ADMISSION_AT = """
+SELECT e.kind FROM admission a JOIN event e ON e.id = a.event_id
+WHERE a.person_id = $1 AND a.admitted_at = $2 ORDER BY a.id LIMIT 1
+"""
+LOG = """
+INSERT INTO scan_log (code_hash, verdict, event_id, registration_id, gate, staff_id, scan_id,
+                      scanned_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+"""
+LOGGED = "SELECT verdict, registration_id, event_id FROM scan_log WHERE scan_id = $1"
+
+# Undo of an admission.
+UNDO = "DELETE FROM admission WHERE registration_id = $1 RETURNING person_id, admitted_at"
+REMAINING = """
+SELECT a.admitted_at, e.kind FROM admission a JOIN event e ON e.id = a.event_id
+WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
+"""
+PERSON_OF_REGISTRATION = "SELECT person_id, event_id FROM registration WHERE id = $1"
+FIRST_KIND = """
+SELECT e.kind FROM admission a JOIN event e ON e.id = a.event_id
+WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
+"""
+
+
+# One look-up for the scanning event and the ticket the code names (0: none).
+EVENT_AND_TICKET = """
+SELECT e.id AS event_id_, e.title AS event_title_, e.kind AS event_kind_,
+       e.status AS event_status_, e.starts_at, e.ends_at, e.checkin_opens_at,
+       e.checkin_closes_at, t.*
+FROM event e LEFT JOIN (
+    SELECT r.id, r.status, r.event_id, r.person_id, p.name, o.name AS organisation,
+           te.title AS event_title, te.kind AS event_kind
+    FROM registration r
+    JOIN person p ON p.id = r.person_id
+    LEFT JOIN organisation o ON o.id = p.organisation_id
+    JOIN event te ON te.id = r.event_id
+    WHERE r.id = $2
+) t ON 1 = 1
+WHERE e.id = $1
+"""
+
+# PostgreSQL: the admission, its log line and the lock on the person in one round
+# trip (data-modifying CTEs always run; the lock waits for any concurrent scan of
+# the same person and then reads their committed first_admitted_at).
+ADMIT_LOG_LOCK_PG = """
+WITH admitted AS (
+    INSERT INTO admission (registration_id, person_id, event_id, gate, staff_id, admitted_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (registration_id) DO NOTHING
+    RETURNING id
+), logged AS (
+    INSERT INTO scan_log (code_hash, verdict, event_id, registration_id, gate, staff_id,
+                          scan_id, scanned_at, created_at)
+    SELECT $7, CASE WHEN EXISTS (SELECT 1 FROM admitted) THEN 'admitted'
+                    ELSE 'already_admitted' END,
+           $3, $1, $4, $5, $8, $9, $10
+), locked AS (
+    SELECT first_admitted_at FROM person
+    WHERE id = $2 AND EXISTS (SELECT 1 FROM admitted)
+    FOR NO KEY UPDATE
+)
+SELECT (SELECT id FROM admitted) AS admission_id,
+       (SELECT first_admitted_at FROM locked) AS first_admitted_at
+"""
+
+# PostgreSQL: a first-ever admission marks the person and counts them, in one trip.
+MARK_AND_COUNT_PG = """
+WITH marked AS (UPDATE person SET first_admitted_at = $6 WHERE id = $5)
+INSERT INTO reach_counter (key, shard, value) VALUES ($1, $4, 1), ($2, $4, 1), ($3, $4, 1)
+ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
+"""
