@@ -27,6 +27,7 @@ from events_service.checkin.controllers import (
     find_attendees,
     undo_checkin,
 )
+from events_service.checkin.pages import scan_page
 from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
 from events_service.events.controllers import EventController, LinkController, ticket_key
@@ -44,6 +45,7 @@ from events_service.registration.pages import (
 )
 from events_service.settings import Settings
 from events_service.web.i18n import other_locale, pick_locale, translator
+from events_service.web.login import login_form, login_page
 
 ROOT = Path(__file__).resolve().parent
 TEMPLATES_DIR = ROOT.parent / "templates"
@@ -59,7 +61,9 @@ async def home(request: Request) -> Template:
 
 # Async on purpose: Litestar runs a sync throttle check in a worker thread.
 async def _is_login(request: Request) -> bool:
-    return request.url.path == LOGIN_PATH
+    return request.url.path == LOGIN_PATH or (
+        request.method == "POST" and request.url.path == "/login"
+    )
 
 
 async def _is_registration(request: Request) -> bool:
@@ -132,6 +136,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             event_attendance,
             find_attendees,
             reach,
+            scan_page,
+            login_page,
+            login_form,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),

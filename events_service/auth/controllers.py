@@ -33,6 +33,28 @@ class InvalidCredentials(DomainError):
     title = "Wrong e-mail or password"
 
 
+def login_token(
+    jwt_auth: JWTAuthDep, settings: SettingsDep, user: StaffUser
+) -> tuple[str, Cookie, datetime]:
+    """A fresh token for the user, the HttpOnly cookie carrying it, and its expiry."""
+    lifetime = timedelta(minutes=settings.token_lifetime_minutes)
+    token = jwt_auth.create_token(
+        identifier=str(user.id),
+        token_expiration=lifetime,
+        token_unique_jwt_id=secrets.token_hex(16),
+    )
+    cookie = Cookie(
+        key=jwt_auth.key,
+        value=token,
+        path="/",
+        httponly=True,
+        max_age=int(lifetime.total_seconds()),
+        secure=jwt_auth.secure,
+        samesite=jwt_auth.samesite,
+    )
+    return token, cookie, datetime.now(UTC) + lifetime
+
+
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
@@ -47,22 +69,7 @@ class AuthController(Controller):
         user = await service.authenticate(data.email, data.password)
         if user is None:
             raise InvalidCredentials("Wrong e-mail or password, or the account is deactivated.")
-        lifetime = timedelta(minutes=settings.token_lifetime_minutes)
-        expires_at = datetime.now(UTC) + lifetime
-        token = jwt_auth.create_token(
-            identifier=str(user.id),
-            token_expiration=lifetime,
-            token_unique_jwt_id=secrets.token_hex(16),
-        )
-        cookie = Cookie(
-            key=jwt_auth.key,
-            value=token,
-            path="/",
-            httponly=True,
-            max_age=int(lifetime.total_seconds()),
-            secure=jwt_auth.secure,
-            samesite=jwt_auth.samesite,
-        )
+        token, cookie, expires_at = login_token(jwt_auth, settings, user)
         body = LoginOut(
             access_token=token,
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret

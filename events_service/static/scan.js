@@ -1,0 +1,236 @@
+// The door page. A keyboard-wedge scanner types the code and Enter into #code,
+// which keeps the focus; a phone uses the camera where BarcodeDetector exists.
+// Each verdict fills the screen with its colour and a tone, then clears itself.
+// With no network, codes are checked against the event's public key here and
+// queued; the queue is sent (with its scan ids, so nothing counts twice) later.
+(() => {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const events = JSON.parse($("events-data").textContent);
+  const QUEUE = "door-queue";
+  const WORDS = {
+    admitted: "ADMITTED", already_admitted: "ALREADY IN", forged: "FORGED",
+    wrong_event: "WRONG EVENT", cancelled: "CANCELLED", waitlisted: "WAITLISTED",
+    not_open: "NOT OPEN", unknown: "UNKNOWN", offline: "OK (OFFLINE)",
+  };
+  const COLOURS = { admitted: "green", offline: "green", already_admitted: "amber" };
+  let door = JSON.parse(localStorage.getItem("door") || "null");
+  let hideTimer = null;
+  let lastCode = "", lastAt = 0;
+  let audio = null;
+
+  function beep(kind) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = kind === "green" ? 880 : kind === "amber" ? 520 : 220;
+      gain.gain.value = 0.2;
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + (kind === "red" ? 0.6 : 0.18));
+    } catch (_) { /* no sound is no reason to stop the door */ }
+  }
+
+  function show(verdict, message) {
+    const colour = COLOURS[verdict] || "red";
+    const box = $("verdict");
+    box.className = `verdict ${colour}`;
+    box.dataset.verdict = verdict;
+    $("verdict-word").textContent = WORDS[verdict] || verdict.toUpperCase();
+    $("verdict-message").textContent = message;
+    box.hidden = false;
+    beep(colour);
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(() => { box.hidden = true; focusInput(); }, colour === "green" ? 1800 : 3500);
+  }
+
+  function focusInput() { if (!$("door").hidden) $("code").focus(); }
+
+  async function post(body) {
+    const response = await fetch("/api/v1/checkins", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    if (response.status === 401) { window.location.assign(`/login?next=/scan`); return null; }
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.detail || answer.title || "request refused");
+    return answer;
+  }
+
+  function scanBody(extra) {
+    return { event_id: door.eventId, gate: door.gate, scan_id: crypto.randomUUID(),
+             scanned_at: new Date().toISOString(), ...extra };
+  }
+
+  async function submit(extra) {
+    const body = scanBody(extra);
+    try {
+      const answer = await post(body);
+      if (answer) { show(answer.verdict, answer.message); refreshCounts(); }
+    } catch (error) {
+      if (error instanceof TypeError && body.code) return offline(body);
+      show("unknown", String(error.message || error));
+    }
+  }
+
+  // ---- offline: verify locally, queue, send later -------------------------------
+  const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  function base32(text) {
+    const clean = text.replace(/\s+/g, "").toUpperCase().replace(/=+$/, "");
+    let bits = 0, value = 0; const out = [];
+    for (const ch of clean) {
+      const index = B32.indexOf(ch); if (index < 0) return null;
+      value = (value << 5) | index; bits += 5;
+      if (bits >= 8) { out.push((value >>> (bits - 8)) & 255); bits -= 8; }
+    }
+    return new Uint8Array(out);
+  }
+  async function verifyLocally(code) {
+    const raw = base32(code);
+    if (!raw || raw.length !== 73) return "unknown";
+    const eventId = new DataView(raw.buffer).getUint32(5);
+    if (eventId !== door.eventId) return "wrong_event";
+    if (!door.publicKey) return "offline";  // cannot check: let the server decide later
+    try {
+      const key = await crypto.subtle.importKey(
+        "raw", base32url(door.publicKey), { name: "Ed25519" }, false, ["verify"]);
+      const context = new TextEncoder().encode("events-service/ticket/v1|");
+      const message = new Uint8Array(context.length + 9);
+      message.set(context); message.set(raw.slice(0, 9), context.length);
+      const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(9), message);
+      return ok ? "offline" : "forged";
+    } catch (_) { return "offline"; }
+  }
+  function base32url(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    return Uint8Array.from(atob(b64 + "=".repeat((4 - b64.length % 4) % 4)), (c) => c.charCodeAt(0));
+  }
+  async function offline(body) {
+    const local = await verifyLocally(body.code);
+    if (local === "offline") {
+      const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
+      if (queue.some((item) => item.code === body.code && item.event_id === body.event_id)) {
+        show("already_admitted", "Already scanned on this device (offline).");
+        return;
+      }
+      queue.push(body); localStorage.setItem(QUEUE, JSON.stringify(queue));
+      show("offline", "Valid ticket. No network: saved, will be checked when it is back.");
+    } else {
+      show(local, local === "forged" ? "Forged code: do not admit." : "Not a ticket for this event.");
+    }
+    showPending();
+  }
+  function showPending() {
+    const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
+    $("pending").hidden = queue.length === 0;
+    $("pending").textContent = `${queue.length} scan(s) waiting for the network`;
+  }
+  async function flush() {
+    const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
+    while (queue.length) {
+      try { await post(queue[0]); } catch (error) { if (error instanceof TypeError) break; }
+      queue.shift(); localStorage.setItem(QUEUE, JSON.stringify(queue));
+    }
+    showPending();
+  }
+
+  // ---- counts, look-up, camera --------------------------------------------------
+  async function refreshCounts() {
+    if (!door) return;
+    try {
+      const response = await fetch(`/api/v1/events/${door.eventId}/attendance`, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const figures = await response.json();
+      $("admitted").textContent = figures.admitted;
+      $("registered").textContent = figures.registered;
+    } catch (_) { /* offline: keep the last figures */ }
+  }
+
+  let lookupTimer = null;
+  function lookup() {
+    clearTimeout(lookupTimer);
+    lookupTimer = setTimeout(async () => {
+      const query = $("lookup-query").value.trim();
+      const list = $("lookup-results"); list.replaceChildren();
+      if (query.length < 2) return;
+      const response = await fetch(`/api/v1/events/${door.eventId}/attendees?q=${encodeURIComponent(query)}`,
+        { credentials: "same-origin" });
+      if (!response.ok) return;
+      for (const row of await response.json()) {
+        const item = document.createElement("li");
+        const who = document.createElement("span");
+        who.textContent = `${row.name}${row.organisation ? " · " + row.organisation : ""} (${row.status}${row.admitted_at ? ", in" : ""})`;
+        const admit = document.createElement("button");
+        admit.type = "button"; admit.textContent = "Admit";
+        admit.addEventListener("click", () => submit({ registration_id: row.registration_id }));
+        item.append(who, admit); list.append(item);
+      }
+    }, 250);
+  }
+
+  async function camera() {
+    const detector = new BarcodeDetector({ formats: ["qr_code"] });
+    const video = $("video");
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    video.hidden = false; await video.play();
+    const tick = async () => {
+      try {
+        for (const found of await detector.detect(video)) sighted(found.rawValue);
+      } catch (_) { /* a frame that cannot be read */ }
+      requestAnimationFrame(tick);
+    };
+    tick();
+  }
+
+  function sighted(code) {
+    const now = Date.now();
+    // A camera sees the same code many times a second: one scan per sighting.
+    // (A scanner's Enter is always a deliberate scan and is never dropped.)
+    if (code === lastCode && now - lastAt < 3000) return;
+    lastCode = code; lastAt = now;
+    submit({ code });
+  }
+
+  // ---- wiring ---------------------------------------------------------------------
+  async function start(choice) {
+    door = choice;
+    localStorage.setItem("door", JSON.stringify(door));
+    $("setup").hidden = true; $("door").hidden = false;
+    $("event-title").textContent = door.title; $("gate-name").textContent = door.gate;
+    refreshCounts(); showPending(); focusInput();
+    try {
+      const key = await (await fetch(`/api/v1/events/${door.eventId}/ticket-key`)).json();
+      door.publicKey = key.public_key; localStorage.setItem("door", JSON.stringify(door));
+    } catch (_) { /* keep the key we had */ }
+  }
+
+  if ($("start")) {
+    $("start").addEventListener("click", () => {
+      const select = $("event");
+      const event = events.find((e) => String(e.id) === select.value);
+      const gate = $("gate").value.trim() || "A";
+      start({ eventId: event.id, title: event.title, gate });
+    });
+  }
+  $("change").addEventListener("click", () => {
+    localStorage.removeItem("door"); $("door").hidden = true; $("setup").hidden = false;
+  });
+  $("scan-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = $("code").value.trim();
+    $("code").value = "";
+    if (code) submit({ code });
+  });
+  $("code").addEventListener("blur", () => setTimeout(() => {
+    if (!document.activeElement || document.activeElement === document.body) focusInput();
+  }, 50));
+  $("verdict").addEventListener("click", () => { $("verdict").hidden = true; focusInput(); });
+  $("lookup-query").addEventListener("input", lookup);
+  if ("BarcodeDetector" in window) {
+    $("camera").hidden = false;
+    $("camera").addEventListener("click", () => camera().catch((e) => show("unknown", String(e))));
+  }
+  window.addEventListener("online", flush);
+  setInterval(() => { refreshCounts(); flush(); }, 5000);
+  if (door && events.some((e) => e.id === door.eventId)) start(door);
+})();

@@ -1,0 +1,78 @@
+"""Staff login for the browser pages (/scan, /judge, /admin): a plain HTML form.
+
+It sets the same HttpOnly cookie as the API login; pages that need a login send
+the browser here with `?next=` and it comes back after.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from events_service.auth.controllers import login_token
+from events_service.auth.service import authenticate
+from events_service.deps import JWTAuthDep, SettingsDep
+
+LOGIN_PAGE = "/login"
+
+
+class LoginForm(msgspec.Struct):
+    email: str = ""
+    password: str = ""
+    next: str = "/"
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to somewhere else."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_page(next_path: str, error: str = "", status_code: int = 200) -> Template:
+    return Template(
+        "pages/login.html",
+        context={"next": next_path, "error": error},
+        status_code=status_code,
+    )
+
+
+@get(LOGIN_PAGE, include_in_schema=False, opt={"exclude_from_auth": True})
+async def login_page(request: Request[Any, Any, Any]) -> Template:
+    return _login_page(safe_next(request.query_params.get("next")))
+
+
+@post(LOGIN_PAGE, include_in_schema=False, opt={"exclude_from_auth": True}, status_code=303)
+async def login_form(
+    data: URLEncodedBody[LoginForm], jwt_auth: JWTAuthDep, settings: SettingsDep
+) -> Response[Any]:
+    target = safe_next(data.next)
+    user = await authenticate(data.email[:254], data.password[:256])
+    if user is None:
+        return _login_page(target, "Wrong e-mail or password, or the account is deactivated.", 401)
+    _, cookie, _ = login_token(jwt_auth, settings, user)
+    return Redirect(target, status_code=303, cookies=[cookie])
+
+
+def to_login(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
+    """Exception handler for pages: no (valid) login cookie -> the login form, then back."""
+    return Redirect(f"{LOGIN_PAGE}?next={request.url.path}")
+
+
+def wrong_role(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    return Template(
+        "pages/staff_message.html",
+        context={"title": "Not allowed", "message": str(getattr(exc, "detail", exc))},
+        status_code=403,
+    )
+
+
+PAGE_EXCEPTION_HANDLERS = {
+    NotAuthorizedException: to_login,
+    PermissionDeniedException: wrong_role,
+}

@@ -1,0 +1,133 @@
+"""The door page in a real headless Chromium: a keyboard-wedge scan shows the right verdict."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import zxingcpp
+from PIL import Image
+
+from tests.browser import chromium_page
+from tests.server import cli_env, run_cli, server_process
+
+DOOR = ("door@example.org", "door-password-1")
+ADMIN = ("organiser@example.org", "organiser-password")
+
+
+def _prepare(base: str) -> tuple[dict, list[str]]:
+    """An event happening now with two tickets; their codes read back from the QR images."""
+    with httpx.Client(base_url=base) as http:
+        token = http.post(
+            "/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}
+        ).json()["access_token"]
+        admin = {"Authorization": f"Bearer {token}"}
+        http.cookies.clear()
+        now = datetime.now(UTC)
+        event = http.post(
+            "/api/v1/events",
+            json={
+                "kind": "summit",
+                "title": "Door Test Summit",
+                "starts_at": (now - timedelta(minutes=30)).isoformat(),
+                "ends_at": (now + timedelta(hours=6)).isoformat(),
+            },
+            headers=admin,
+        ).json()
+        http.post(f"/api/v1/events/{event['id']}/publish", headers=admin)
+        slug = http.post(
+            f"/api/v1/events/{event['id']}/links", json={"label": "door"}, headers=admin
+        ).json()["slug"]
+        codes = []
+        for name in ("Li Wei", "Wang Fang"):
+            ticket = http.post(
+                f"/api/v1/register/{slug}",
+                json={"name": name, "email": f"{name.split()[0]}@example.org", "consent": True,
+                      "organisation": "ACME Motors"},
+            ).json()  # fmt: skip
+            png = http.get("/t/" + ticket["ticket_url"].rsplit("/t/", 1)[1] + "/qr.png")
+            codes.append(zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))[0].text)
+    return event, codes
+
+
+@pytest.fixture
+def door_server(tmp_path: Path):
+    env = cli_env(f"sqlite://{tmp_path / 'door.db'}", tmp_path)
+    assert run_cli("migrate", env=env, cwd=tmp_path).returncode == 0
+    for (email, password), role in ((DOOR, "staff"), (ADMIN, "admin")):
+        created = run_cli(
+            "users", "create", "--email", email, "--password", password, "--role", role,
+            env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+    with server_process(env, tmp_path) as base:
+        yield base
+
+
+def test_keyboard_wedge_scans_show_the_right_verdicts(door_server: str, tmp_path: Path) -> None:
+    event, codes = _prepare(door_server)
+
+    with chromium_page() as page:
+        page.goto(f"{door_server}/scan")
+        # Not logged in: the login form, then back to the door.
+        assert "/login" in page.url
+        page.fill("#email", DOOR[0])
+        page.fill("#password", DOOR[1])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{door_server}/scan")
+
+        page.select_option("#event", str(event["id"]))
+        page.fill("#gate", "B")
+        page.click("#start")
+        page.wait_for_selector("#door:not([hidden])")
+        page.wait_for_function("document.querySelector('#registered').textContent === '2'")
+
+        def wedge_scan(code: str) -> tuple[str, str, str]:
+            # A keyboard-wedge scanner types into whatever has the focus, then Enter.
+            assert page.evaluate("document.activeElement.id") == "code"
+            page.keyboard.type(code)
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#verdict:not([hidden])")
+            verdict = page.get_attribute("#verdict", "data-verdict") or ""
+            colour = page.get_attribute("#verdict", "class") or ""
+            message = page.inner_text("#verdict")
+            page.click("#verdict")  # the next person steps up
+            page.wait_for_selector("#verdict", state="hidden")
+            return verdict, colour, message
+
+        verdict, colour, message = wedge_scan(codes[0])
+        assert (verdict, "green" in colour) == ("admitted", True)
+        assert "Li Wei" in message
+        page.wait_for_function("document.querySelector('#admitted').textContent === '1'")
+        page.screenshot(path=str(tmp_path / "door-after-first-scan.png"))
+
+        verdict, colour, message = wedge_scan(codes[0])
+        assert (verdict, "amber" in colour) == ("already_admitted", True)
+        assert "gate B" in message
+
+        forged = codes[1][:-4] + ("AAAA" if not codes[1].endswith("AAAA") else "BBBB")
+        verdict, colour, _ = wedge_scan(forged)
+        assert (verdict, "red" in colour) == ("forged", True)
+
+        # The name look-up admits someone who has no code with them.
+        page.click("#lookup summary")
+        page.fill("#lookup-query", "wang")
+        page.click("#lookup-results button")
+        page.wait_for_selector("#verdict:not([hidden])")
+        assert page.get_attribute("#verdict", "data-verdict") == "admitted"
+        assert "Wang Fang" in page.inner_text("#verdict")
+
+
+def test_non_staff_cannot_use_the_door(door_server: str) -> None:
+    with httpx.Client(base_url=door_server, follow_redirects=False) as http:
+        assert http.get("/scan").headers["location"] == "/login?next=/scan"
+        http.post("/login", data={"email": ADMIN[0], "password": "wrong", "next": "/scan"})
+        assert http.get("/scan").status_code == 302  # still not logged in
+        login = http.post(
+            "/login", data={"email": ADMIN[0], "password": ADMIN[1], "next": "https://evil.example"}
+        )
+        assert login.status_code == 303 and login.headers["location"] == "/"
+        assert http.get("/scan").status_code == 200  # an admin passes every guard
