@@ -32,6 +32,17 @@ from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
 from events_service.events.controllers import EventController, LinkController, ticket_key
 from events_service.health import health
+from events_service.judging.controllers import (
+    AssignmentController,
+    CompetitionController,
+    ConflictController,
+    CriterionController,
+    EntryController,
+    JudgeController,
+    RoundController,
+    WinnersController,
+)
+from events_service.judging.pages import JudgePages, certificate, judging_static
 from events_service.reach.controllers import reach
 from events_service.registration.controllers import register_json
 from events_service.registration.pages import (
@@ -142,6 +153,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
+            CompetitionController,
+            EntryController,
+            RoundController,
+            CriterionController,
+            AssignmentController,
+            ConflictController,
+            JudgeController,
+            WinnersController,
+            JudgePages,
+            certificate,
+            judging_static,
         ],
         lifespan=[db_lifespan],
         on_app_init=[jwt_auth.on_app_init],

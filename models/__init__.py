@@ -12,6 +12,7 @@ from models.judging import (
     Round,
     RoundEntry,
     Score,
+    ScoreHistory,
     WinnerRecord,
 )
 from models.outbox import OutboxMessage
@@ -54,6 +55,7 @@ __all__ = [
     "RoundEntry",
     "ScanLog",
     "Score",
+    "ScoreHistory",
     "ServiceRecord",
     "StaffUser",
     "WinnerRecord",

@@ -55,6 +55,9 @@ class Round(Model):
     )
     # Ordered tie-break keys, published with the ruleset.
     tie_break = fields.JSONField(default=list)
+    # Spread of the judges' weighted totals, as a fraction of the scale's range,
+    # above which an entry is flagged as "disagreement".
+    disagreement_threshold = fields.FloatField(default=0.3)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -72,6 +75,8 @@ class RoundEntry(Model):
     entry: fields.ForeignKeyRelation[Entry] = fields.ForeignKeyField(
         "models.Entry", related_name="round_entries", on_delete=fields.CASCADE
     )
+    # Anchor entries are scored by every judge: they tie the judge-entry graph together.
+    anchor = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -132,6 +137,9 @@ class JudgeAssignment(Model):
     )
     submitted_at = fields.DatetimeField(null=True)
     reopened_at = fields.DatetimeField(null=True)
+    # Bumped by the conditional update that opens every sheet write: on PostgreSQL that
+    # update takes the row lock, so concurrent writes of one sheet run one after another.
+    version = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -155,6 +163,39 @@ class Score(Model):
     class Meta:
         table = "score"
         unique_together = (("assignment", "criterion"),)
+
+
+class ScoreHistory(Model):
+    """Every change of a sheet (create, update, submit, reopen): before, after, who, when."""
+
+    id = fields.IntField(primary_key=True)
+    # Kept when an organiser removes the assignment: the history outlives the sheet.
+    assignment: fields.ForeignKeyNullableRelation[JudgeAssignment] = fields.ForeignKeyField(
+        "models.JudgeAssignment", related_name="history", null=True, on_delete=fields.SET_NULL
+    )
+    round: fields.ForeignKeyRelation[Round] = fields.ForeignKeyField(
+        "models.Round", related_name="score_history", on_delete=fields.CASCADE
+    )
+    entry: fields.ForeignKeyRelation[Entry] = fields.ForeignKeyField(
+        "models.Entry", related_name="score_history", on_delete=fields.CASCADE
+    )
+    judge: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="judged_history", null=True, on_delete=fields.SET_NULL
+    )
+    action = fields.CharField(max_length=16)
+    actor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="score_changes", null=True, on_delete=fields.SET_NULL
+    )
+    status_before = fields.CharField(max_length=16)
+    status_after = fields.CharField(max_length=16)
+    # {criterion_id: {"value": "7.5", "comment": "..."}} before and after the change.
+    before = fields.JSONField(default=dict)
+    after = fields.JSONField(default=dict)
+    reason = fields.CharField(max_length=500, default="")
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "score_history"
 
 
 class Award(Model):
@@ -191,12 +232,21 @@ class WinnerRecord(Model):
         "models.Award", related_name="winner_records", null=True, on_delete=fields.RESTRICT
     )
     rank = fields.SmallIntField()
+    award_title = fields.CharField(max_length=120, default="")
+    # Kept as text with fixed decimals so the hashed value reads back byte for byte.
+    final_score = fields.CharField(max_length=32, default="")
     ruleset = fields.JSONField()
     scores_snapshot = fields.JSONField()
     published_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.StaffUser", related_name="published_records", null=True, on_delete=fields.RESTRICT
     )
     published_at = fields.DatetimeField()
+    # A correction is a new record naming the one it replaces and why.
+    # One-to-one: the database itself refuses two corrections of the same record.
+    supersedes: fields.OneToOneNullableRelation["WinnerRecord"] = fields.OneToOneField(
+        "models.WinnerRecord", related_name="superseded_by", null=True, on_delete=fields.RESTRICT
+    )
+    reason = fields.CharField(max_length=500, default="")
     previous_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64, unique=True)
 

@@ -1,0 +1,1 @@
+"""Competitions and judging: rounds, rubric, assignment, scores, ranking, winners."""

@@ -1,0 +1,223 @@
+"""Entries of a competition: CRUD, members linked to people, CSV import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+
+import msgspec
+from tortoise.transactions import in_transaction
+
+from events_service.errors import Conflict, NotFound, Unprocessable
+from events_service.identity import is_plausible_email, normalise_email, organisation_key
+from events_service.judging import schemas
+from events_service.judging.service import competition
+from models import (
+    Entry,
+    EntryMember,
+    Organisation,
+    Person,
+    Score,
+    WinnerRecord,
+)
+
+MAX_CSV_ROWS = 5000
+CSV_COLUMNS = ("title", "summary", "team_name", "organisation", "track", "members")
+_MEMBER = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>]+)>\s*$")
+
+
+async def get_entry(entry_id: int) -> Entry:
+    entry = await Entry.get_or_none(id=entry_id)
+    if entry is None:
+        raise NotFound(f"No entry {entry_id}.")
+    return entry
+
+
+# --- entries ---------------------------------------------------------------------------
+
+
+async def organisation_named(name: str) -> Organisation | None:
+    name = " ".join(name.split())
+    if not name:
+        return None
+    organisation, _ = await Organisation.get_or_create(
+        name_key=organisation_key(name), defaults={"name": name}
+    )
+    return organisation
+
+
+def _checked_members(members: Sequence[schemas.MemberIn]) -> list[tuple[str, str, str]]:
+    seen: set[str] = set()
+    checked = []
+    for member in members:
+        email = normalise_email(member.email)
+        if not is_plausible_email(email):
+            raise Unprocessable(f"{member.email!r} is not an e-mail address.")
+        if email in seen:
+            raise Unprocessable(f"{email} is listed twice as a member.")
+        seen.add(email)
+        checked.append((email, member.name.strip(), member.role.strip() or "member"))
+    return checked
+
+
+async def _set_members(entry: Entry, members: list[tuple[str, str, str]]) -> None:
+    await EntryMember.filter(entry_id=entry.id).delete()
+    for email, name, role in members:
+        # Members are people: once admitted at an event they count toward the reach.
+        person, _ = await Person.get_or_create(
+            email=email, defaults={"name": name, "organisation_id": entry.organisation_id}
+        )
+        await EntryMember.create(entry_id=entry.id, person_id=person.id, role=role)
+
+
+async def create_entry(event_id: int, data: schemas.EntryIn) -> Entry:
+    await competition(event_id)
+    members = _checked_members(data.members)
+    async with in_transaction():
+        organisation = await organisation_named(data.organisation)
+        entry = await Entry.create(
+            event_id=event_id,
+            title=data.title.strip(),
+            summary=data.summary.strip(),
+            team_name=data.team_name.strip(),
+            organisation_id=organisation.id if organisation else None,
+            track=data.track.strip(),
+        )
+        await _set_members(entry, members)
+    return entry
+
+
+async def update_entry(entry_id: int, data: schemas.EntryPatch) -> Entry:
+    entry = await get_entry(entry_id)
+    members = _checked_members(data.members) if data.members is not None else None
+    async with in_transaction():
+        for name in ("title", "summary", "team_name", "track"):
+            value = getattr(data, name)
+            if value is not None:
+                setattr(entry, name, value.strip())
+        if data.organisation is not None:
+            organisation = await organisation_named(data.organisation)
+            entry.organisation_id = organisation.id if organisation else None  # type: ignore[attr-defined]
+        await entry.save()
+        if members is not None:
+            await _set_members(entry, members)
+    return entry
+
+
+async def delete_entry(entry_id: int) -> None:
+    entry = await get_entry(entry_id)
+    if await Score.filter(assignment__entry_id=entry_id).exists():
+        raise Conflict("The entry has been scored; it stays for the record.")
+    if await WinnerRecord.filter(entry_id=entry_id).exists():
+        raise Conflict("The entry is in a published winner record.")
+    await entry.delete()
+
+
+async def list_entries(event_id: int) -> list[Entry]:
+    await competition(event_id)
+    return await Entry.filter(event_id=event_id).order_by("id")
+
+
+def _parse_members(cell: str, line: int) -> list[schemas.MemberIn]:
+    members = []
+    for part in filter(None, (p.strip() for p in cell.split(";"))):
+        match = _MEMBER.match(part)
+        if not match:
+            raise Unprocessable(
+                f"line {line}: member {part!r} is not written as 'Name <email>'.",
+                extra={"line": line},
+            )
+        members.append(schemas.MemberIn(email=match["email"], name=match["name"]))
+    return members
+
+
+def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
+    """Rows of a CSV with a header naming CSV_COLUMNS (title required, others optional).
+
+    Members are written ``Name <email>; Name <email>``. Every row is checked before
+    anything is written, and the first bad row is reported with its line number.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or []]
+    if "title" not in header:
+        raise Unprocessable("The CSV needs a header row with at least a 'title' column.")
+    unknown = set(header) - set(CSV_COLUMNS)
+    if unknown:
+        raise Unprocessable(f"Unknown CSV column(s): {', '.join(sorted(unknown))}.")
+    reader.fieldnames = header
+    rows: list[schemas.EntryIn] = []
+    for row in reader:
+        line = reader.line_num
+        if len(rows) >= MAX_CSV_ROWS:
+            raise Unprocessable(f"At most {MAX_CSV_ROWS} entries per import.")
+        if None in row:
+            raise Unprocessable(f"line {line}: more cells than columns.", extra={"line": line})
+        values: dict[str, object] = {k: (v or "").strip() for k, v in row.items()}
+        values["members"] = [
+            {"email": m.email, "name": m.name}
+            for m in _parse_members(str(values.pop("members", "")), line)
+        ]
+        try:
+            # msgspec.convert applies the same length limits as the JSON API.
+            entry = msgspec.convert(values, schemas.EntryIn)
+        except msgspec.ValidationError as exc:
+            raise Unprocessable(f"line {line}: {exc}", extra={"line": line}) from None
+        try:
+            _checked_members(entry.members)
+        except Unprocessable as exc:
+            raise Unprocessable(f"line {line}: {exc.detail}", extra={"line": line}) from None
+        rows.append(entry)
+    if not rows:
+        raise Unprocessable("The CSV holds no entries.")
+    return rows
+
+
+async def import_entries(event_id: int, text: str) -> list[Entry]:
+    await competition(event_id)
+    rows = parse_entries_csv(text)
+    created = []
+    # All or nothing: a failure half-way leaves no partial import behind.
+    async with in_transaction():
+        for data in rows:
+            organisation = await organisation_named(data.organisation)
+            entry = await Entry.create(
+                event_id=event_id,
+                title=data.title,
+                summary=data.summary,
+                team_name=data.team_name,
+                organisation_id=organisation.id if organisation else None,
+                track=data.track,
+            )
+            await _set_members(entry, _checked_members(data.members))
+            created.append(entry)
+    return created
+
+
+async def entry_out(entries: Sequence[Entry]) -> list[schemas.EntryOut]:
+    ids = [e.id for e in entries]
+    org_ids = {e.organisation_id for e in entries if e.organisation_id}  # type: ignore[attr-defined]
+    orgs = {o.id: o.name for o in await Organisation.filter(id__in=org_ids)}
+    members: dict[int, list[schemas.MemberOut]] = {i: [] for i in ids}
+    for m in await EntryMember.filter(entry_id__in=ids).select_related("person").order_by("id"):
+        members[m.entry_id].append(  # type: ignore[attr-defined]
+            schemas.MemberOut(
+                person_id=m.person.id, name=m.person.name, email=m.person.email, role=m.role
+            )
+        )
+    return [
+        schemas.EntryOut(
+            id=e.id,
+            event_id=e.event_id,  # type: ignore[attr-defined]
+            title=e.title,
+            summary=e.summary,
+            team_name=e.team_name,
+            organisation_id=e.organisation_id,  # type: ignore[attr-defined]
+            organisation=orgs.get(e.organisation_id),  # type: ignore[attr-defined]
+            track=e.track,
+            members=members[e.id],
+            created_at=e.created_at,
+        )
+        for e in entries
+    ]

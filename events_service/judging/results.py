@@ -1,0 +1,198 @@
+"""A round's results: loading sheets for the ranking, close, advance, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from events_service.errors import Conflict, Unprocessable
+from events_service.judging import ranking
+from events_service.judging.service import get_round, require_status
+from models import Criterion, Entry, JudgeAssignment, Round, RoundEntry
+from models.enums import AssignmentStatus, RoundStatus
+
+
+@dataclass(frozen=True)
+class RoundData:
+    round: Round
+    entries: list[ranking.EntrySpec]
+    criteria: list[ranking.CriterionSpec]
+    sheets: list[ranking.Sheet]
+
+
+# The one hot query of the ranking (21,000 rows for 500 entries x 7 judges x 6 criteria):
+# read as plain tuples, skipping the ORM's per-row field conversion, which cost more
+# than the ranking itself.
+_SCORES_SQL = (
+    "SELECT s.assignment_id, s.criterion_id, s.value FROM score s "
+    "JOIN judge_assignment a ON a.id = s.assignment_id WHERE a.round_id = {placeholder}"
+)
+
+
+async def _score_rows(round_id: int) -> list[tuple[int, int, object]]:
+    conn = connections.get("default")
+    placeholder = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    _, rows = await conn.execute_query(_SCORES_SQL.format(placeholder=placeholder), [round_id])
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def load(round_id: int) -> RoundData:
+    """Everything the ranking needs, in four flat queries (no model objects per score)."""
+    round_ = await get_round(round_id)
+    entry_rows = (
+        await Entry.filter(round_entries__round_id=round_id)
+        .order_by("created_at", "id")
+        .values_list("id", "title")
+    )
+    criteria = [
+        ranking.CriterionSpec(cid, name, float(w), float(lo), float(hi))
+        for cid, name, w, lo, hi in await Criterion.filter(round_id=round_id)
+        .order_by("position", "id")
+        .values_list("id", "name", "weight", "scale_min", "scale_max")
+    ]
+    assignments = await JudgeAssignment.filter(round_id=round_id).values_list(
+        "id", "entry_id", "judge_id", "status"
+    )
+    values: dict[int, dict[int, float]] = defaultdict(dict)
+    for assignment_id, criterion_id, value in await _score_rows(round_id):
+        values[assignment_id][criterion_id] = float(value)
+    sheets = [
+        ranking.Sheet(
+            entry_id=entry_id,
+            judge_id=judge_id,
+            scores=values.get(aid, {}),
+            submitted=status == AssignmentStatus.SUBMITTED,
+            assignment_id=aid,
+        )
+        for aid, entry_id, judge_id, status in assignments
+    ]
+    entries = [ranking.EntrySpec(eid, i, title) for i, (eid, title) in enumerate(entry_rows)]
+    return RoundData(round_, entries, criteria, sheets)
+
+
+ALIASES = {"entry_id": "earliest", "entry": "earliest", "created": "earliest"}
+
+
+def tie_break_rules(stored: list[str], criteria: list[ranking.CriterionSpec]) -> list[str]:
+    """The round's chain in the ranking's vocabulary.
+
+    Organisers (and the demo data) may name a criterion by its name ("innovation")
+    rather than "criterion:<id>"; both mean the higher mean on that criterion.
+    """
+    by_name = {c.name.casefold(): f"criterion:{c.id}" for c in criteria}
+    rules = [by_name.get(r.casefold(), ALIASES.get(r, r)) for r in stored]
+    return rules or list(ranking.DEFAULT_TIE_BREAK)
+
+
+def rank_data(data: RoundData) -> ranking.Ranking:
+    try:
+        return ranking.rank(
+            data.entries,
+            data.criteria,
+            data.sheets,
+            method=str(data.round.ranking_method),
+            tie_break=tie_break_rules(list(data.round.tie_break), data.criteria),
+            disagreement_threshold=data.round.disagreement_threshold,
+        )
+    except ranking.RankingError as exc:
+        raise Unprocessable(f"The round cannot be ranked: {exc}.") from None
+
+
+async def round_ranking(round_id: int) -> ranking.Ranking:
+    return rank_data(await load(round_id))
+
+
+async def close_round(round_id: int) -> Round:
+    """Lock the scores: from now on no sheet of the round can change."""
+    round_ = await get_round(round_id)
+    async with in_transaction() as conn:
+        closed = (
+            await Round.filter(id=round_id, status=RoundStatus.OPEN)
+            .using_db(conn)
+            .update(status=RoundStatus.CLOSED)
+        )
+        if not closed:
+            require_status(round_, RoundStatus.OPEN, doing="closing it")
+            raise Conflict("The round changed meanwhile; reload it.")
+    await round_.refresh_from_db()
+    return round_
+
+
+async def advance(round_id: int, top: int) -> tuple[Round, list[int]]:
+    """Put the top N ranked entries of a closed round into the next (draft) round."""
+    round_ = await get_round(round_id)
+    require_status(round_, RoundStatus.CLOSED, RoundStatus.PUBLISHED, doing="advancing entries")
+    following = (
+        await Round.filter(event_id=round_.event_id, position__gt=round_.position)  # type: ignore[attr-defined]
+        .order_by("position")
+        .first()
+    )
+    if following is None:
+        raise Conflict("There is no next round; create it first (entries: none).")
+    require_status(following, RoundStatus.DRAFT, doing="receiving entries")
+    result = await round_ranking(round_id)
+    ranked = [r for r in result.entries if r.rank is not None]
+    if top > len(ranked):
+        raise Unprocessable(f"Only {len(ranked)} entries are ranked; cannot advance {top}.")
+    chosen = [r.entry_id for r in ranked[:top]]
+    async with in_transaction():
+        present = set(
+            await RoundEntry.filter(round_id=following.id).values_list("entry_id", flat=True)
+        )
+        await RoundEntry.bulk_create(
+            [RoundEntry(round_id=following.id, entry_id=e) for e in chosen if e not in present]
+        )
+    return following, chosen
+
+
+CSV_HEADER = [
+    "rank",
+    "entry_id",
+    "title",
+    "score",
+    "raw_mean",
+    "median",
+    "judges",
+    "spread",
+    "disagreement",
+    "effect",
+    "standard_error",
+    "tie_break_rule",
+    "method",
+]
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+async def results_csv(round_id: int) -> str:
+    result = await round_ranking(round_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for r in result.entries:
+        writer.writerow(
+            [
+                r.rank or "",
+                r.entry_id,
+                # A leading = + - @ would be a formula in a spreadsheet: neutralise it.
+                ("'" + r.title) if r.title.startswith(("=", "+", "-", "@")) else r.title,
+                _cell(r.score),
+                _cell(r.raw_mean),
+                _cell(r.median),
+                r.judges,
+                _cell(r.spread),
+                "yes" if r.disagreement else "no",
+                _cell(r.effect),
+                _cell(r.standard_error),
+                (r.tie_break or {}).get("rule", ""),
+                result.method_used,
+            ]
+        )
+    return out.getvalue()
