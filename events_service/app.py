@@ -57,6 +57,8 @@ from events_service.registration.pages import (
 from events_service.settings import Settings
 from events_service.web.i18n import other_locale, pick_locale, translator
 from events_service.web.login import login_form, login_page
+from notifications.controllers import OutboxController
+from notifications.runner import delivering
 
 ROOT = Path(__file__).resolve().parent
 TEMPLATES_DIR = ROOT.parent / "templates"
@@ -111,7 +113,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def db_lifespan(_: Litestar) -> AsyncIterator[None]:
         async with database(settings.database_url):
-            yield
+            if not settings.outbox_worker_in_app:
+                yield
+                return
+            async with delivering(settings):
+                yield
 
     # Separate stores: the limiter's key is the client address, shared otherwise.
     login_rate_limit = RateLimitConfig(
@@ -164,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             JudgePages,
             certificate,
             judging_static,
+            OutboxController,
         ],
         lifespan=[db_lifespan],
         on_app_init=[jwt_auth.on_app_init],

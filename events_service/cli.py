@@ -146,6 +146,31 @@ def cmd_reach(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from events_service.db import database
+    from notifications.runner import delivering
+
+    settings = _settings()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with (
+            database(settings.database_url),
+            delivering(settings, concurrency=args.concurrency),
+        ):
+            print(f"outbox worker delivering to {_redacted(settings.smtp_url)}", flush=True)
+            await stop.wait()
+        print("outbox worker drained and stopped", flush=True)
+
+    asyncio.run(run())
+    return 0
+
+
 def cmd_keys(_: argparse.Namespace) -> int:
     import secrets
 
@@ -195,6 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     reach = sub.add_parser("reach", help="check or repair the talent-reach counter")
     reach.add_argument("reach_command", choices=["verify", "rebuild"])
     reach.set_defaults(func=cmd_reach)
+
+    worker = sub.add_parser(
+        "worker",
+        help="deliver queued e-mails (set EVENTS_OUTBOX_WORKER_IN_APP=false on the web processes)",
+    )
+    worker.add_argument("--concurrency", type=int, default=4, help="messages sent at once")
+    worker.set_defaults(func=cmd_worker)
 
     keys = sub.add_parser("keys", help="print fresh production secrets")
     keys.set_defaults(func=cmd_keys)

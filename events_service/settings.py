@@ -54,6 +54,14 @@ class Settings:
     registrations_per_minute: int = 30
     token_lifetime_minutes: int = 12 * 60
     max_body_bytes: int = 1_048_576
+    mail_from: str = "Innovation Base <events@localhost>"
+    # The delivery worker runs inside each app process unless turned off (when
+    # `events-service worker` processes do the sending instead).
+    outbox_worker_in_app: bool = True
+    outbox_max_attempts: int = 8
+    outbox_retry_base_seconds: int = 30
+    reminder_hours: int = 24
+    round_reminder_hours: int = 24
 
     @property
     def is_production(self) -> bool:
@@ -121,6 +129,12 @@ class Settings:
             registrations_per_minute=env.int("EVENTS_REGISTRATIONS_PER_MINUTE", 30),
             token_lifetime_minutes=env.int("EVENTS_TOKEN_LIFETIME_MINUTES", 12 * 60),
             max_body_bytes=env.int("EVENTS_MAX_BODY_BYTES", 1_048_576),
+            mail_from=env.str("EVENTS_MAIL_FROM", "Innovation Base <events@localhost>"),
+            outbox_worker_in_app=env.bool("EVENTS_OUTBOX_WORKER_IN_APP", True),
+            outbox_max_attempts=env.int("EVENTS_OUTBOX_MAX_ATTEMPTS", 8),
+            outbox_retry_base_seconds=env.int("EVENTS_OUTBOX_RETRY_BASE_SECONDS", 30),
+            reminder_hours=env.int("EVENTS_REMINDER_HOURS", 24),
+            round_reminder_hours=env.int("EVENTS_ROUND_REMINDER_HOURS", 24),
         )
 
 
@@ -142,6 +156,16 @@ class _Env:
         if value <= 0:
             raise SettingsError(f"{name} must be positive, got {value}")
         return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self._environ.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
     def date(self, name: str, default: date) -> date:
         raw = self._environ.get(name)

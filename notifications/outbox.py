@@ -28,6 +28,7 @@ class Kind:
     EVENT_CANCELLED = "event.cancelled"
     EVENT_REMINDER = "event.reminder"
     JUDGE_ASSIGNED = "judge.assigned"
+    ROUND_OPENING_SOON = "round.opening_soon"
     ROUND_CLOSING_SOON = "round.closing_soon"
     WINNER_PUBLISHED = "winner.published"
     REACH_MILESTONE = "reach.milestone"

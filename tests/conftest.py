@@ -117,6 +117,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         # The shared app serves every test from one client address.
         "login_attempts_per_minute": 1_000_000,
         "registrations_per_minute": 1_000_000,
+        # Tests drive delivery themselves (tests/test_notifications*.py).
+        "outbox_worker_in_app": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections import defaultdict
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -28,6 +30,8 @@ from events_service.events.schemas import (
 from events_service.registration.waitlist import promote_waitlisted
 from models import Admission, Event, Registration, RegistrationLink
 from models.enums import EventKind, EventStatus, RegistrationStatus
+from notifications.outbox import Kind
+from notifications.reminders import queue_for_event
 
 # Which status changes an organiser may make. Cancelling is final.
 _TRANSITIONS: dict[EventStatus, set[EventStatus]] = {
@@ -156,13 +160,53 @@ async def update_event(event_id: int, patch: EventPatch) -> Event:
                 f"{event.confirmed_count} people are already confirmed; cancel registrations "
                 f"before lowering the capacity to {new_capacity}."
             )
+        before = _attendee_facing(event)
+        was_cancelled = event.status == EventStatus.CANCELLED
         for name, value in changes.items():
             setattr(event, name, value)
         await event.save(using_db=conn)
         # More seats (or none limited any more): the waitlist moves up at once.
         await promote_waitlisted(event.id, conn)
         await event.refresh_from_db(using_db=conn)
+        await _tell_attendees(conn, event, before, was_cancelled)
     return event
+
+
+def _attendee_facing(event: Event) -> tuple[str, ...]:
+    """What people already registered rely on: when and where."""
+    return (
+        event.starts_at.isoformat(),
+        event.ends_at.isoformat(),
+        event.timezone,
+        event.venue or "",
+    )
+
+
+async def _tell_attendees(
+    conn: BaseDBAsyncClient, event: Event, before: tuple[str, ...], was_cancelled: bool
+) -> None:
+    """Queue, in the change's transaction, a message to everyone holding a place."""
+    holding = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+    if event.status == EventStatus.CANCELLED and not was_cancelled:
+        await queue_for_event(
+            conn,
+            event.id,
+            kind=Kind.EVENT_CANCELLED,
+            key_prefix=f"event.cancelled:{event.id}:",
+            statuses=holding,
+        )
+        return
+    after = _attendee_facing(event)
+    if after != before and event.status != EventStatus.DRAFT:
+        # The new facts name the change: the same edit saved twice queues once.
+        version = hashlib.sha256("|".join(after).encode()).hexdigest()[:12]
+        await queue_for_event(
+            conn,
+            event.id,
+            kind=Kind.EVENT_CHANGED,
+            key_prefix=f"event.changed:{event.id}:{version}:",
+            statuses=holding,
+        )
 
 
 def _check_transition(current: EventStatus, wanted: EventStatus) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -15,6 +18,7 @@ from events_service.judging.service import get_round, require_status
 from models import (
     ConflictDeclaration,
     Entry,
+    Event,
     JudgeAssignment,
     Round,
     RoundEntry,
@@ -22,6 +26,7 @@ from models import (
     StaffUser,
 )
 from models.enums import AssignmentStatus, Role, RoundStatus
+from notifications.outbox import Kind, enqueue
 
 
 class AssignmentNotPossible(Unprocessable):
@@ -118,7 +123,7 @@ async def assign(round_id: int, seed: int, judge_ids: Sequence[int] | None) -> t
         )
     except AssignmentImpossible as exc:
         raise AssignmentNotPossible(str(exc)) from None
-    async with in_transaction():
+    async with in_transaction() as conn:
         if await Score.filter(assignment__round_id=round_id).exists():
             raise Conflict(
                 "Sheets of this round already hold scores; use manual add/remove instead."
@@ -127,7 +132,42 @@ async def assign(round_id: int, seed: int, judge_ids: Sequence[int] | None) -> t
         await JudgeAssignment.bulk_create(
             [JudgeAssignment(round_id=round_id, entry_id=e, judge_id=j) for e, j in plan.pairs]
         )
+        await _tell_judges(conn, round_, judges, plan.pairs)
     return round_, plan.connected
+
+
+async def _tell_judges(
+    conn: BaseDBAsyncClient,
+    round_: Round,
+    judges: Sequence[StaffUser],
+    pairs: Iterable[tuple[int, int]],
+) -> None:
+    """One message per judge with their share of the plan, in the plan's transaction.
+
+    The key holds the judge's entries: running the same plan again queues nothing,
+    a changed plan tells each judge whose share changed."""
+    entries_of: dict[int, list[int]] = defaultdict(list)
+    for entry_id, judge_id in pairs:
+        entries_of[judge_id].append(entry_id)
+    event = await Event.get(id=round_.event_id).using_db(conn)  # type: ignore[attr-defined]
+    for judge in judges:
+        share = sorted(entries_of.get(judge.id, []))
+        if not share:
+            continue
+        digest = hashlib.sha256(",".join(map(str, share)).encode()).hexdigest()[:12]
+        await enqueue(
+            kind=Kind.JUDGE_ASSIGNED,
+            dedupe_key=f"{Kind.JUDGE_ASSIGNED}:{round_.id}:{judge.id}:{digest}",
+            recipient=judge.email,
+            payload={
+                "name": judge.name or judge.email,
+                "round": round_.name,
+                "event": event.title,
+                "count": len(share),
+                "path": "/judge",
+            },
+            using_db=conn,
+        )
 
 
 async def add_assignment(round_id: int, entry_id: int, judge_id: int) -> JudgeAssignment:

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -29,11 +30,14 @@ from models import (
     Award,
     ConflictDeclaration,
     Entry,
+    EntryMember,
+    Event,
     Round,
     StaffUser,
     WinnerRecord,
 )
 from models.enums import RoundStatus
+from notifications.outbox import Kind, enqueue
 
 GENESIS = "0" * 64
 
@@ -315,6 +319,7 @@ async def publish(event_id: int, user: StaffUser) -> list[WinnerOut]:
                     },
                 )
                 created.append(stored.id)
+                await _tell_winners(conn, stored, round_, r)
     except IntegrityError:
         raise Conflict("Another publication took the same place in the chain; retry.") from None
     return [w for w in await list_winners() if w.id in created]
@@ -444,3 +449,34 @@ async def certificate(record_id: int) -> WinnerOut:
     if not found:
         raise NotFound(f"No winner record {record_id}.")
     return found[0]
+
+
+async def _tell_winners(
+    conn: BaseDBAsyncClient, record: WinnerRecord, round_: Round, published: dict[str, Any]
+) -> None:
+    """The entry's members hear of their award in the publication's transaction."""
+    members = (
+        await EntryMember.filter(entry_id=record.entry_id)
+        .using_db(conn)
+        .values_list(  # type: ignore[attr-defined]
+            "person__email", "person__name", "person__locale"
+        )
+    )
+    event = await Event.get(id=round_.event_id).using_db(conn)  # type: ignore[attr-defined]
+    entry = await Entry.get(id=record.entry_id).using_db(conn)  # type: ignore[attr-defined]
+    for email, name, locale in members:
+        await enqueue(
+            kind=Kind.WINNER_PUBLISHED,
+            dedupe_key=f"{Kind.WINNER_PUBLISHED}:{record.id}:{email}",
+            recipient=email,
+            locale=locale or "en",
+            payload={
+                "name": name,
+                "award": published["award_title"],
+                "entry": entry.title,
+                "rank": published["rank"],
+                "event": event.title,
+                "path": f"/winners/{record.id}/certificate",
+            },
+            using_db=conn,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import qrcode
 import qrcode.image.svg
@@ -18,6 +19,9 @@ def _qr(code: str) -> qrcode.QRCode:
     return qr
 
 
+# A ticket's image is asked for again and again (the ticket page, the door, each
+# mail); choosing the best mask makes a render cost several milliseconds.
+@lru_cache(maxsize=4096)
 def qr_png(code: str) -> bytes:
     buffer = io.BytesIO()
     _qr(code).make_image().save(buffer, format="PNG")

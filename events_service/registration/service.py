@@ -24,8 +24,9 @@ from events_service.errors import Conflict, DomainError, NotFound
 from events_service.registration.forms import CleanRegistration
 from events_service.registration.upserts import upsert_person
 from events_service.registration.waitlist import free_seat, promote_waitlisted, take_seat
-from models import Admission, Event, Registration, RegistrationLink
+from models import Admission, Event, Person, Registration, RegistrationLink
 from models.enums import EventStatus, RegistrationStatus
+from notifications.outbox import Kind, enqueue
 
 
 class LinkState(StrEnum):
@@ -230,6 +231,21 @@ async def _register_in_transaction(
             ticket = await _take_place_step_by_step(
                 conn, person_id, link, event, form, now, cancelled
             )
+        # A registration brought back after a cancellation is a new cause of its own.
+        again = f":{now.timestamp()}" if cancelled is not None else ""
+        kind = (
+            Kind.REGISTRATION_CONFIRMED
+            if ticket.status == RegistrationStatus.CONFIRMED
+            else Kind.REGISTRATION_WAITLISTED
+        )
+        await enqueue(
+            kind=kind,
+            dedupe_key=f"{kind}:{ticket.registration_id}{again}",
+            recipient=form.email,
+            locale=form.locale,
+            payload={"registration_id": ticket.registration_id},
+            using_db=conn,
+        )
     return RegistrationResult(ticket, created=True)
 
 
@@ -323,8 +339,22 @@ async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
                 .using_db(conn)
                 .update(used_count=F("used_count") - 1)
             )
+        await enqueue(
+            kind=Kind.REGISTRATION_CANCELLED,
+            dedupe_key=f"{Kind.REGISTRATION_CANCELLED}:{registration.id}:"
+            f"{registration.cancelled_at.timestamp()}",
+            recipient=await _email_of(conn, registration.person_id),  # type: ignore[attr-defined]
+            locale=registration.locale,
+            payload={"registration_id": registration.id},
+            using_db=conn,
+        )
         promoted: list[int] = []
         if was_confirmed:
             await free_seat(registration.event_id, conn)  # type: ignore[attr-defined]
             promoted = await promote_waitlisted(registration.event_id, conn)  # type: ignore[attr-defined]
     return registration, promoted
+
+
+async def _email_of(conn: BaseDBAsyncClient, person_id: int) -> str:
+    (email,) = await Person.filter(id=person_id).using_db(conn).values_list("email", flat=True)
+    return email

@@ -6,8 +6,9 @@ from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from events_service.db import execute
-from models import Registration
+from models import Person, Registration
 from models.enums import RegistrationStatus
+from notifications.outbox import Kind, enqueue
 
 # Raw SQL: this runs on every registration, under the event row's lock.
 _TAKE_SEAT = """
@@ -59,3 +60,23 @@ async def promote_waitlisted(event_id: int, conn: BaseDBAsyncClient) -> list[int
             await free_seat(event_id, conn)
             continue
         promoted.append(candidate.id)
+        await _tell_promoted(conn, candidate)
+
+
+async def _tell_promoted(conn: BaseDBAsyncClient, registration: Registration) -> None:
+    (email,) = (
+        await Person.filter(id=registration.person_id)
+        .using_db(conn)
+        .values_list(  # type: ignore[attr-defined]
+            "email", flat=True
+        )
+    )
+    await enqueue(
+        kind=Kind.REGISTRATION_PROMOTED,
+        # Promoted twice only after leaving the event and joining its waitlist again.
+        dedupe_key=f"{Kind.REGISTRATION_PROMOTED}:{registration.id}:{registration.updated_at.timestamp()}",
+        recipient=email,
+        locale=registration.locale,
+        payload={"registration_id": registration.id},
+        using_db=conn,
+    )

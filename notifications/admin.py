@@ -1,0 +1,84 @@
+"""What organisers see of the outbox, and putting a failed message back in line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from tortoise import timezone
+
+from events_service.errors import Conflict, NotFound
+from models import OutboxMessage
+from models.enums import OutboxStatus
+
+
+class OutboxRow(msgspec.Struct):
+    id: int
+    kind: str
+    recipient: str
+    locale: str
+    status: str
+    attempts: int
+    due_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    message_id: str | None
+    payload: dict[str, Any]
+
+
+class OutboxPage(msgspec.Struct):
+    items: list[OutboxRow]
+    total: int
+    counts: dict[str, int]
+    limit: int
+    offset: int
+
+
+def _row(message: OutboxMessage) -> OutboxRow:
+    return OutboxRow(
+        id=message.id,
+        kind=message.kind,
+        recipient=message.recipient,
+        locale=message.locale,
+        status=message.status.value,
+        attempts=message.attempts,
+        due_at=message.due_at,
+        created_at=message.created_at,
+        sent_at=message.sent_at,
+        last_error=message.last_error,
+        message_id=message.message_id,
+        payload=message.payload,
+    )
+
+
+async def list_messages(
+    *, status: OutboxStatus | None, kind: str | None, limit: int, offset: int
+) -> OutboxPage:
+    query = OutboxMessage.all()
+    if status is not None:
+        query = query.filter(status=status)
+    if kind:
+        query = query.filter(kind=kind)
+    total = await query.count()
+    messages = await query.order_by("-id").offset(offset).limit(limit)
+    counts = {s.value: await OutboxMessage.filter(status=s).count() for s in OutboxStatus}
+    return OutboxPage(
+        items=[_row(m) for m in messages], total=total, counts=counts, limit=limit, offset=offset
+    )
+
+
+async def retry_message(message_id: int) -> OutboxRow:
+    """A failed message goes back to pending, due now, with a fresh set of attempts."""
+    changed = await OutboxMessage.filter(id=message_id, status=OutboxStatus.FAILED).update(
+        status=OutboxStatus.PENDING, attempts=0, due_at=timezone.now()
+    )
+    message = await OutboxMessage.get_or_none(id=message_id)
+    if message is None:
+        raise NotFound(f"No outbox message {message_id}.")
+    if not changed:
+        raise Conflict(
+            f"Message {message_id} is {message.status.value}; only failed messages are retried."
+        )
+    return _row(message)

@@ -1,0 +1,187 @@
+"""Turning an outbox row into the e-mail it stands for.
+
+Registration messages carry only the registration id and are rendered from the
+current rows at send time (a ticket mailed late still shows the right state);
+the other kinds carry what they show in their payload, fixed when queued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from events_service.checkin.codes import issue_code
+from events_service.registration.calendar import event_invite
+from events_service.registration.qr import qr_png
+from events_service.settings import Settings
+from events_service.web.i18n import LOCALES, format_when
+from models import Registration
+from models.enums import RegistrationStatus
+from notifications.catalog import email_translator
+from notifications.outbox import Kind
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+TICKET_KINDS = frozenset(
+    {
+        Kind.REGISTRATION_CONFIRMED,
+        Kind.REGISTRATION_PROMOTED,
+        Kind.REGISTRATION_WAITLISTED,
+        Kind.EVENT_REMINDER,
+        Kind.EVENT_CHANGED,
+    }
+)
+# Kinds whose body is one sentence about a registration's event.
+REGISTRATION_NOTICES = frozenset({Kind.REGISTRATION_CANCELLED, Kind.EVENT_CANCELLED})
+
+
+class Undeliverable(Exception):
+    """The message can never be built (its subject is gone): retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The outbox row fields a message is built from."""
+
+    id: int
+    kind: str
+    dedupe_key: str
+    recipient: str
+    locale: str
+    payload: dict[str, Any]
+
+
+class MessageBuilder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
+        # Autoescape for the HTML parts only: the plain-text parts are not markup.
+        self.templates = Environment(
+            loader=FileSystemLoader(TEMPLATES_DIR),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            keep_trailing_newline=True,
+        )
+
+    def message_id(self, queued: Queued) -> str:
+        """The same for every attempt at one outbox row, so a resend after a crash is
+        recognisable as the same message by mail clients and by us."""
+        digest = hashlib.sha256(queued.dedupe_key.encode()).hexdigest()[:12]
+        return f"<outbox-{queued.id}.{digest}@{self.domain}>"
+
+    async def build(self, queued: Queued) -> EmailMessage:
+        locale = queued.locale if queued.locale in LOCALES else self.settings.default_locale
+        t = email_translator(locale)
+        if queued.kind in TICKET_KINDS:
+            parts = await self._ticket(queued, locale, t)
+        elif queued.kind in REGISTRATION_NOTICES:
+            parts = await self._registration_notice(queued, t)
+        else:
+            parts = self._notice(queued, t)
+        subject, template, context, attachments = parts
+        context |= {"t": t, "locale": locale, "subject": subject, "programme": self._programme}
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.settings.mail_from
+        message["To"] = queued.recipient
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = self.message_id(queued)
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(self.templates.get_template(f"emails/{template}.txt").render(context))
+        message.add_alternative(
+            self.templates.get_template(f"emails/{template}.html").render(context), subtype="html"
+        )
+        inline = context.get("qr_png")
+        if inline is not None:
+            html_part = message.get_payload()[1]  # type: ignore[index]
+            html_part.add_related(inline, "image", "png", cid=f"<{context['qr_cid']}>")
+        for filename, maintype, subtype, content in attachments:
+            message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+        return message
+
+    @property
+    def _programme(self) -> str:
+        return self.settings.programme_name
+
+    async def _registration(self, queued: Queued) -> Registration:
+        registration = await Registration.get_or_none(
+            id=queued.payload.get("registration_id")
+        ).select_related("event", "person")
+        if registration is None:
+            raise Undeliverable(f"registration {queued.payload.get('registration_id')} is gone")
+        return registration
+
+    def _ticket_url(self, registration: Registration) -> str:
+        return f"{self.settings.public_base_url}/t/{registration.manage_token}"
+
+    async def _ticket(self, queued: Queued, locale: str, t: Any) -> tuple:
+        registration = await self._registration(queued)
+        event = registration.event
+        confirmed = registration.status == RegistrationStatus.CONFIRMED
+        show_code = confirmed and queued.kind != Kind.REGISTRATION_WAITLISTED
+        manage_url = self._ticket_url(registration)
+        context: dict[str, Any] = {
+            "name": registration.person.name,
+            "intro": t(f"intro.{queued.kind}"),
+            "event": event,
+            "when": format_when(event.starts_at, event.ends_at, event.timezone, locale),
+            "manage_url": manage_url,
+            "qr_cid": None,
+            "not_confirmed_now": registration.status == RegistrationStatus.CANCELLED,
+            "has_invite": confirmed,
+        }
+        attachments: list[tuple[str, str, str, bytes]] = []
+        if show_code:
+            png = qr_png(issue_code(self.settings.signing_key, registration.id, event.id))
+            context["qr_png"] = png
+            context["qr_cid"] = f"ticket-{registration.id}@{self.domain}"
+            attachments.append(("ticket.png", "image", "png", png))
+        if confirmed:
+            invite = event_invite(
+                event, uid=f"registration-{registration.id}@{self.domain}", ticket_url=manage_url
+            )
+            attachments.append(("invite.ics", "text", "calendar", invite))
+        subject = t(f"subject.{queued.kind}", title=event.title)
+        return subject, "ticket", context, attachments
+
+    async def _registration_notice(self, queued: Queued, t: Any) -> tuple:
+        registration = await self._registration(queued)
+        title = registration.event.title
+        context = {
+            "name": registration.person.name,
+            "text": t(f"intro.{queued.kind}", title=title),
+            "link_url": self._ticket_url(registration),
+            "link_label": t("manage"),
+        }
+        return t(f"subject.{queued.kind}", title=title), "notice", context, []
+
+    def _notice(self, queued: Queued, t: Any) -> tuple:
+        """Judges, winners and organisers: everything shown travels in the payload."""
+        values = dict(queued.payload)
+        link_labels = {
+            Kind.JUDGE_ASSIGNED: "open_judging",
+            Kind.ROUND_OPENING_SOON: "open_judging",
+            Kind.ROUND_CLOSING_SOON: "open_judging",
+            Kind.WINNER_PUBLISHED: "certificate",
+            Kind.REACH_MILESTONE: "dashboard",
+        }
+        if queued.kind not in link_labels:
+            raise Undeliverable(f"no message is defined for kind {queued.kind!r}")
+        try:
+            subject = t(f"subject.{queued.kind}", **values)
+            text = t(queued.kind, **values)
+        except KeyError as missing:
+            raise Undeliverable(f"payload lacks {missing}") from None
+        path = values.get("path", "")
+        context = {
+            "name": values.get("name") or queued.recipient,
+            "text": text,
+            "link_url": f"{self.settings.public_base_url}{path}" if path else None,
+            "link_label": t(link_labels[queued.kind]),
+        }
+        return subject, "notice", context, []

@@ -1,0 +1,178 @@
+"""The delivery worker: claim due outbox rows, build, send, mark; retry with backoff.
+
+Claiming moves a batch to `sending` with a lease (its `due_at` pushed to the lease's
+end) in one statement. On PostgreSQL the batch is picked with FOR UPDATE SKIP
+LOCKED, so workers in several processes or machines never claim the same row at
+once; SQLite has one writer, so the same statement is already exclusive there.
+A worker that dies between sending and marking leaves the row in `sending`; when
+the lease ends another worker sends it again, with the same Message-ID, so the
+crash costs at most one duplicate that mail clients can recognise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise import timezone
+
+from events_service.db import default_connection, execute, fetch_rows
+from events_service.settings import Settings
+from notifications.messages import MessageBuilder, Queued, Undeliverable
+from notifications.reminders import queue_due_reminders
+from notifications.senders import Sender
+
+log = logging.getLogger("events_service.outbox")
+
+_CLAIM = """
+UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, due_at = $2
+WHERE id IN (
+    SELECT id FROM outbox_message
+    WHERE status IN ('pending', 'sending') AND due_at <= $1
+    ORDER BY due_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, kind, dedupe_key, recipient, locale, payload, attempts
+"""
+# Only a row this worker still holds: after a lease expired and another worker took
+# the row over, the late mark of the first worker must not overwrite the outcome.
+_MARK_SENT = """
+UPDATE outbox_message SET status = 'sent', sent_at = $2, message_id = $3, last_error = NULL
+WHERE id = $1 AND status = 'sending' AND attempts = $4
+"""
+_MARK_FAILED = """
+UPDATE outbox_message SET status = $2, due_at = $3, last_error = $4
+WHERE id = $1 AND status = 'sending' AND attempts = $5
+"""
+
+MAX_BACKOFF_SECONDS = 3600.0
+
+
+def retry_delay(
+    attempts: int,
+    base_seconds: float,
+    rng: random.Random = random.Random(),  # noqa: S311 - jitter, not a secret
+) -> float:
+    """Exponential backoff with jitter: waits grow 1, 2, 4... times the base, capped at
+    an hour, each drawn from its upper half so failing workers do not retry in step."""
+    ceiling = min(MAX_BACKOFF_SECONDS, base_seconds * 2 ** max(0, attempts - 1))
+    return ceiling * rng.uniform(0.5, 1.0)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        settings: Settings,
+        sender: Sender,
+        *,
+        batch_size: int = 50,
+        concurrency: int = 4,
+        lease_seconds: float = 300.0,
+        poll_seconds: float = 0.5,
+        schedule_every_seconds: float = 60.0,
+        before_mark: Callable[[Queued], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sender = sender
+        self.builder = MessageBuilder(settings)
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_seconds = poll_seconds
+        self.schedule_every_seconds = schedule_every_seconds
+        # A test seam for "the process died after sending, before marking".
+        self.before_mark = before_mark
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def claim(self) -> list[tuple[Queued, int]]:
+        now = timezone.now()
+        rows = await fetch_rows(
+            default_connection(), _CLAIM, [now, now + self.lease, self.batch_size]
+        )
+        claimed = []
+        for row in rows:
+            payload: Any = row["payload"]
+            if isinstance(payload, str | bytes):
+                payload = json.loads(payload)
+            queued = Queued(
+                id=row["id"],
+                kind=row["kind"],
+                dedupe_key=row["dedupe_key"],
+                recipient=row["recipient"],
+                locale=row["locale"],
+                payload=payload or {},
+            )
+            claimed.append((queued, row["attempts"]))
+        claimed.sort(key=lambda item: item[0].id)
+        return claimed
+
+    async def run_once(self) -> int:
+        """Claim one batch and deliver it; how many rows were claimed."""
+        claimed = await self.claim()
+        if claimed:
+            await asyncio.gather(*(self._deliver(queued, n) for queued, n in claimed))
+        return len(claimed)
+
+    async def _deliver(self, queued: Queued, attempts: int) -> None:
+        async with self._slots:
+            try:
+                message = await self.builder.build(queued)
+                await self.sender.send(message)
+            except Undeliverable as error:
+                await self._mark_failed(queued, attempts, str(error), final=True)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                final = attempts >= self.settings.outbox_max_attempts
+                reason = f"{type(error).__name__}: {error}"[:2000]
+                log.warning("outbox %s attempt %s failed: %s", queued.id, attempts, reason)
+                await self._mark_failed(queued, attempts, reason, final=final)
+                return
+            if self.before_mark is not None:
+                await self.before_mark(queued)
+            values = [queued.id, timezone.now(), message["Message-ID"], attempts]
+            await execute(default_connection(), _MARK_SENT, values)
+
+    async def _mark_failed(self, queued: Queued, attempts: int, reason: str, final: bool) -> None:
+        delay = retry_delay(attempts, self.settings.outbox_retry_base_seconds)
+        retry_at: datetime = timezone.now() + timedelta(seconds=delay)
+        status = "failed" if final else "pending"
+        values = [queued.id, status, retry_at, reason, attempts]
+        await execute(default_connection(), _MARK_FAILED, values)
+
+    async def run(self, stop: asyncio.Event, drain_seconds: float = 10.0) -> None:
+        """Deliver until `stop` is set, then drain: send what is already due (for at
+        most `drain_seconds`) so a restart does not hold messages back."""
+        next_schedule = 0.0
+        while not stop.is_set():
+            try:
+                if time.monotonic() >= next_schedule:
+                    await queue_due_reminders(self.settings)
+                    next_schedule = time.monotonic() + self.schedule_every_seconds
+                if await self.run_once():
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be restarting: keep the worker alive
+                log.exception("outbox worker pass failed")
+            try:
+                await asyncio.wait_for(stop.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
+        deadline = time.monotonic() + drain_seconds
+        while time.monotonic() < deadline:
+            try:
+                if not await self.run_once():
+                    break
+            except Exception:
+                log.exception("outbox drain pass failed")
+                break
+        await self.sender.close()
