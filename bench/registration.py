@@ -8,8 +8,9 @@ it creates a fresh database, migrates it with `events-service migrate`, starts
 `events-service serve` with granian, and registers distinct people through one link
 of one event whose capacity is half the registrations (the rest are waitlisted).
 The ceiling runs the very SQL statements of our endpoint (link lookup, duplicate
-check, organisation and person upsert, quota + seat + insert) on as many raw
-asyncpg connections as there are clients: no HTTP, no ORM, no validation.
+check, organisation and person upsert, quota + seat + insert, the ticket e-mail's
+outbox row) on as many raw asyncpg connections as there are clients: no HTTP, no
+ORM, no validation. E-mail delivery runs elsewhere (see bench/outbox.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from events_service.registration.upserts import (
     INSERT_ORGANISATION,
     UPSERT_PERSON,
 )
+from notifications.outbox import ENQUEUE_SQL as ENQUEUE
 
 
 async def _endpoint(base: str, total: int, clients: int, capacity: int) -> tuple[float, int]:
@@ -140,6 +142,10 @@ async def _ceiling(database_url: str, total: int, clients: int, capacity: int) -
                 )  # fmt: skip
                 if row["id"] is None:
                     raise RuntimeError("no place")
+                await conn.fetchval(
+                    ENQUEUE, "registration.confirmed", f"registration.confirmed:{row['id']}",
+                    email, "en", json.dumps({"registration_id": row["id"]}), now, now,
+                )  # fmt: skip
 
     wall, latencies = await run_clients(total, clients, one)
     await pool.close()

@@ -36,7 +36,7 @@ class Kind:
 
 # ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a
 # failed INSERT would abort the caller's whole transaction.
-_ENQUEUE = """
+ENQUEUE_SQL = """
 INSERT INTO outbox_message
     (kind, dedupe_key, recipient, locale, payload, status, attempts, due_at, created_at)
 VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)
@@ -67,4 +67,4 @@ async def enqueue(
         now,
     ]
     # RETURNING, not the row count: Tortoise reads an INSERT's count from the OID slot.
-    return bool(await fetch_rows(using_db or default_connection(), _ENQUEUE, values))
+    return bool(await fetch_rows(using_db or default_connection(), ENQUEUE_SQL, values))
