@@ -43,6 +43,15 @@ from events_service.judging.controllers import (
     WinnersController,
 )
 from events_service.judging.pages import JudgePages, certificate, judging_static
+from events_service.programme.controllers import (
+    FinancingController,
+    KpiRecordsController,
+    ServiceController,
+    milestones,
+    programme,
+)
+from events_service.programme.live import channels_plugin, live_publishing, reach_stream
+from events_service.programme.pages import admin_programme, dashboard
 from events_service.reach.controllers import reach
 from events_service.registration.controllers import register_json
 from events_service.registration.pages import (
@@ -171,11 +180,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             certificate,
             judging_static,
             OutboxController,
+            programme,
+            milestones,
+            KpiRecordsController,
+            FinancingController,
+            ServiceController,
+            reach_stream,
+            dashboard,
+            admin_programme,
         ],
-        lifespan=[db_lifespan],
+        lifespan=[db_lifespan, live_publishing],
         on_app_init=[jwt_auth.on_app_init],
         middleware=[login_rate_limit.middleware, registration_rate_limit.middleware],
-        plugins=[problem_details_plugin()],
+        plugins=[problem_details_plugin(), channels_plugin(settings)],
         exception_handlers={TooManyRequestsException: _too_many_requests},
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),

@@ -62,6 +62,8 @@ class Settings:
     outbox_retry_base_seconds: int = 30
     reminder_hours: int = 24
     round_reminder_hours: int = 24
+    # Technical projects: entries in any round ("all") or past the first ("advanced").
+    projects_count: str = "all"
 
     @property
     def is_production(self) -> bool:
@@ -135,6 +137,7 @@ class Settings:
             outbox_retry_base_seconds=env.int("EVENTS_OUTBOX_RETRY_BASE_SECONDS", 30),
             reminder_hours=env.int("EVENTS_REMINDER_HOURS", 24),
             round_reminder_hours=env.int("EVENTS_ROUND_REMINDER_HOURS", 24),
+            projects_count=env.choice("EVENTS_PROJECTS_COUNT", ("all", "advanced"), "all"),
         )
 
 
@@ -155,6 +158,12 @@ class _Env:
             raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
         if value <= 0:
             raise SettingsError(f"{name} must be positive, got {value}")
+        return value
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self._environ.get(name, "").strip() or default
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         return value
 
     def bool(self, name: str, default: bool) -> bool:

@@ -17,7 +17,13 @@ from models.judging import (
 )
 from models.outbox import OutboxMessage
 from models.people import Organisation, Person
-from models.programme import FinancingRecord, Programme, ReachCounter, ServiceRecord
+from models.programme import (
+    FinancingRecord,
+    Milestone,
+    Programme,
+    ReachCounter,
+    ServiceRecord,
+)
 from models.registrations import Registration
 from models.staff import RevokedToken, StaffUser
 
@@ -43,6 +49,7 @@ __all__ = [
     "Event",
     "FinancingRecord",
     "JudgeAssignment",
+    "Milestone",
     "Organisation",
     "OutboxMessage",
     "Person",

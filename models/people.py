@@ -14,6 +14,9 @@ class Organisation(Model):
     kind = fields.CharEnumField(
         OrganisationKind, max_length=16, default=OrganisationKind.UNSPECIFIED
     )
+    # When the organisation first counted as benefitted by the programme (a member
+    # admitted, or a competition entry); kept with the "companies" counter.
+    first_benefitted_at = fields.DatetimeField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -75,3 +75,18 @@ class FinancingRecord(Model):
 
     class Meta:
         table = "financing_record"
+
+
+class Milestone(Model):
+    """A KPI crossing 25/50/75/100 % of its target, recorded exactly once."""
+
+    id = fields.IntField(primary_key=True)
+    kpi = fields.CharField(max_length=40)
+    percent = fields.SmallIntField()
+    value = fields.IntField()
+    target = fields.IntField()
+    reached_at = fields.DatetimeField()
+
+    class Meta:
+        table = "milestone"
+        unique_together = (("kpi", "percent"),)

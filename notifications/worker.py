@@ -23,6 +23,7 @@ from typing import Any
 from tortoise import timezone
 
 from events_service.db import default_connection, execute, fetch_rows
+from events_service.programme.milestones import check_milestones
 from events_service.settings import Settings
 from notifications.messages import MessageBuilder, Queued, Undeliverable
 from notifications.reminders import queue_due_reminders
@@ -53,6 +54,8 @@ WHERE id = $1 AND status = 'sending' AND attempts = $5
 """
 
 MAX_BACKOFF_SECONDS = 3600.0
+# Milestones are looked for here, off the door's path: a few seconds late at most.
+MILESTONE_EVERY_SECONDS = 5.0
 
 
 def retry_delay(
@@ -151,12 +154,15 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event, drain_seconds: float = 10.0) -> None:
         """Deliver until `stop` is set, then drain: send what is already due (for at
         most `drain_seconds`) so a restart does not hold messages back."""
-        next_schedule = 0.0
+        next_schedule = next_milestones = 0.0
         while not stop.is_set():
             try:
                 if time.monotonic() >= next_schedule:
                     await queue_due_reminders(self.settings)
                     next_schedule = time.monotonic() + self.schedule_every_seconds
+                if time.monotonic() >= next_milestones:
+                    await check_milestones(self.settings)
+                    next_milestones = time.monotonic() + MILESTONE_EVERY_SECONDS
                 if await self.run_once():
                     continue
             except asyncio.CancelledError:

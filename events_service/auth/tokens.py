@@ -25,6 +25,11 @@ PUBLIC_PATHS = [
     "^/api/v1/register/",
     r"^/api/v1/events/\d+/ticket-key$",
     "^/api/v1/reach$",
+    # The programme's figures are public: partners and the lobby screen read them.
+    "^/api/v1/reach/stream$",
+    "^/api/v1/programme$",
+    "^/api/v1/programme/milestones$",
+    "^/dashboard$",
     "^/favicon.ico$",
 ]
 

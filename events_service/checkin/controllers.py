@@ -21,7 +21,9 @@ from events_service.checkin.schemas import (
 )
 from events_service.deps import SettingsDep
 from events_service.errors import Unprocessable
+from events_service.programme.live import attendance_changed
 from models import StaffUser
+from models.enums import ScanVerdict
 
 Query = Annotated[str, QueryParameter(min_length=1, max_length=100)]
 
@@ -53,6 +55,8 @@ async def checkin(
         ),
         settings.signing_key,
     )
+    if result.verdict == ScanVerdict.ADMITTED:
+        attendance_changed(request, data.event_id)
     attendee = None
     if result.name is not None:
         attendee = AttendeeOut(name=result.name, organisation=result.organisation)
@@ -76,7 +80,8 @@ async def checkin(
 async def undo_checkin(
     registration_id: FromPath[int], request: Request[StaffUser, Token, Any]
 ) -> Response[None]:
-    await service.undo_admission(registration_id, request.user.id)
+    event_id = await service.undo_admission(registration_id, request.user.id)
+    attendance_changed(request, event_id)
     return Response(None, status_code=HTTP_204_NO_CONTENT)
 
 

@@ -26,9 +26,13 @@ from events_service.errors import NotFound, Unprocessable
 from events_service.reach.counter import (
     TOTAL,
     _as_datetime,
+    benefit_organisation_of,
+    count_admission,
     count_first_admission,
     kind_key,
     month_key,
+    organisation_of,
+    recheck_organisation,
     shard_of,
 )
 from models.enums import EventStatus, RegistrationStatus, ScanVerdict
@@ -251,6 +255,7 @@ async def _admit(
                 admitted_at=_as_datetime(first["admitted_at"]),
                 gate=first["gate"],
             )
+        await count_admission(conn, ticket["person_id"])
         await _count_if_first(conn, ticket["person_id"], moment, event["kind"])
         await _log(conn, request, hashed, ScanVerdict.ADMITTED, ticket["id"], now)
     return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)
@@ -305,6 +310,8 @@ async def _count_if_first(
         await count_first_admission(conn, person_id, first, old["kind"], -1)
     await execute(conn, sql.MARK_FIRST, [person_id, moment])
     await count_first_admission(conn, person_id, moment, event_kind)
+    if first is None:
+        await benefit_organisation_of(conn, person_id, moment)
 
 
 async def _log(
@@ -342,8 +349,8 @@ async def _replay(conn: BaseDBAsyncClient, scan_id: str) -> ScanResult | None:
     return _result(verdict, ticket, **extra)
 
 
-async def undo_admission(registration_id: int, staff_id: int | None) -> None:
-    """Take back an admission made by mistake; the reach stays exact."""
+async def undo_admission(registration_id: int, staff_id: int | None) -> int:
+    """Take back an admission made by mistake; the reach stays exact. The event's id."""
     async with in_transaction() as conn:
         owner = await fetch_rows(conn, sql.PERSON_OF_REGISTRATION, [registration_id])
         if not owner:
@@ -356,6 +363,7 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> None:
         removed = await fetch_rows(conn, sql.UNDO, [registration_id])
         if not removed:
             raise NotFound(f"Registration {registration_id} has not been admitted.")
+        await count_admission(conn, person_id, -1)
         remaining = await fetch_rows(conn, sql.REMAINING, [person_id])
         if first_before is not None and kind_before:
             # Take the person out of the figures of their old first admission...
@@ -368,9 +376,11 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> None:
             await count_first_admission(conn, person_id, new_first, remaining[0]["kind"])
         else:
             await execute(conn, sql.MARK_FIRST, [person_id, None])
+            await recheck_organisation(conn, await organisation_of(conn, person_id))
         now = timezone.now()
         await execute(
             conn,
             sql.LOG,
             ["", ScanVerdict.UNDONE.value, event_id, registration_id, "", staff_id, None, now, now],
         )
+    return event_id

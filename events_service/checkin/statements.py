@@ -4,6 +4,8 @@ Fixed statements with PostgreSQL placeholders (events_service.db rewrites them f
 SQLite): the ORM would build each anew on every scan.
 """
 
+from events_service.reach.counter import ADMISSIONS, COMPANIES, SHARDS
+
 TICKET = """
 SELECT r.id, r.status, r.event_id, r.person_id, p.name, o.name AS organisation,
        e.title AS event_title, e.kind AS event_kind
@@ -69,7 +71,7 @@ WHERE e.id = $1
 # PostgreSQL: the admission, its log line and the lock on the person in one round
 # trip (data-modifying CTEs always run; the lock waits for any concurrent scan of
 # the same person and then reads their committed first_admitted_at).
-ADMIT_LOG_LOCK_PG = """
+ADMIT_LOG_LOCK_PG = f"""
 WITH admitted AS (
     INSERT INTO admission (registration_id, person_id, event_id, gate, staff_id, admitted_at)
     VALUES ($1, $2, $3, $4, $5, $6)
@@ -85,14 +87,29 @@ WITH admitted AS (
     SELECT first_admitted_at FROM person
     WHERE id = $2 AND EXISTS (SELECT 1 FROM admitted)
     FOR NO KEY UPDATE
+), counted AS (
+    INSERT INTO reach_counter (key, shard, value)
+    SELECT '{ADMISSIONS}', $2::int % {SHARDS}, 1 WHERE EXISTS (SELECT 1 FROM admitted)
+    ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
 )
 SELECT (SELECT id FROM admitted) AS admission_id,
        (SELECT first_admitted_at FROM locked) AS first_admitted_at
-"""
+"""  # noqa: S608 - only our own constants are formatted in
 
-# PostgreSQL: a first-ever admission marks the person and counts them, in one trip.
-MARK_AND_COUNT_PG = """
-WITH marked AS (UPDATE person SET first_admitted_at = $6 WHERE id = $5)
+# PostgreSQL: a first-ever admission marks the person and counts them, and their
+# organisation if this is its first benefit, in one trip.
+MARK_AND_COUNT_PG = f"""
+WITH marked AS (
+    UPDATE person SET first_admitted_at = $6 WHERE id = $5 RETURNING organisation_id
+), benefitted AS (
+    UPDATE organisation SET first_benefitted_at = $6
+    WHERE id = (SELECT organisation_id FROM marked) AND first_benefitted_at IS NULL
+    RETURNING id
+), companies AS (
+    INSERT INTO reach_counter (key, shard, value)
+    SELECT '{COMPANIES}', id % {SHARDS}, 1 FROM benefitted
+    ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
+)
 INSERT INTO reach_counter (key, shard, value) VALUES ($1, $4, 1), ($2, $4, 1), ($3, $4, 1)
 ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
-"""
+"""  # noqa: S608 - only our own constants are formatted in

@@ -8,12 +8,14 @@ import re
 from collections.abc import Sequence
 
 import msgspec
+from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.identity import is_plausible_email, normalise_email, organisation_key
 from events_service.judging import schemas
 from events_service.judging.service import competition
+from events_service.reach.counter import benefit_organisation, recheck_organisation
 from models import (
     Entry,
     EntryMember,
@@ -75,7 +77,7 @@ async def _set_members(entry: Entry, members: list[tuple[str, str, str]]) -> Non
 async def create_entry(event_id: int, data: schemas.EntryIn) -> Entry:
     await competition(event_id)
     members = _checked_members(data.members)
-    async with in_transaction():
+    async with in_transaction() as conn:
         organisation = await organisation_named(data.organisation)
         entry = await Entry.create(
             event_id=event_id,
@@ -86,21 +88,26 @@ async def create_entry(event_id: int, data: schemas.EntryIn) -> Entry:
             track=data.track.strip(),
         )
         await _set_members(entry, members)
+        await benefit_organisation(conn, entry.organisation_id, entry.created_at)  # type: ignore[attr-defined]
     return entry
 
 
 async def update_entry(entry_id: int, data: schemas.EntryPatch) -> Entry:
     entry = await get_entry(entry_id)
     members = _checked_members(data.members) if data.members is not None else None
-    async with in_transaction():
+    async with in_transaction() as conn:
         for name in ("title", "summary", "team_name", "track"):
             value = getattr(data, name)
             if value is not None:
                 setattr(entry, name, value.strip())
+        previous = entry.organisation_id  # type: ignore[attr-defined]
         if data.organisation is not None:
             organisation = await organisation_named(data.organisation)
             entry.organisation_id = organisation.id if organisation else None  # type: ignore[attr-defined]
         await entry.save()
+        if entry.organisation_id != previous:  # type: ignore[attr-defined]
+            await benefit_organisation(conn, entry.organisation_id, timezone.now())  # type: ignore[attr-defined]
+            await recheck_organisation(conn, previous)
         if members is not None:
             await _set_members(entry, members)
     return entry
@@ -112,7 +119,9 @@ async def delete_entry(entry_id: int) -> None:
         raise Conflict("The entry has been scored; it stays for the record.")
     if await WinnerRecord.filter(entry_id=entry_id).exists():
         raise Conflict("The entry is in a published winner record.")
-    await entry.delete()
+    async with in_transaction() as conn:
+        await entry.delete(using_db=conn)
+        await recheck_organisation(conn, entry.organisation_id)  # type: ignore[attr-defined]
 
 
 async def list_entries(event_id: int) -> list[Entry]:
@@ -179,7 +188,7 @@ async def import_entries(event_id: int, text: str) -> list[Entry]:
     rows = parse_entries_csv(text)
     created = []
     # All or nothing: a failure half-way leaves no partial import behind.
-    async with in_transaction():
+    async with in_transaction() as conn:
         for data in rows:
             organisation = await organisation_named(data.organisation)
             entry = await Entry.create(
@@ -191,6 +200,7 @@ async def import_entries(event_id: int, text: str) -> list[Entry]:
                 track=data.track,
             )
             await _set_members(entry, _checked_members(data.members))
+            await benefit_organisation(conn, entry.organisation_id, entry.created_at)  # type: ignore[attr-defined]
             created.append(entry)
     return created
 

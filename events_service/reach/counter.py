@@ -21,6 +21,9 @@ from events_service.db import default_connection, execute, fetch_rows
 
 SHARDS = 16
 TOTAL = "total"
+# Two more programme figures kept the same way, read with the reach:
+ADMISSIONS = "admissions"  # every admission (sharded by person)
+COMPANIES = "companies"  # organisations benefitted: a member admitted or an entry
 
 BUMP = """
 INSERT INTO reach_counter (key, shard, value) VALUES ($1, $4, $5), ($2, $4, $5), ($3, $4, $5)
@@ -41,6 +44,41 @@ FROM (SELECT person_id, MIN(admitted_at) AS admitted_at FROM admission GROUP BY 
 WHERE person.id = first.person_id
 """
 _PEOPLE_MARKED = "SELECT id, first_admitted_at FROM person WHERE first_admitted_at IS NOT NULL"
+_ADD = """
+INSERT INTO reach_counter (key, shard, value) VALUES ($1, $2, $3)
+ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
+"""
+# The first benefit of an organisation; the condition makes it count once however
+# many of its people are admitted at the same moment (the row lock serialises them
+# and the loser re-reads a date already set).
+_BENEFIT_ORGANISATION = """
+UPDATE organisation SET first_benefitted_at = $2
+WHERE id = $1 AND first_benefitted_at IS NULL
+RETURNING id
+"""
+_ORGANISATION_OF = "SELECT organisation_id FROM person WHERE id = $1"
+_STILL_BENEFITS = """
+SELECT (EXISTS (SELECT 1 FROM person WHERE organisation_id = $1 AND first_admitted_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM entry WHERE organisation_id = $1)) AS benefits
+"""
+_UNBENEFIT_ORGANISATION = """
+UPDATE organisation SET first_benefitted_at = NULL
+WHERE id = $1 AND first_benefitted_at IS NOT NULL
+RETURNING id
+"""
+_ORGANISATION_BENEFITS = """
+SELECT organisation_id, MIN(at) AS at FROM (
+    SELECT p.organisation_id, MIN(a.admitted_at) AS at
+    FROM admission a JOIN person p ON p.id = a.person_id
+    WHERE p.organisation_id IS NOT NULL GROUP BY p.organisation_id
+    UNION ALL
+    SELECT organisation_id, MIN(created_at) AS at FROM entry
+    WHERE organisation_id IS NOT NULL GROUP BY organisation_id
+) benefits GROUP BY organisation_id
+"""
+_ORGANISATIONS_MARKED = (
+    "SELECT id, first_benefitted_at FROM organisation WHERE first_benefitted_at IS NOT NULL"
+)
 
 
 def shard_of(person_id: int) -> int:
@@ -68,11 +106,51 @@ async def count_first_admission(
     await execute(conn, BUMP, [*keys, shard_of(person_id), delta])
 
 
+async def count_admission(conn: BaseDBAsyncClient, person_id: int, delta: int = 1) -> None:
+    await execute(conn, _ADD, [ADMISSIONS, shard_of(person_id), delta])
+
+
+async def benefit_organisation(
+    conn: BaseDBAsyncClient, organisation_id: int | None, at: datetime
+) -> bool:
+    """Count the organisation as benefitted from `at`, unless it already is."""
+    if organisation_id is None:
+        return False
+    if not await fetch_rows(conn, _BENEFIT_ORGANISATION, [organisation_id, at]):
+        return False
+    await execute(conn, _ADD, [COMPANIES, shard_of(organisation_id), 1])
+    return True
+
+
+async def benefit_organisation_of(conn: BaseDBAsyncClient, person_id: int, at: datetime) -> None:
+    rows = await fetch_rows(conn, _ORGANISATION_OF, [person_id])
+    if rows:
+        await benefit_organisation(conn, rows[0]["organisation_id"], at)
+
+
+async def recheck_organisation(conn: BaseDBAsyncClient, organisation_id: int | None) -> None:
+    """After an undo or a deleted entry: stop counting an organisation nothing supports."""
+    if organisation_id is None:
+        return
+    (row,) = await fetch_rows(conn, _STILL_BENEFITS, [organisation_id])
+    if row["benefits"]:
+        return
+    if await fetch_rows(conn, _UNBENEFIT_ORGANISATION, [organisation_id]):
+        await execute(conn, _ADD, [COMPANIES, shard_of(organisation_id), -1])
+
+
+async def organisation_of(conn: BaseDBAsyncClient, person_id: int) -> int | None:
+    rows = await fetch_rows(conn, _ORGANISATION_OF, [person_id])
+    return rows[0]["organisation_id"] if rows else None
+
+
 @dataclass(frozen=True)
 class ReachFigures:
     total: int
     by_month: dict[str, int]
     by_event_kind: dict[str, int]
+    admissions: int = 0
+    companies: int = 0
 
 
 def _figures(values: dict[str, int]) -> ReachFigures:
@@ -82,6 +160,8 @@ def _figures(values: dict[str, int]) -> ReachFigures:
         total=values.get(TOTAL, 0),
         by_month=dict(sorted((m, v) for m, v in by_month.items() if v)),
         by_event_kind=dict(sorted((k, v) for k, v in by_kind.items() if v)),
+        admissions=values.get(ADMISSIONS, 0),
+        companies=values.get(COMPANIES, 0),
     )
 
 
@@ -97,23 +177,35 @@ class Recount:
     figures: ReachFigures
     first_admitted: dict[int, datetime]
     shard_values: dict[tuple[str, int], int] = field(repr=False)
+    first_benefitted: dict[int, datetime] = field(default_factory=dict)
 
 
 async def recount(conn: BaseDBAsyncClient | None = None) -> Recount:
-    rows = await fetch_rows(conn or default_connection(), _FIRST_ADMISSIONS, [])
+    conn = conn or default_connection()
+    rows = await fetch_rows(conn, _FIRST_ADMISSIONS, [])
     first: dict[int, tuple[datetime, str]] = {}
-    for row in rows:  # ordered: the first row of each person is their first admission
-        first.setdefault(row["person_id"], (_as_datetime(row["admitted_at"]), row["kind"]))
     shard_values: Counter[tuple[str, int]] = Counter()
     totals: defaultdict[str, int] = defaultdict(int)
+    for row in rows:  # ordered: the first row of each person is their first admission
+        first.setdefault(row["person_id"], (_as_datetime(row["admitted_at"]), row["kind"]))
+        shard_values[(ADMISSIONS, shard_of(row["person_id"]))] += 1
+        totals[ADMISSIONS] += 1
     for person_id, (moment, kind) in first.items():
         for key in (TOTAL, month_key(moment), kind_key(kind)):
             shard_values[(key, shard_of(person_id))] += 1
             totals[key] += 1
+    benefitted = {
+        row["organisation_id"]: _as_datetime(row["at"])
+        for row in await fetch_rows(conn, _ORGANISATION_BENEFITS, [])
+    }
+    for organisation_id in benefitted:
+        shard_values[(COMPANIES, shard_of(organisation_id))] += 1
+        totals[COMPANIES] += 1
     return Recount(
         figures=_figures(dict(totals)),
         first_admitted={pid: moment for pid, (moment, _) in first.items()},
         shard_values=dict(shard_values),
+        first_benefitted=benefitted,
     )
 
 
@@ -123,10 +215,12 @@ class Drift:
     actual: ReachFigures
     # People whose first_admitted_at disagrees with their admissions.
     people_off: int
+    # Organisations counted as benefitted or not, against their members and entries.
+    organisations_off: int = 0
 
     @property
     def exact(self) -> bool:
-        return self.counted == self.actual and self.people_off == 0
+        return self.counted == self.actual and self.people_off == self.organisations_off == 0
 
 
 async def verify() -> Drift:
@@ -138,7 +232,16 @@ async def verify() -> Drift:
     }
     off = sum(1 for pid, moment in marked.items() if actual.first_admitted.get(pid) != moment)
     off += sum(1 for pid in actual.first_admitted if pid not in marked)
-    return Drift(counted=await read_figures(conn), actual=actual.figures, people_off=off)
+    # Only whether an organisation counts: its date may legitimately be later than
+    # the recomputed one (a member who joined it after their first admission).
+    organisations = {row["id"] for row in await fetch_rows(conn, _ORGANISATIONS_MARKED, [])}
+    organisations_off = len(organisations ^ set(actual.first_benefitted))
+    return Drift(
+        counted=await read_figures(conn),
+        actual=actual.figures,
+        people_off=off,
+        organisations_off=organisations_off,
+    )
 
 
 async def rebuild() -> Drift:
@@ -147,7 +250,12 @@ async def rebuild() -> Drift:
     async with in_transaction() as conn:
         if conn.capabilities.dialect == "postgres":
             # Admissions wait (they do not fail) while the figures are rewritten.
-            await execute(conn, "LOCK TABLE admission, person, reach_counter IN EXCLUSIVE MODE", [])
+            await execute(
+                conn,
+                "LOCK TABLE admission, person, organisation, entry, reach_counter "
+                "IN EXCLUSIVE MODE",
+                [],
+            )
         actual = await recount(conn)
         await execute(conn, "DELETE FROM reach_counter", [])
         for (key, shard), value in actual.shard_values.items():
@@ -158,4 +266,11 @@ async def rebuild() -> Drift:
             )
         await execute(conn, _UNMARK_PEOPLE, [])
         await execute(conn, _MARK_PEOPLE, [])
+        await execute(conn, "UPDATE organisation SET first_benefitted_at = NULL", [])
+        for organisation_id, at in actual.first_benefitted.items():
+            await execute(
+                conn,
+                "UPDATE organisation SET first_benefitted_at = $2 WHERE id = $1",
+                [organisation_id, at],
+            )
     return before

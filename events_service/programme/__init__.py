@@ -1,0 +1,1 @@
+"""The programme: KPIs against targets, their records, milestones and the live dashboard."""

@@ -1,0 +1,267 @@
+"""Financing and service records: what the startups-financed and firms-served KPIs count.
+
+Organisers enter them one by one or import a CSV; an import is all or nothing and
+names the first bad line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+import msgspec
+from tortoise.transactions import in_transaction
+
+from events_service.errors import NotFound, Unprocessable
+from events_service.identity import organisation_key
+from models import FinancingRecord, Organisation, ServiceRecord
+from models.enums import FinancingKind, OrganisationKind
+
+MAX_IMPORT_ROWS = 5000
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Note = Annotated[str, msgspec.Meta(max_length=2000)]
+ServiceKind = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+
+
+class FinancingIn(msgspec.Struct, forbid_unknown_fields=True):
+    organisation: Name
+    partner: Name
+    kind: FinancingKind
+    amount: Decimal
+    financed_on: date
+    currency: Currency = "CNY"
+    note: Note = ""
+
+
+class FinancingPatch(msgspec.Struct, forbid_unknown_fields=True):
+    partner: Name | None = None
+    kind: FinancingKind | None = None
+    amount: Decimal | None = None
+    financed_on: date | None = None
+    currency: Currency | None = None
+    note: Note | None = None
+
+
+class FinancingOut(msgspec.Struct):
+    id: int
+    organisation_id: int
+    organisation: str
+    partner: str
+    kind: str
+    amount: Decimal
+    currency: str
+    financed_on: date
+    note: str
+
+
+class ServiceIn(msgspec.Struct, forbid_unknown_fields=True):
+    organisation: Name
+    service_kind: ServiceKind
+    served_on: date
+    note: Note = ""
+
+
+class ServicePatch(msgspec.Struct, forbid_unknown_fields=True):
+    service_kind: ServiceKind | None = None
+    served_on: date | None = None
+    note: Note | None = None
+
+
+class ServiceOut(msgspec.Struct):
+    id: int
+    organisation_id: int
+    organisation: str
+    service_kind: str
+    served_on: date
+    note: str
+
+
+FINANCING_COLUMNS = ("organisation", "partner", "kind", "amount", "currency", "financed_on", "note")
+SERVICE_COLUMNS = ("organisation", "service_kind", "served_on", "note")
+
+
+async def _organisation(name: str, kind: OrganisationKind | None = None) -> Organisation:
+    name = " ".join(name.split())
+    organisation, _ = await Organisation.get_or_create(
+        name_key=organisation_key(name), defaults={"name": name, "kind": kind or "unspecified"}
+    )
+    # A financed organisation is a startup unless an organiser classified it otherwise.
+    if kind is not None and organisation.kind == OrganisationKind.UNSPECIFIED:
+        organisation.kind = kind
+        await organisation.save(update_fields=["kind"])
+    return organisation
+
+
+def financing_out(record: FinancingRecord) -> FinancingOut:
+    return FinancingOut(
+        id=record.id,
+        organisation_id=record.organisation.id,
+        organisation=record.organisation.name,
+        partner=record.partner,
+        kind=record.kind.value,
+        amount=record.amount,
+        currency=record.currency,
+        financed_on=record.financed_on,
+        note=record.note or "",
+    )
+
+
+def service_out(record: ServiceRecord) -> ServiceOut:
+    return ServiceOut(
+        id=record.id,
+        organisation_id=record.organisation.id,
+        organisation=record.organisation.name,
+        service_kind=record.service_kind,
+        served_on=record.served_on,
+        note=record.note or "",
+    )
+
+
+MAX_AMOUNT = Decimal("99999999999999")
+
+
+def _check_amount(amount: Decimal | None) -> None:
+    # msgspec checks ranges on int and float only.
+    if amount is not None and not (0 <= amount <= MAX_AMOUNT and amount == round(amount, 2)):
+        raise Unprocessable(
+            f"amount must be between 0 and {MAX_AMOUNT} with at most 2 decimals, got {amount}."
+        )
+
+
+async def create_financing(data: FinancingIn) -> FinancingRecord:
+    _check_amount(data.amount)
+    async with in_transaction():
+        organisation = await _organisation(data.organisation, OrganisationKind.STARTUP)
+        record = await FinancingRecord.create(
+            organisation=organisation,
+            partner=data.partner.strip(),
+            kind=data.kind,
+            amount=data.amount,
+            currency=data.currency,
+            financed_on=data.financed_on,
+            note=data.note,
+        )
+    return record
+
+
+async def get_financing(record_id: int) -> FinancingRecord:
+    record = await FinancingRecord.get_or_none(id=record_id).select_related("organisation")
+    if record is None:
+        raise NotFound(f"No financing record {record_id}.")
+    return record
+
+
+async def update_financing(record_id: int, patch: FinancingPatch) -> FinancingRecord:
+    _check_amount(patch.amount)
+    record = await get_financing(record_id)
+    for name, value in msgspec.structs.asdict(patch).items():
+        if value is not None:
+            setattr(record, name, value)
+    await record.save()
+    return record
+
+
+async def delete_financing(record_id: int) -> None:
+    await (await get_financing(record_id)).delete()
+
+
+async def list_financings() -> list[FinancingRecord]:
+    return await FinancingRecord.all().select_related("organisation").order_by("financed_on", "id")
+
+
+async def create_service(data: ServiceIn) -> ServiceRecord:
+    async with in_transaction():
+        organisation = await _organisation(data.organisation)
+        record = await ServiceRecord.create(
+            organisation=organisation,
+            service_kind=data.service_kind.strip(),
+            served_on=data.served_on,
+            note=data.note,
+        )
+    return record
+
+
+async def get_service(record_id: int) -> ServiceRecord:
+    record = await ServiceRecord.get_or_none(id=record_id).select_related("organisation")
+    if record is None:
+        raise NotFound(f"No service record {record_id}.")
+    return record
+
+
+async def update_service(record_id: int, patch: ServicePatch) -> ServiceRecord:
+    record = await get_service(record_id)
+    for name, value in msgspec.structs.asdict(patch).items():
+        if value is not None:
+            setattr(record, name, value)
+    await record.save()
+    return record
+
+
+async def delete_service(record_id: int) -> None:
+    await (await get_service(record_id)).delete()
+
+
+async def list_services() -> list[ServiceRecord]:
+    return await ServiceRecord.all().select_related("organisation").order_by("served_on", "id")
+
+
+def _rows(text: str, columns: tuple[str, ...], required: set[str]) -> list[tuple[int, dict]]:
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = required - set(header)
+    if missing:
+        raise Unprocessable(f"The CSV header lacks: {', '.join(sorted(missing))}.")
+    unknown = set(header) - set(columns)
+    if unknown:
+        raise Unprocessable(f"Unknown CSV column(s): {', '.join(sorted(unknown))}.")
+    reader.fieldnames = header
+    rows = []
+    for row in reader:
+        if len(rows) >= MAX_IMPORT_ROWS:
+            raise Unprocessable(f"At most {MAX_IMPORT_ROWS} rows per import.")
+        if None in row:
+            raise Unprocessable(f"line {reader.line_num}: more cells than columns.")
+        values = {k: (v or "").strip() for k, v in row.items()}
+        rows.append((reader.line_num, {k: v for k, v in values.items() if v != ""}))
+    if not rows:
+        raise Unprocessable("The CSV has no rows.")
+    return rows
+
+
+def _convert(line: int, values: dict[str, Any], schema: type) -> Any:
+    if "amount" in values:
+        try:
+            values["amount"] = Decimal(values["amount"].replace(",", ""))
+        except InvalidOperation:
+            raise Unprocessable(
+                f"line {line}: amount {values['amount']!r} is not a number."
+            ) from None
+    try:
+        return msgspec.convert(values, schema, strict=False)
+    except msgspec.ValidationError as exc:
+        raise Unprocessable(f"line {line}: {exc}", extra={"line": line}) from None
+
+
+async def import_financings(text: str) -> list[FinancingRecord]:
+    rows = _rows(
+        text, FINANCING_COLUMNS, {"organisation", "partner", "kind", "amount", "financed_on"}
+    )
+    checked = [_convert(line, values, FinancingIn) for line, values in rows]
+    for (line, _), data in zip(rows, checked, strict=True):
+        try:
+            _check_amount(data.amount)
+        except Unprocessable as exc:
+            raise Unprocessable(f"line {line}: {exc}") from None
+    async with in_transaction():
+        return [await create_financing(data) for data in checked]
+
+
+async def import_services(text: str) -> list[ServiceRecord]:
+    rows = _rows(text, SERVICE_COLUMNS, {"organisation", "service_kind", "served_on"})
+    checked = [_convert(line, values, ServiceIn) for line, values in rows]
+    async with in_transaction():
+        return [await create_service(data) for data in checked]
