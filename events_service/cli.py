@@ -85,6 +85,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {base}/            start page")
     print(f"  {base}/schema      API documentation (log in with POST /api/v1/auth/login)")
     print(f"  {base}/health      health check")
+    print(f"  {base}/dashboard   programme dashboard (public; live)")
+    print(f"  {base}/scan        door page (staff)")
+    print(f"  {base}/judge       judging page (judge)")
     return 0
 
 
@@ -128,6 +131,11 @@ def cmd_reach(args: argparse.Namespace) -> int:
     drift = asyncio.run(run())
     counted, actual = drift.counted, drift.actual
     print(f"talents reached: counted {counted.total}, from admissions {actual.total}")
+    print(f"admissions: counted {counted.admissions}, in the table {actual.admissions}")
+    print(
+        f"companies benefitted: counted {counted.companies}, "
+        f"from admissions and entries {actual.companies}"
+    )
     for label, mine, truth in (
         ("by month", counted.by_month, actual.by_month),
         ("by event kind", counted.by_event_kind, actual.by_event_kind),
@@ -136,6 +144,8 @@ def cmd_reach(args: argparse.Namespace) -> int:
             print(f"  {label} differs: counted {mine}, from admissions {truth}")
     if drift.people_off:
         print(f"  {drift.people_off} people have a wrong first-admission time")
+    if drift.organisations_off:
+        print(f"  {drift.organisations_off} organisations are wrongly counted or not counted")
     if drift.exact:
         print("no drift")
         return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from tortoise import timezone
@@ -16,19 +16,22 @@ from tortoise.transactions import in_transaction
 
 from events_service.auth.passwords import hash_password
 from events_service.identity import organisation_key
+from events_service.reach.counter import benefit_organisation
 from events_service.settings import Settings
 from models import (
     Criterion,
     Entry,
     Event,
+    FinancingRecord,
     Organisation,
     Programme,
     RegistrationLink,
     Round,
     RoundEntry,
+    ServiceRecord,
     StaffUser,
 )
-from models.enums import EventKind, EventStatus, OrganisationKind, RoundStatus
+from models.enums import EventKind, EventStatus, FinancingKind, OrganisationKind, RoundStatus
 
 DEMO_ACCOUNTS = (
     ("admin@demo.local", "demo-admin-password", ["admin"], "Demo Organiser"),
@@ -41,6 +44,16 @@ DEMO_ENTRIES = (
     ("V2X traffic-light timing service", "RoadLink Tech", "company"),
     ("Battery health passport", "CellTrace", "startup"),
     ("Open HD map updates from fleets", "MapFleet Lab", "institution"),
+)
+
+DEMO_FINANCINGS = (
+    ("VisionDrive", "Auto Valley Venture Fund", FinancingKind.EQUITY, "3000000"),
+    ("CellTrace", "City Science & Technology Bank", FinancingKind.LOAN, "1200000"),
+)
+DEMO_SERVICES = (
+    ("RoadLink Tech", "cloud resources"),
+    ("RoadLink Tech", "supply-chain access"),
+    ("Sino Parts Co.", "training"),
 )
 
 
@@ -82,7 +95,7 @@ async def seed_demo(settings: Settings) -> DemoSummary:
         )
 
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
-    async with in_transaction():
+    async with in_transaction() as conn:
         programme = await Programme.create(
             name=settings.programme_name,
             start_date=settings.programme_start,
@@ -162,6 +175,28 @@ async def seed_demo(settings: Settings) -> DemoSummary:
                 track="mobility",
             )
             await RoundEntry.create(round=preliminary, entry=entry)
+            # Entries make their organisations "benefitted", as through the API.
+            await benefit_organisation(conn, organisation.id, entry.created_at)
+        today = date.today()
+        for name, partner, kind, amount in DEMO_FINANCINGS:
+            organisation, _ = await Organisation.get_or_create(
+                name_key=organisation_key(name),
+                defaults={"name": name, "kind": OrganisationKind.STARTUP},
+            )
+            await FinancingRecord.create(
+                organisation=organisation,
+                partner=partner,
+                kind=kind,
+                amount=Decimal(amount),
+                financed_on=today - timedelta(days=20),
+            )
+        for name, service_kind in DEMO_SERVICES:
+            organisation, _ = await Organisation.get_or_create(
+                name_key=organisation_key(name), defaults={"name": name}
+            )
+            await ServiceRecord.create(
+                organisation=organisation, service_kind=service_kind, served_on=today
+            )
 
     return DemoSummary(
         created=True,

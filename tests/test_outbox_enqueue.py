@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
+from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from models import OutboxMessage
@@ -26,7 +28,20 @@ async def test_a_queued_message_is_pending_and_due_now(db: Backend) -> None:
     assert message.status == OutboxStatus.PENDING
     assert message.payload == {"round_id": 1, "judge_id": 7}
     assert message.locale == "zh-Hans" and message.attempts == 0
-    assert message.due_at <= message.created_at or message.due_at == message.created_at
+    assert message.due_at == message.created_at  # due at once unless told otherwise
+
+
+async def test_a_later_due_time_is_kept(db: Backend) -> None:
+    later = timezone.now() + timedelta(hours=5)
+    await enqueue(
+        kind=Kind.EVENT_REMINDER,
+        dedupe_key="event.reminder:9",
+        recipient="a@example.org",
+        payload={"registration_id": 9},
+        due_at=later,
+    )
+    stored = await OutboxMessage.get(dedupe_key="event.reminder:9")
+    assert abs((stored.due_at - later).total_seconds()) < 0.001
 
 
 async def test_the_same_cause_queues_once_even_when_raced(db: Backend) -> None:
