@@ -40,7 +40,6 @@ from events_service.registration.upserts import (
     INSERT_ORGANISATION,
     UPSERT_PERSON,
 )
-from notifications.outbox import ENQUEUE_SQL as ENQUEUE
 
 
 async def _endpoint(base: str, total: int, clients: int, capacity: int) -> tuple[float, int]:
@@ -138,14 +137,10 @@ async def _ceiling(database_url: str, total: int, clients: int, capacity: int) -
                 )
                 row = await conn.fetchrow(
                     TAKE_PLACE_PG, person_id, event, link_id, secrets.token_urlsafe(24), "en",
-                    now, True,
+                    now, True, email,
                 )  # fmt: skip
                 if row["id"] is None:
                     raise RuntimeError("no place")
-                await conn.fetchval(
-                    ENQUEUE, "registration.confirmed", f"registration.confirmed:{row['id']}",
-                    email, "en", json.dumps({"registration_id": row["id"]}), now, now,
-                )  # fmt: skip
 
     wall, latencies = await run_clients(total, clients, one)
     await pool.close()

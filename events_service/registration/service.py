@@ -163,6 +163,15 @@ WITH quota AS (
            $4, $5, $6, $6, $6
     WHERE EXISTS (SELECT 1 FROM quota) AND (EXISTS (SELECT 1 FROM seat) OR $7)
     RETURNING id, status
+), mailed AS (
+    -- The ticket e-mail's outbox row, in the same round trip: a separate INSERT
+    -- would hold the hot event row's lock for one more round trip.
+    INSERT INTO outbox_message (kind, dedupe_key, recipient, locale, payload, status,
+                                attempts, due_at, created_at)
+    SELECT 'registration.' || status, 'registration.' || status || ':' || id, $8, $5,
+           json_build_object('registration_id', id)::jsonb, 'pending', 0, $6, $6
+    FROM placed
+    ON CONFLICT (dedupe_key) DO NOTHING
 )
 SELECT (SELECT count(*) FROM quota) AS quota_taken, (SELECT id FROM placed) AS id,
        (SELECT status FROM placed) AS status
@@ -226,11 +235,10 @@ async def _register_in_transaction(
                 return RegistrationResult(ticket, created=False)
 
         if cancelled is None and conn.capabilities.dialect == "postgres":
+            # Queues the ticket e-mail itself.
             ticket = await _take_place_in_one_statement(conn, person_id, link, event, form, now)
-        else:
-            ticket = await _take_place_step_by_step(
-                conn, person_id, link, event, form, now, cancelled
-            )
+            return RegistrationResult(ticket, created=True)
+        ticket = await _take_place_step_by_step(conn, person_id, link, event, form, now, cancelled)
         # A registration brought back after a cancellation is a new cause of its own.
         again = f":{now.timestamp()}" if cancelled is not None else ""
         kind = (
@@ -258,7 +266,8 @@ async def _take_place_in_one_statement(
     now: datetime,
 ) -> Ticket:
     token = new_manage_token()
-    values = [person_id, event.id, link.id, token, form.locale, now, event.waitlist_enabled]
+    values = [person_id, event.id, link.id, token, form.locale, now, event.waitlist_enabled,
+              form.email]  # fmt: skip
     (row,) = await fetch_rows(conn, TAKE_PLACE_PG, values)
     if not row["quota_taken"]:
         raise refuse(LinkState.QUOTA_REACHED)
