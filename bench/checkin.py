@@ -122,13 +122,12 @@ async def _ceiling(
                 )  # fmt: skip
                 assert placed["admission_id"] is not None
                 if placed["first_admitted_at"] is None:
-                    keys = [
-                        counter.TOTAL,
-                        counter.month_key(now),
-                        counter.kind_key(row["event_kind_"]),
-                    ]
+                    keys = counter.first_admission_keys(now, row["event_kind_"])
                     person = row["person_id"]
-                    await conn.execute(sql.MARK_AND_COUNT_PG, *keys, shard_of(person), person, now)
+                    await conn.execute(
+                        sql.MARK_AND_COUNT_PG, *keys, shard_of(person), person, now,
+                        counter.day_key(now),
+                    )  # fmt: skip
 
     wall, latencies = await run_clients(len(codes), clients, one)
     await pool.close()

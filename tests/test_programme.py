@@ -294,3 +294,66 @@ async def test_each_milestone_is_announced_once_even_when_crossed_together(
     ]
     status = await programme_status(settings)
     assert status.kpis[0].value == 3
+
+
+async def test_the_90_day_pace_counts_only_people_first_reached_in_the_window(
+    db: Backend,
+) -> None:
+    from tortoise import timezone
+
+    from events_service.db import default_connection
+    from events_service.reach.counter import count_first_admission, reached_since
+
+    now = timezone.now()
+    conn = default_connection()
+    for person_id, days_ago in ((1, 200), (2, 91), (3, 89), (4, 0), (5, 0)):
+        await count_first_admission(conn, person_id, now - timedelta(days=days_ago), "summit")
+    assert await reached_since(conn, (now - timedelta(days=90)).date()) == 3
+    figures = await read_figures()
+    assert figures.total == 5 and figures.by_day == {}  # day keys stay out of the fast read
+    assert sum((await read_figures(with_days=True)).by_day.values()) == 5
+
+
+async def test_service_records_are_corrected_and_deleted_by_organisers_only(
+    client: httpx.AsyncClient, admin: dict[str, str], door: dict[str, str]
+) -> None:
+    body = {"organisation": "Delta Parts", "service_kind": "training", "served_on": "2026-11-01"}
+    assert (await client.post("/api/v1/services", json=body, headers=door)).status_code == 403
+    created = ok(await client.post("/api/v1/services", json=body, headers=admin), 201)
+    changed = ok(
+        await client.patch(
+            f"/api/v1/services/{created['id']}",
+            json={"service_kind": "consulting"},
+            headers=admin,
+        )
+    )
+    assert changed["service_kind"] == "consulting" and changed["organisation"] == "Delta Parts"
+    assert kpi(ok(await client.get("/api/v1/programme")), "firms")["value"] == 1
+    gone = await client.delete(f"/api/v1/services/{created['id']}", headers=admin)
+    assert gone.status_code == 204
+    assert kpi(ok(await client.get("/api/v1/programme")), "firms")["value"] == 0
+    missing = await client.patch("/api/v1/services/999999", json={}, headers=admin)
+    assert missing.status_code == 404
+    bad_date = {**body, "served_on": "yesterday"}
+    assert (await client.post("/api/v1/services", json=bad_date, headers=admin)).status_code == 400
+
+
+async def test_the_admin_programme_page_lists_the_records(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    door: dict[str, str],
+) -> None:
+    event = await event_now(client, admin)
+    ticket = await ticket_for(
+        app, client, event, await link_for(client, admin, event), 1, name="Zhao <Lei>"
+    )
+    await admit(client, door, event, ticket.code)
+    page = await client.get("/admin/programme", headers=admin)
+    assert page.status_code == 200
+    assert "Zhao &lt;Lei&gt;" in page.text  # listed, and escaped
+    assert "/api/v1/programme/kpis/talents/records.csv" in page.text
+    refused = await client.get("/admin/programme", headers=door, follow_redirects=False)
+    assert refused.status_code in (302, 303, 403)
+    public = await client.get("/dashboard")
+    assert public.status_code == 200 and "Zhao" not in public.text  # no names in the lobby

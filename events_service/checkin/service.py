@@ -24,13 +24,12 @@ from events_service.checkin.codes import CodeError, ForgedCode, normalise_code, 
 from events_service.db import default_connection, execute, fetch_rows
 from events_service.errors import NotFound, Unprocessable
 from events_service.reach.counter import (
-    TOTAL,
     _as_datetime,
     benefit_organisation_of,
     count_admission,
     count_first_admission,
-    kind_key,
-    month_key,
+    day_key,
+    first_admission_keys,
     organisation_of,
     recheck_organisation,
     shard_of,
@@ -284,8 +283,9 @@ async def _admit_pg(
         )
     person_id = ticket["person_id"]
     if row["first_admitted_at"] is None:
-        keys = [TOTAL, month_key(moment), kind_key(event["kind"])]
-        await execute(conn, sql.MARK_AND_COUNT_PG, [*keys, shard_of(person_id), person_id, moment])
+        keys = first_admission_keys(moment, event["kind"])
+        values = [*keys, shard_of(person_id), person_id, moment, day_key(moment)]
+        await execute(conn, sql.MARK_AND_COUNT_PG, values)
     elif row["first_admitted_at"] > moment:
         await _count_if_first(conn, person_id, moment, event["kind"])
     return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)

@@ -110,6 +110,7 @@ WITH marked AS (
     SELECT '{COMPANIES}', id % {SHARDS}, 1 FROM benefitted
     ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
 )
-INSERT INTO reach_counter (key, shard, value) VALUES ($1, $4, 1), ($2, $4, 1), ($3, $4, 1)
+INSERT INTO reach_counter (key, shard, value)
+VALUES ($1, $4, 1), ($2, $4, 1), ($3, $4, 1), ($7, $4, 1)
 ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
 """  # noqa: S608 - only our own constants are formatted in

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from tortoise import timezone
 
 from events_service.db import default_connection, fetch_rows
-from events_service.reach.counter import ReachFigures, read_figures
+from events_service.reach.counter import ReachFigures, reached_since, read_figures
 from events_service.settings import Settings
 
 KPI_NAMES = ("talents", "companies", "projects", "financed_startups", "firms")
@@ -27,7 +27,6 @@ DAYS_PER_MONTH = 365.25 / 12
 # Projects are entries admitted to a round: any round, or ($3 = 2) one after the first.
 SUMMARY = """
 SELECT
-  (SELECT COUNT(*) FROM person WHERE first_admitted_at >= $1) AS talents_recent,
   (SELECT COUNT(*) FROM organisation WHERE first_benefitted_at >= $1) AS companies_recent,
   (SELECT COUNT(*) FROM (
       SELECT re.entry_id FROM round_entry re JOIN round r ON r.id = re.round_id
@@ -147,6 +146,7 @@ async def programme_status(settings: Settings, now: datetime | None = None) -> P
     first_round = 2 if settings.projects_count == "advanced" else 1
     (row,) = await fetch_rows(conn, SUMMARY, [since, since_day, first_round])
     counts = {key: int(value) for key, value in row.items()}
+    counts["talents_recent"] = await reached_since(conn, since_day)
 
     def kpi(name: str, value: int, target: int, recent: int) -> Kpi:
         return measure(name, value, target, recent, today, start, end)

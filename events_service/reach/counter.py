@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -26,10 +26,22 @@ ADMISSIONS = "admissions"  # every admission (sharded by person)
 COMPANIES = "companies"  # organisations benefitted: a member admitted or an entry
 
 BUMP = """
-INSERT INTO reach_counter (key, shard, value) VALUES ($1, $4, $5), ($2, $4, $5), ($3, $4, $5)
+INSERT INTO reach_counter (key, shard, value)
+VALUES ($1, $4, $5), ($2, $4, $5), ($3, $4, $5), ($6, $4, $5)
 ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
 """
-_FIGURES = "SELECT key, SUM(value) AS value FROM reach_counter GROUP BY key"
+# Day keys ("day:2026-11-24") serve the last-90-days pace; the other figures skip
+# them with two index ranges, so reading stays a handful of rows however long the
+# programme has run.
+FIGURES_SQL = """
+SELECT key, SUM(value) AS value FROM reach_counter
+WHERE key < 'day:' OR key >= 'day;'
+GROUP BY key
+"""
+_ALL_FIGURES = "SELECT key, SUM(value) AS value FROM reach_counter GROUP BY key"
+REACHED_SINCE_SQL = """
+SELECT COALESCE(SUM(value), 0) AS n FROM reach_counter WHERE key >= $1 AND key < 'day;'
+"""
 _FIRST_ADMISSIONS = """
 SELECT a.person_id, a.admitted_at, e.kind FROM admission a JOIN event e ON e.id = a.event_id
 ORDER BY a.person_id, a.admitted_at, a.id
@@ -93,6 +105,17 @@ def kind_key(event_kind: str) -> str:
     return f"kind:{event_kind}"
 
 
+def day_key(moment: datetime | date) -> str:
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(UTC).date()
+    return f"day:{moment:%Y-%m-%d}"
+
+
+def first_admission_keys(first_at: datetime, event_kind: str) -> list[str]:
+    """The figures one person counts in: total, month, event kind (day is separate)."""
+    return [TOTAL, month_key(first_at), kind_key(event_kind)]
+
+
 def _as_datetime(value: datetime | str) -> datetime:
     # Raw SQLite rows carry timestamps as the ISO text the ORM wrote.
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
@@ -101,9 +124,9 @@ def _as_datetime(value: datetime | str) -> datetime:
 async def count_first_admission(
     conn: BaseDBAsyncClient, person_id: int, first_at: datetime, event_kind: str, delta: int = 1
 ) -> None:
-    """Add (or with delta=-1 take back) one person in all three figures."""
-    keys = [TOTAL, month_key(first_at), kind_key(event_kind)]
-    await execute(conn, BUMP, [*keys, shard_of(person_id), delta])
+    """Add (or with delta=-1 take back) one person in every figure."""
+    keys = first_admission_keys(first_at, event_kind)
+    await execute(conn, BUMP, [*keys, shard_of(person_id), delta, day_key(first_at)])
 
 
 async def count_admission(conn: BaseDBAsyncClient, person_id: int, delta: int = 1) -> None:
@@ -151,6 +174,8 @@ class ReachFigures:
     by_event_kind: dict[str, int]
     admissions: int = 0
     companies: int = 0
+    # Only filled by a full read (verify); the pace reads day keys by range.
+    by_day: dict[str, int] = field(default_factory=dict)
 
 
 def _figures(values: dict[str, int]) -> ReachFigures:
@@ -162,12 +187,26 @@ def _figures(values: dict[str, int]) -> ReachFigures:
         by_event_kind=dict(sorted((k, v) for k, v in by_kind.items() if v)),
         admissions=values.get(ADMISSIONS, 0),
         companies=values.get(COMPANIES, 0),
+        by_day=dict(
+            sorted(
+                (k.removeprefix("day:"), v) for k, v in values.items() if k.startswith("day:") and v
+            )
+        ),
     )
 
 
-async def read_figures(conn: BaseDBAsyncClient | None = None) -> ReachFigures:
-    rows = await fetch_rows(conn or default_connection(), _FIGURES, [])
+async def read_figures(
+    conn: BaseDBAsyncClient | None = None, *, with_days: bool = False
+) -> ReachFigures:
+    sql = _ALL_FIGURES if with_days else FIGURES_SQL
+    rows = await fetch_rows(conn or default_connection(), sql, [])
     return _figures({row["key"]: int(row["value"]) for row in rows})
+
+
+async def reached_since(conn: BaseDBAsyncClient, day: date) -> int:
+    """People first reached on `day` or later (at most a few hundred counter rows)."""
+    rows = await fetch_rows(conn, REACHED_SINCE_SQL, [day_key(day)])
+    return int(rows[0]["n"])
 
 
 @dataclass(frozen=True)
@@ -191,7 +230,7 @@ async def recount(conn: BaseDBAsyncClient | None = None) -> Recount:
         shard_values[(ADMISSIONS, shard_of(row["person_id"]))] += 1
         totals[ADMISSIONS] += 1
     for person_id, (moment, kind) in first.items():
-        for key in (TOTAL, month_key(moment), kind_key(kind)):
+        for key in (*first_admission_keys(moment, kind), day_key(moment)):
             shard_values[(key, shard_of(person_id))] += 1
             totals[key] += 1
     benefitted = {
@@ -237,7 +276,7 @@ async def verify() -> Drift:
     organisations = {row["id"] for row in await fetch_rows(conn, _ORGANISATIONS_MARKED, [])}
     organisations_off = len(organisations ^ set(actual.first_benefitted))
     return Drift(
-        counted=await read_figures(conn),
+        counted=await read_figures(conn, with_days=True),
         actual=actual.figures,
         people_off=off,
         organisations_off=organisations_off,
