@@ -205,6 +205,18 @@ async def login_as(client: httpx.AsyncClient) -> LoginAs:
     return login
 
 
+@pytest_asyncio.fixture
+async def admin(login_as: LoginAs) -> dict[str, str]:
+    """Bearer headers of a freshly created organiser."""
+    return await login_as("admin")
+
+
+@pytest_asyncio.fixture
+async def door(login_as: LoginAs) -> dict[str, str]:
+    """Bearer headers of a freshly created door-staff user."""
+    return await login_as("staff")
+
+
 async def staff_count() -> int:
     return await StaffUser.all().count()
 

@@ -21,16 +21,6 @@ from tests.factories import in_days, make_event
 CHECKINS = "/api/v1/checkins"
 
 
-@pytest.fixture
-async def admin(login_as: LoginAs) -> dict[str, str]:
-    return await login_as("admin")
-
-
-@pytest.fixture
-async def door(login_as: LoginAs) -> dict[str, str]:
-    return await login_as("staff")
-
-
 async def scan(
     client: httpx.AsyncClient, headers: dict[str, str], event_id: int, code: str, gate: str = "A",
     **extra: object,

@@ -9,27 +9,15 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import pytest
 from litestar import Litestar
 
 from events_service.reach.counter import verify
 from models import Admission, Person
 from tests.checkin_helpers import bulk_tickets, event_now, link_for, ticket_for
-from tests.conftest import LoginAs
 from tests.factories import token_of
 from tests.server import cli_env, run_cli, server_process
 
 CHECKINS = "/api/v1/checkins"
-
-
-@pytest.fixture
-async def admin(login_as: LoginAs) -> dict[str, str]:
-    return await login_as("admin")
-
-
-@pytest.fixture
-async def door(login_as: LoginAs) -> dict[str, str]:
-    return await login_as("staff")
 
 
 def _scan(client: httpx.AsyncClient, headers: dict, event_id: int, code: str, gate: str):

@@ -13,11 +13,6 @@ from tests.conftest import LoginAs, staff_count
 from tests.factories import attendee, in_days, make_event, make_link, register, token_of
 
 
-@pytest.fixture
-async def admin(login_as: LoginAs) -> dict[str, str]:
-    return await login_as("admin")
-
-
 async def test_create_get_and_list_events_with_filters(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

@@ -7,33 +7,15 @@ locked; the API agrees with what the page showed.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import httpx
-import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.server import cli_env, run_cli, server_process
 
-CHROMIUM = os.environ.get("EVENTS_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 800}
-
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists() and not os.environ.get("CI"),
-    reason="chromium is not installed (apt-get install chromium); CI installs it",
-)
 
 
 def _accounts(output: str) -> dict[str, tuple[str, str]]:
@@ -71,7 +53,7 @@ def test_judge_scores_an_entry_on_a_phone(tmp_path: Path, server_database_url: s
 
     with server_process(env, tmp_path) as base, sync_playwright() as pw:
         _prepare_round(base, accounts["admin"], competition_id)
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
             page.on("dialog", lambda dialog: dialog.accept())

@@ -44,11 +44,6 @@ from tests.server import cli_env, free_port
 
 
 @pytest.fixture
-async def admin(login_as: LoginAs) -> dict[str, str]:
-    return await login_as("admin")
-
-
-@pytest.fixture
 def mail() -> Any:
     with smtp_server() as server:
         yield server

@@ -25,16 +25,6 @@ from tests.judging_helpers import API, ok, scored_round
 CHECKINS = "/api/v1/checkins"
 
 
-@pytest.fixture
-async def admin(login_as: LoginAs) -> dict[str, str]:
-    return await login_as("admin")
-
-
-@pytest.fixture
-async def door(login_as: LoginAs) -> dict[str, str]:
-    return await login_as("staff")
-
-
 async def admit(
     client: httpx.AsyncClient, door: dict[str, str], event: dict, code: str, gate: str = "A"
 ) -> str:

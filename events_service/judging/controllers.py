@@ -13,6 +13,7 @@ from events_service.auth.guards import admin_only, judge_only
 from events_service.errors import Forbidden, Unprocessable
 from events_service.judging import entries, judges, results, schemas, service, sheets, winners
 from events_service.judging.ranking import Ranking
+from events_service.web.bodies import csv_text
 from models import Award, StaffUser
 from models.enums import Role
 
@@ -45,11 +46,7 @@ class CompetitionController(Controller):
     async def import_entries(
         self, event_id: FromPath[int], request: AuthRequest
     ) -> schemas.ImportOut:
-        try:
-            text = (await request.body()).decode("utf-8")
-        except UnicodeDecodeError:
-            raise Unprocessable("The CSV must be UTF-8 text.") from None
-        created = await entries.import_entries(event_id, text)
+        created = await entries.import_entries(event_id, await csv_text(request))
         return schemas.ImportOut(created=len(created), entries=await entries.entry_out(created))
 
     @get("/rounds", summary="Rounds of a competition")

@@ -14,10 +14,10 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from events_service.auth.guards import admin_only
 from events_service.deps import SettingsDep
-from events_service.errors import Unprocessable
 from events_service.programme import ledger
 from events_service.programme.kpis import ProgrammeStatus, programme_status
 from events_service.programme.records import kpi_records
+from events_service.web.bodies import csv_text
 from models import Milestone
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -88,13 +88,6 @@ class KpiRecordsController(Controller):
         return _csv(page.items, f"{name}-records.csv")
 
 
-async def _csv_text(request: Request[Any, Any, Any]) -> str:
-    try:
-        return (await request.body()).decode("utf-8")
-    except UnicodeDecodeError:
-        raise Unprocessable("The CSV must be UTF-8 text.") from None
-
-
 class FinancingController(Controller):
     path = "/api/v1/financings"
     tags = ["programme"]
@@ -124,7 +117,7 @@ class FinancingController(Controller):
         description="Columns: " + ",".join(ledger.FINANCING_COLUMNS) + " (UTF-8, header row).",
     )
     async def import_financings(self, request: Request[Any, Any, Any]) -> list[ledger.FinancingOut]:
-        text = await _csv_text(request)
+        text = await csv_text(request)
         return [ledger.financing_out(r) for r in await ledger.import_financings(text)]
 
 
@@ -157,5 +150,5 @@ class ServiceController(Controller):
         description="Columns: " + ",".join(ledger.SERVICE_COLUMNS) + " (UTF-8, header row).",
     )
     async def import_services(self, request: Request[Any, Any, Any]) -> list[ledger.ServiceOut]:
-        text = await _csv_text(request)
+        text = await csv_text(request)
         return [ledger.service_out(r) for r in await ledger.import_services(text)]

@@ -10,7 +10,7 @@ import csv
 import io
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from tortoise.transactions import in_transaction
@@ -21,6 +21,7 @@ from models import FinancingRecord, Organisation, ServiceRecord
 from models.enums import FinancingKind, OrganisationKind
 
 MAX_IMPORT_ROWS = 5000
+R = TypeVar("R", FinancingRecord, ServiceRecord)
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
 ServiceKind = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
@@ -148,21 +149,29 @@ async def create_financing(data: FinancingIn) -> FinancingRecord:
     return record
 
 
-async def get_financing(record_id: int) -> FinancingRecord:
-    record = await FinancingRecord.get_or_none(id=record_id).select_related("organisation")
+async def _record(model: type[R], record_id: int) -> R:
+    record = await model.get_or_none(id=record_id).select_related("organisation")
     if record is None:
-        raise NotFound(f"No financing record {record_id}.")
+        label = "financing" if model is FinancingRecord else "service"
+        raise NotFound(f"No {label} record {record_id}.")
     return record
+
+
+async def _patched(record: R, patch: msgspec.Struct) -> R:
+    for name, value in msgspec.structs.asdict(patch).items():
+        if value is not None:  # fields left out of the PATCH body stay as they are
+            setattr(record, name, value)
+    await record.save()
+    return record
+
+
+async def get_financing(record_id: int) -> FinancingRecord:
+    return await _record(FinancingRecord, record_id)
 
 
 async def update_financing(record_id: int, patch: FinancingPatch) -> FinancingRecord:
     _check_amount(patch.amount)
-    record = await get_financing(record_id)
-    for name, value in msgspec.structs.asdict(patch).items():
-        if value is not None:
-            setattr(record, name, value)
-    await record.save()
-    return record
+    return await _patched(await get_financing(record_id), patch)
 
 
 async def delete_financing(record_id: int) -> None:
@@ -186,19 +195,11 @@ async def create_service(data: ServiceIn) -> ServiceRecord:
 
 
 async def get_service(record_id: int) -> ServiceRecord:
-    record = await ServiceRecord.get_or_none(id=record_id).select_related("organisation")
-    if record is None:
-        raise NotFound(f"No service record {record_id}.")
-    return record
+    return await _record(ServiceRecord, record_id)
 
 
 async def update_service(record_id: int, patch: ServicePatch) -> ServiceRecord:
-    record = await get_service(record_id)
-    for name, value in msgspec.structs.asdict(patch).items():
-        if value is not None:
-            setattr(record, name, value)
-    await record.save()
-    return record
+    return await _patched(await get_service(record_id), patch)
 
 
 async def delete_service(record_id: int) -> None:
