@@ -12,7 +12,9 @@ WORKERS ?= 1
 
 run: install
 	$(BIN)/events-service demo --base-url http://$(HOST):$(PORT)
-	$(BIN)/events-service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	# Links in pages and e-mails point at the port served, unless set already.
+	EVENTS_PUBLIC_BASE_URL=$${EVENTS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
+		$(BIN)/events-service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: install
 	$(BIN)/pytest
