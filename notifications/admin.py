@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from tortoise import timezone
+from tortoise.functions import Count
 
 from events_service.errors import Conflict, NotFound
 from models import OutboxMessage
@@ -63,7 +64,10 @@ async def list_messages(
         query = query.filter(kind=kind)
     total = await query.count()
     messages = await query.order_by("-id").offset(offset).limit(limit)
-    counts = {s.value: await OutboxMessage.filter(status=s).count() for s in OutboxStatus}
+    by_status = dict(
+        await OutboxMessage.annotate(n=Count("id")).group_by("status").values_list("status", "n")
+    )
+    counts = {s.value: by_status.get(s.value, 0) for s in OutboxStatus}
     return OutboxPage(
         items=[_row(m) for m in messages], total=total, counts=counts, limit=limit, offset=offset
     )

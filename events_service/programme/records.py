@@ -79,21 +79,26 @@ class RecordPage:
     items: list[dict[str, Any]]
 
 
+_QUERIES = {
+    "talents": _TALENTS,
+    "companies": _COMPANIES,
+    "projects": _PROJECTS,
+    "financed_startups": _FINANCED,
+    "firms": _FIRMS,
+}
+# The two big listings are counted without their per-row subqueries.
+_COUNTS = {
+    "talents": "SELECT COUNT(*) AS n FROM person WHERE first_admitted_at IS NOT NULL",
+    "companies": "SELECT COUNT(*) AS n FROM organisation WHERE first_benefitted_at IS NOT NULL",
+}
+
+
 def _query(name: str, dialect: str) -> str:
+    if name not in _QUERIES:
+        raise NotFound(f"No KPI {name!r}; one of {', '.join(_QUERIES)}.")
     aggregate = _AGGREGATE["postgres" if dialect == "postgres" else "sqlite"]
-    if name == "talents":
-        return _TALENTS
-    if name == "companies":
-        return _COMPANIES
-    if name == "projects":
-        return _PROJECTS
-    if name == "financed_startups":
-        return _FINANCED.replace("STRING_AGG_PLACEHOLDER", aggregate["partners"])
-    if name == "firms":
-        return _FIRMS.replace("STRING_AGG_PLACEHOLDER", aggregate["service_kinds"])
-    raise NotFound(
-        f"No KPI {name!r}; one of talents, companies, projects, financed_startups, firms."
-    )
+    placeholder = aggregate["partners" if name == "financed_startups" else "service_kinds"]
+    return _QUERIES[name].replace("STRING_AGG_PLACEHOLDER", placeholder)
 
 
 def _values(name: str, settings: Settings) -> list[Any]:
@@ -106,7 +111,8 @@ async def kpi_records(
     conn = default_connection()
     sql = _query(name, conn.capabilities.dialect)
     values = _values(name, settings)
-    total_rows = await fetch_rows(conn, f"SELECT COUNT(*) AS n FROM ({sql}) counted", values)  # noqa: S608
+    count_sql = _COUNTS.get(name) or f"SELECT COUNT(*) AS n FROM ({sql}) counted"  # noqa: S608
+    total_rows = await fetch_rows(conn, count_sql, values)
     page_sql = sql if limit is None else f"{sql} LIMIT {int(limit)} OFFSET {int(offset)}"
     rows = await fetch_rows(conn, page_sql, values)
     return RecordPage(
