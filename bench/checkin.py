@@ -14,11 +14,11 @@ no HTTP, no ORM. Last, GET /api/v1/reach is timed at 1,000 and at all admissions
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import json
 import secrets
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -29,8 +29,10 @@ from common import (  # isort: skip
     admin_headers,
     dsn,
     percentile,
+    raw_pool,
     report,
     run_clients,
+    run,
     running_service,
     scratch_database,
 )
@@ -89,7 +91,9 @@ async def _endpoint(base: str, event_id: int, codes: list[str], clients: int) ->
 
     async def one(n: int) -> None:
         client = free.pop()
-        body = json.dumps({"event_id": event_id, "gate": f"gate {n % 4}", "code": codes[n]})
+        # As the door page sends it: a scan_id makes a retried scan idempotent.
+        body = json.dumps({"event_id": event_id, "gate": f"gate {n % 4}", "code": codes[n],
+                           "scan_id": str(uuid.uuid4())})  # fmt: skip
         status, answer = await client.request("POST", "/api/v1/checkins", body.encode(), headers)
         free.append(client)
         if status != 200 or b'"verdict":"admitted"' not in answer:
@@ -106,19 +110,26 @@ async def _endpoint(base: str, event_id: int, codes: list[str], clients: int) ->
 async def _ceiling(
     database_url: str, master_key: bytes, event_id: int, codes: list[str], clients: int
 ) -> float:
-    pool = await asyncpg.create_pool(dsn(database_url), min_size=clients, max_size=clients)
+    pool = await raw_pool(database_url, clients)
+    staff_id = await pool.fetchval("SELECT id FROM staff_user ORDER BY id LIMIT 1")
+    jti = secrets.token_hex(16)
 
     async def one(n: int) -> None:
-        # Our scan's statements, verbatim, minus HTTP, auth, ORM and request parsing.
+        # Our scan's statements, verbatim, minus HTTP, JWT, ORM and request parsing
+        # (the staff member is still checked, in the first statement, as ours does).
         claims = read_code(master_key, codes[n])
         now = datetime.now(UTC)
+        scan_id = str(uuid.uuid4())
         async with pool.acquire() as conn:
-            row = await conn.fetchrow(sql.EVENT_AND_TICKET, event_id, claims.registration_id)
-            assert row and row["event_id"] == event_id and row["status"] == "confirmed"
+            row = await conn.fetchrow(
+                sql.SCAN_CONTEXT, event_id, claims.registration_id, scan_id, staff_id, jti
+            )
+            assert row["staff_active_"] and not row["staff_revoked_"] and not row["logged_"]
+            assert row["event_id"] == event_id and row["status"] == "confirmed"
             async with conn.transaction():
                 placed = await conn.fetchrow(
-                    sql.ADMIT_LOG_LOCK_PG, row["id"], row["person_id"], event_id, "gate", None,
-                    now, "hash", None, now, now,
+                    sql.ADMIT_LOG_LOCK_PG, row["id"], row["person_id"], event_id, "gate",
+                    staff_id, now, "hash", scan_id, now, now,
                 )  # fmt: skip
                 assert placed["admission_id"] is not None
                 if placed["first_admitted_at"] is None:
@@ -220,21 +231,19 @@ def main() -> int:
                     if done.returncode != 0:
                         raise SystemExit(done.stdout + done.stderr)
 
-            event_id = asyncio.run(_make_event(base))
-            ids = asyncio.run(_load_tickets(database_url, event_id, args.registrations))
+            event_id = run(_make_event(base))
+            ids = run(_load_tickets(database_url, event_id, args.registrations))
             codes = [issue_code(master_key, rid, event_id) for rid in ids]
             ours, theirs = codes[: args.scans], codes[args.scans : 2 * args.scans]
-            rate = asyncio.run(_endpoint(base, event_id, ours, args.clients))
-            ceiling = asyncio.run(
-                _ceiling(database_url, master_key, event_id, theirs, args.clients)
-            )
+            rate = run(_endpoint(base, event_id, ours, args.clients))
+            ceiling = run(_ceiling(database_url, master_key, event_id, theirs, args.clients))
             print(f"  endpoint / ceiling: {rate / ceiling:.0%}")
 
             for target in sorted({min(1000, args.registrations), args.registrations}):
-                admitted = asyncio.run(_admit_in_bulk(database_url, event_id, target, rebuild))
+                admitted = run(_admit_in_bulk(database_url, event_id, target, rebuild))
                 if admitted < target:
                     continue
-                p50, p99, reached = asyncio.run(_reach_latency(base))
+                p50, p99, reached = run(_reach_latency(base))
                 print(
                     f"  GET /api/v1/reach at {admitted:>7} admissions: p50 {p50:5.2f} ms  "
                     f"p99 {p99:5.2f} ms  (talents_reached {reached})"

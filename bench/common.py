@@ -13,12 +13,26 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+# The server runs on uvloop (granian picks it when installed); the load generator and
+# the raw-asyncpg ceilings get the same loop, so neither side is handicapped.
+run = uvloop.run
+
+
+async def raw_pool(database_url: str, size: int) -> asyncpg.Pool:
+    """The ceiling's pool: raw asyncpg set up as well as the service's own pool."""
+    from events_service.db import PooledConnection
+
+    return await asyncpg.create_pool(
+        dsn(database_url), min_size=size, max_size=size, connection_class=PooledConnection
+    )
 
 
 def base_url() -> str:
@@ -86,7 +100,7 @@ BENCH_ADMIN = ("bench@example.org", "bench-password")
 
 @contextmanager
 def running_service(
-    database_url: str, clients: int, workers: int, **settings: str
+    database_url: str, clients: int, workers: int, pool: int | None = None, **settings: str
 ) -> Iterator[str]:
     """Migrate the database, create an admin, serve it with granian; yield the base URL."""
     import tempfile
@@ -96,7 +110,7 @@ def running_service(
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = cli_env(
-            f"{database_url}?maxsize={max(4, clients // workers + 2)}",
+            f"{database_url}?maxsize={pool or max(4, clients // workers + 2)}",
             work,
             EVENTS_REGISTRATIONS_PER_MINUTE="100000000",
             # E-mail is delivered by separate `events-service worker` processes, as

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import asyncpg
 
-from common import dsn, scratch_database  # isort: skip
+from common import dsn, run, scratch_database  # isort: skip
 from tests.server import free_port
 
 CONCURRENCY = 8  # messages in flight per worker (its SMTP connections)
@@ -160,7 +160,7 @@ def run_workers(url: str, smtp_port: int, workers: int, total: int, work: Path) 
         for _ in range(workers)
     ]
     try:
-        asyncio.run(wait_until_sent(url, total, processes))
+        run(wait_until_sent(url, total, processes))
         return time.perf_counter() - started
     finally:
         for process in processes:
@@ -215,10 +215,10 @@ def main() -> int:
         size = 0
         for workers in (1, 2):
             with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
-                size = asyncio.run(seed(url, total))
-                assert asyncio.run(sample_size(url)) == total
+                size = run(seed(url, total))
+                assert run(sample_size(url)) == total
                 wall = run_workers(url, port, workers, total, Path(tmp))
-                steady = asyncio.run(sending_seconds(url))
+                steady = run(sending_seconds(url))
                 rates[workers] = (total - 1) / steady
                 print(
                     f"  {workers} worker process(es) x {CONCURRENCY} connections "
@@ -227,7 +227,7 @@ def main() -> int:
                 )
         print(f"  (one ticket e-mail is {size / 1000:.1f} kB; the ceiling sends that much)")
         for connections in (CONCURRENCY, 2 * CONCURRENCY):
-            ceiling = asyncio.run(raw_ceiling(port, total, connections, size))
+            ceiling = run(raw_ceiling(port, total, connections, size))
             print(
                 f"  ceiling: raw aiosmtplib, {connections:2} connections "
                 f"{ceiling:8.0f} messages/s   (no database, no rendering)"

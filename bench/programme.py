@@ -35,6 +35,8 @@ from common import (  # isort: skip
     admin_headers,
     dsn,
     percentile,
+    raw_pool,
+    run,
     running_service,
     scratch_database,
 )
@@ -175,7 +177,7 @@ async def endpoint_latency(base: str, requests: int, clients: int) -> list[float
 
 async def ceiling_latency(url: str, requests: int, clients: int) -> list[float]:
     """The endpoint's statements, verbatim, on raw asyncpg (no HTTP, no ORM, no JSON)."""
-    pool = await asyncpg.create_pool(dsn(url), min_size=clients, max_size=clients)
+    pool = await raw_pool(url, clients)
     since = datetime.now(UTC) - timedelta(days=kpis.PACE_WINDOW_DAYS)
     statements = [
         (counter.FIGURES_SQL, []),
@@ -269,20 +271,20 @@ def main() -> int:
         with running_service(
             url, clients=8, workers=2, EVENTS_SIGNING_KEY=key_text, EVENTS_REDIS_URL=REDIS_URL
         ) as base:
-            event_ids, spare = asyncio.run(seed(url, people, organisations))
+            event_ids, spare = run(seed(url, people, organisations))
             p99s = {}
             for size in sizes:
-                admitted = asyncio.run(admit_up_to(url, size, spare))
+                admitted = run(admit_up_to(url, size, spare))
                 rebuild(url, key_text)
-                asyncio.run(settle(url))
+                run(settle(url))
                 reached = httpx.get(f"{base}/api/v1/programme").json()["kpis"][0]["value"]
                 print(f"at {admitted} admissions ({reached} people reached):")
                 _, p99 = summary(
                     "endpoint (HTTP, granian, Tortoise)",
-                    asyncio.run(endpoint_latency(base, requests, clients)),
+                    run(endpoint_latency(base, requests, clients)),
                 )
                 summary("ceiling (same statements, raw asyncpg)",
-                        asyncio.run(ceiling_latency(url, requests, clients)))  # fmt: skip
+                        run(ceiling_latency(url, requests, clients)))  # fmt: skip
                 p99s[size] = p99
             small, large = p99s[sizes[0]], p99s[sizes[1]]
             flat = large <= 2 * max(small, 1.0)
@@ -292,7 +294,7 @@ def main() -> int:
                 f"{'under' if large < 20 else 'OVER'} the 20 ms target"
             )
             code = issue_code(master_key, spare, event_ids[-1])
-            delays = asyncio.run(fan_out(base, listeners, event_ids[-1], code))
+            delays = run(fan_out(base, listeners, event_ids[-1], code))
             worst = max(delays)
             print(
                 f"SSE fan-out: {listeners} dashboards, one admission: "

@@ -7,16 +7,16 @@ Needs PostgreSQL (EVENTS_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0
 it creates a fresh database, migrates it with `events-service migrate`, starts
 `events-service serve` with granian, and registers distinct people through one link
 of one event whose capacity is half the registrations (the rest are waitlisted).
-The ceiling runs the very SQL statements of our endpoint (link lookup, duplicate
-check, organisation and person upsert, quota + seat + insert, the ticket e-mail's
-outbox row) on as many raw asyncpg connections as there are clients: no HTTP, no
-ORM, no validation. E-mail delivery runs elsewhere (see bench/outbox.py).
+The ceiling runs the very SQL statements of our endpoint (the link look-up, then the
+one statement that checks for a duplicate, finds or creates the organisation, takes
+quota and seat, upserts the person and inserts the registration and the ticket
+e-mail's outbox row) on as many raw asyncpg connections as there are clients: no
+HTTP, no ORM, no validation. E-mail delivery runs elsewhere (see bench/outbox.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import secrets
 import sys
@@ -29,17 +29,15 @@ from common import (  # isort: skip
     KeepAliveClient,
     admin_headers,
     dsn,
+    raw_pool,
     report,
     run_clients,
+    run,
     running_service,
     scratch_database,
 )
-from events_service.registration.service import TAKE_PLACE_PG, TICKET_OF
-from events_service.registration.upserts import (
-    FIND_ORGANISATION,
-    INSERT_ORGANISATION,
-    UPSERT_PERSON,
-)
+from events_service.identity import organisation_key
+from events_service.registration.service import REGISTER_PG
 
 
 async def _endpoint(base: str, total: int, clients: int, capacity: int) -> tuple[float, int]:
@@ -100,7 +98,9 @@ async def _endpoint(base: str, total: int, clients: int, capacity: int) -> tuple
 LINK_SQL = "SELECT l.id, l.event_id FROM registration_link l WHERE l.slug = $1"
 
 
-async def _ceiling(database_url: str, total: int, clients: int, capacity: int) -> float:
+async def _ceiling(
+    database_url: str, total: int, clients: int, capacity: int, connections: int
+) -> float:
     setup = await asyncpg.connect(dsn(database_url))
     event_id = await setup.fetchval(
         "INSERT INTO event (kind, title, description, venue, timezone, starts_at, ends_at, "
@@ -116,7 +116,7 @@ async def _ceiling(database_url: str, total: int, clients: int, capacity: int) -
         event_id,
         slug,
     )
-    pool = await asyncpg.create_pool(dsn(database_url), min_size=clients, max_size=clients)
+    pool = await raw_pool(database_url, connections)
 
     async def one(n: int) -> None:
         # The statements our endpoint runs, verbatim, minus HTTP, ORM and validation.
@@ -124,23 +124,12 @@ async def _ceiling(database_url: str, total: int, clients: int, capacity: int) -
         now = datetime.now(UTC)
         async with pool.acquire() as conn:
             link_id, event = await conn.fetchrow(LINK_SQL, slug)
-            if await conn.fetchrow(TICKET_OF, email, event):
-                return
-            async with conn.transaction():
-                org_id = await conn.fetchval(FIND_ORGANISATION, org.casefold())
-                if org_id is None:
-                    org_id = await conn.fetchval(
-                        INSERT_ORGANISATION, org, org.casefold(), "unspecified", now
-                    ) or await conn.fetchval(FIND_ORGANISATION, org.casefold())
-                person_id = await conn.fetchval(
-                    UPSERT_PERSON, email, f"Ceiling {n}", None, None, org_id, "en", now
-                )
-                row = await conn.fetchrow(
-                    TAKE_PLACE_PG, person_id, event, link_id, secrets.token_urlsafe(24), "en",
-                    now, True, email,
-                )  # fmt: skip
-                if row["id"] is None:
-                    raise RuntimeError("no place")
+            row = await conn.fetchrow(
+                REGISTER_PG, email, f"Ceiling {n}", None, None, org, organisation_key(org),
+                "en", now, event, link_id, secrets.token_urlsafe(24), True,
+            )  # fmt: skip
+            if row["id"] is None:
+                raise RuntimeError("no place")
 
     wall, latencies = await run_clients(total, clients, one)
     await pool.close()
@@ -167,6 +156,10 @@ def main() -> int:
     parser.add_argument("--registrations", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--pool", type=int, default=0,
+        help="database connections per worker; the ceiling gets as many in all (0: one per client)",
+    )  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="200 registrations, 8 clients")
     args = parser.parse_args()
     if args.smoke:
@@ -178,12 +171,14 @@ def main() -> int:
         f"concurrent clients, capacity {capacity} + waitlist, {args.workers} workers"
     )
     with scratch_database() as database_url:
-        with running_service(database_url, args.clients, args.workers) as base:
-            rate, confirmed = asyncio.run(
-                _endpoint(base, args.registrations, args.clients, capacity)
-            )
-        ceiling = asyncio.run(_ceiling(database_url, args.registrations, args.clients, capacity))
-        in_database = asyncio.run(_database_confirmed(database_url))
+        pool = args.pool or None
+        with running_service(database_url, args.clients, args.workers, pool) as base:
+            rate, confirmed = run(_endpoint(base, args.registrations, args.clients, capacity))
+        connections = args.pool * args.workers if args.pool else args.clients
+        ceiling = run(
+            _ceiling(database_url, args.registrations, args.clients, capacity, connections)
+        )
+        in_database = run(_database_confirmed(database_url))
 
     oversold = max(0, in_database - capacity)
     print(f"  endpoint / ceiling: {rate / ceiling:.0%}")

@@ -21,7 +21,7 @@ def _settings() -> Settings:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import HTTPModes, Interfaces
 
     # Validated (and development keys created) once here, before workers fork.
     settings = _settings()
@@ -42,6 +42,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=args.access_log,
         respawn_failed_workers=True,
+        # Browsers speak HTTP/2 only over TLS, which a proxy in front terminates, and
+        # live pages use SSE: skipping protocol detection saves CPU on every request.
+        http=HTTPModes.http1,
+        websockets=False,
     ).serve()
     return 0
 

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from models import MODEL_MODULES
@@ -50,7 +52,24 @@ def _connection(database_url: str) -> str | dict[str, Any]:
                 "busy_timeout": 10000,
             },
         }
-    return database_url
+    config = expand_db_url(database_url)
+    if config["engine"] == "tortoise.backends.asyncpg":
+        config["credentials"]["connection_class"] = PooledConnection
+    return config
+
+
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """An asyncpg connection that goes back to the pool without a reset query.
+
+    asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    on every release: one more round trip per statement outside a transaction, three
+    per door scan. We never take advisory locks, LISTEN, SET or DECLARE on pooled
+    connections (live updates go through Litestar channels), so there is nothing to
+    reset; an open transaction is still rolled back by asyncpg before the reset query.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
 
 
 async def init_db(database_url: str) -> None:

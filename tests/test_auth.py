@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from events_service.auth.service import create_staff_user, list_staff_users
+from events_service.auth.tokens import VerifiedToken
 from events_service.errors import Conflict
 from models import StaffUser
 from tests.conftest import PASSWORD, Backend, LoginAs, staff_count
@@ -216,3 +220,26 @@ async def test_concurrent_creation_of_one_address_makes_one_account(db: Backend)
     assert outcomes.count("created") == 1
     assert outcomes.count("conflict") == 19
     assert await StaffUser.filter(email="race@example.org").count() == 1
+
+
+async def test_a_remembered_token_still_expires_on_time(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    """Verified tokens are remembered per process; the expiry is checked on every use."""
+    user = await create_staff_user("brief@example.org", PASSWORD, ["staff"])
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    encoded = VerifiedToken(exp=expires, sub=str(user.id), jti=secrets.token_hex(16)).encode(
+        app.state.settings.secret_key, "HS256"
+    )
+    headers = {"Authorization": f"Bearer {encoded}"}
+    assert (await client.get(ME, headers=headers)).status_code == 200
+    assert (await client.get(ME, headers=headers)).status_code == 200  # from memory
+
+    await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 0.1)
+
+    expired = await client.get(ME, headers=headers)
+    assert expired.status_code == 401
+    assert expired.json()["type"] == "/problems/unauthorized"
+    tampered = encoded[:-2] + ("AA" if not encoded.endswith("AA") else "BB")
+    forged = await client.get(ME, headers={"Authorization": f"Bearer {tampered}"})
+    assert forged.status_code == 401

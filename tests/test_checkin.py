@@ -13,7 +13,7 @@ from litestar import Litestar
 
 from events_service.checkin.codes import issue_code
 from events_service.reach.counter import rebuild, verify
-from models import Admission, Person, ReachCounter, Registration, ScanLog
+from models import Admission, Person, ReachCounter, Registration, ScanLog, StaffUser
 from tests.checkin_helpers import event_now, link_for, ticket_for
 from tests.conftest import LoginAs
 from tests.factories import in_days, make_event
@@ -308,3 +308,62 @@ async def test_only_door_staff_and_admins_scan(
     lookup = f"/api/v1/events/{event['id']}/attendees"
     assert (await client.get(lookup, params={"q": "x"}, headers=judge)).status_code == 403
     assert (await client.post(CHECKINS, json=body, headers=admin)).json()["verdict"] == "admitted"
+
+
+async def _scan_status(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: int, code: str
+) -> httpx.Response:
+    return await client.post(
+        CHECKINS,
+        json={"event_id": event_id, "gate": "A", "code": code, "scan_id": str(uuid.uuid4())},
+        headers=headers,
+    )
+
+
+async def test_scan_refuses_logged_out_deactivated_and_demoted_staff_before_writing(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, login_as: LoginAs
+) -> None:
+    """The scan route checks its staff member in its own first statement, not in a
+    separate look-up: the same refusals must hold, at once, with nothing written."""
+    event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    ticket = await ticket_for(app, client, event, slug, "x")
+    logged_out = await login_as("staff", email="out@example.org")
+    leaver = await login_as("staff", email="leaver@example.org")
+    demoted = await login_as("staff", email="demoted@example.org")
+    judge = await login_as("judge", email="judge@example.org")
+    # Each token works for a scan first (a refused scan is logged, nothing admitted).
+    for headers in (logged_out, leaver, demoted):
+        first = await _scan_status(client, headers, event["id"], "not a code")
+        assert first.status_code == 200 and first.json()["verdict"] == "unknown"
+    logs_before = await ScanLog.all().count()
+
+    assert (await client.post("/api/v1/auth/logout", headers=logged_out)).status_code == 204
+    users = "/api/v1/staff-users"
+    gone = await StaffUser.get(email="leaver@example.org")
+    patched = await client.patch(f"{users}/{gone.id}", json={"active": False}, headers=admin)
+    assert patched.status_code == 200
+    moved = await StaffUser.get(email="demoted@example.org")
+    patched = await client.patch(f"{users}/{moved.id}", json={"roles": ["judge"]}, headers=admin)
+    assert patched.status_code == 200
+
+    for headers, status, problem in [
+        (logged_out, 401, "/problems/unauthorized"),
+        (leaver, 401, "/problems/unauthorized"),
+        (demoted, 403, "/problems/forbidden"),
+        (judge, 403, "/problems/forbidden"),
+        ({"Authorization": "Bearer not.a.token"}, 401, "/problems/unauthorized"),
+    ]:
+        refused = await _scan_status(client, headers, event["id"], ticket.code)
+        assert refused.status_code == status, refused.text
+        assert refused.json()["type"] == problem
+    assert await ScanLog.all().count() == logs_before
+    assert await Admission.filter(registration_id=ticket.registration_id).count() == 0
+
+    # Promotion bites at once too: the judge made door staff may scan with the old token.
+    promoted = await StaffUser.get(email="judge@example.org")
+    await client.patch(f"{users}/{promoted.id}", json={"roles": ["staff"]}, headers=admin)
+    admitted = await _scan_status(client, judge, event["id"], ticket.code)
+    assert admitted.status_code == 200 and admitted.json()["verdict"] == "admitted"
+    log = await ScanLog.get(registration_id=ticket.registration_id, verdict="admitted")
+    assert log.staff_id == promoted.id

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 
+from events_service.auth.guards import roles_allow
 from events_service.auth.passwords import hash_password, needs_rehash, verify_password
 from events_service.db import default_connection, fetch_rows
 from events_service.errors import Conflict, NotFound, Unprocessable
@@ -123,6 +126,21 @@ async def user_for_token(user_id: int, jti: str | None) -> StaffUser | None:
     if not rows or rows[0].pop("token_revoked"):
         return None
     return StaffUser._init_from_db(**rows[0])
+
+
+def confirm_claimed_staff(
+    allowed: frozenset[str], active: object, roles: object, revoked: object
+) -> None:
+    """Refuse a ClaimedStaff whose account, token or roles no longer allow the route.
+
+    `active`, `roles` and `revoked` are the staff_user and revoked_token columns the
+    route's first statement read (NULL when the user no longer exists)."""
+    if not active or revoked:
+        raise NotAuthorizedException("This login is no longer valid: log in again.")
+    current = json.loads(roles) if isinstance(roles, str | bytes) else roles
+    if not isinstance(current, list) or not roles_allow(current, allowed):
+        needed = " or ".join(sorted(allowed - {Role.ADMIN.value})) or Role.ADMIN.value
+        raise PermissionDeniedException(f"This needs the {needed} role.")
 
 
 async def revoke_token(jti: str, expires_at: datetime) -> None:

@@ -9,7 +9,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from events_service.auth.guards import admin_only, staff_only
+from events_service.auth.guards import VERIFIES_STAFF, ClaimedStaff, admin_only, staff_only
 from events_service.checkin import attendance as attendance_service
 from events_service.checkin import service
 from events_service.checkin.schemas import (
@@ -35,23 +35,28 @@ Query = Annotated[str, QueryParameter(min_length=1, max_length=100)]
     tags=["check-in"],
     summary="Scan a ticket code (or admit a looked-up registration)",
     description="Every outcome is 200 with a verdict; only a malformed request is a 4xx.",
+    # The staff member is re-read in the scan's first statement, not in a query of its own.
+    opt={VERIFIES_STAFF: True},
 )
 async def checkin(
     data: JSONBody[CheckinIn],
-    request: Request[StaffUser, Token, Any],
+    request: Request[StaffUser | ClaimedStaff, Token, Any],
     settings: SettingsDep,
 ) -> CheckinOut:
+    user = request.user
     if (data.code is None) == (data.registration_id is None):
         raise Unprocessable("Send either the scanned code or a registration_id, not both.")
     result = await service.scan(
         service.ScanRequest(
             event_id=data.event_id,
             gate=data.gate.strip(),
-            staff_id=request.user.id,
+            staff_id=user.id,
             code=data.code,
             registration_id=data.registration_id,
             scan_id=data.scan_id,
             scanned_at=data.scanned_at,
+            claimed_staff=user if isinstance(user, ClaimedStaff) else None,
+            allowed_roles=staff_only.allowed,
         ),
         settings.signing_key,
     )

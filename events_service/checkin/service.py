@@ -19,6 +19,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from events_service.auth.guards import ClaimedStaff
+from events_service.auth.service import confirm_claimed_staff
 from events_service.checkin import statements as sql
 from events_service.checkin.codes import CodeError, ForgedCode, normalise_code, read_code
 from events_service.db import default_connection, execute, fetch_rows
@@ -74,6 +76,10 @@ class ScanRequest:
     registration_id: int | None = None
     scan_id: str | None = None
     scanned_at: datetime | None = None
+    # Set when the request's token was not yet checked against the database (the
+    # scan route's auth rides on its first statement; see auth.guards.ClaimedStaff).
+    claimed_staff: ClaimedStaff | None = None
+    allowed_roles: frozenset[str] = frozenset()
 
 
 def code_hash(text: str) -> str:
@@ -125,13 +131,6 @@ def _check_scanned_at(scanned_at: datetime | None, now: datetime) -> datetime:
 
 async def scan(request: ScanRequest, master_key: bytes) -> ScanResult:
     conn = default_connection()
-    if request.scan_id is not None:
-        logged = await _replay(conn, request.scan_id)
-        if logged is not None:
-            return logged
-    now = timezone.now()
-    moment = _check_scanned_at(request.scanned_at, now)
-    hashed = code_hash(request.code) if request.code is not None else ""
     code_verdict = None
     registration_id = 0
     try:
@@ -140,10 +139,25 @@ async def scan(request: ScanRequest, master_key: bytes) -> ScanResult:
         code_verdict = ScanVerdict.FORGED
     except CodeError:
         code_verdict = ScanVerdict.UNKNOWN
-    rows = await fetch_rows(conn, sql.EVENT_AND_TICKET, [request.event_id, registration_id])
-    if not rows:
+    staff = request.claimed_staff
+    values = [request.event_id, registration_id, request.scan_id,
+              staff.id if staff else 0, (staff.jti or "") if staff else ""]  # fmt: skip
+    (row,) = await fetch_rows(conn, sql.SCAN_CONTEXT, values)
+    if staff is not None:
+        # Before anything is shown or written: the account, token and roles as of now.
+        confirm_claimed_staff(
+            request.allowed_roles, row["staff_active_"], row["staff_roles_"], row["staff_revoked_"]
+        )
+    if row["logged_"] and request.scan_id is not None:
+        logged = await _replay(conn, request.scan_id)
+        if logged is not None:
+            return logged
+    now = timezone.now()
+    moment = _check_scanned_at(request.scanned_at, now)
+    hashed = code_hash(request.code) if request.code is not None else ""
+    if row["event_id_"] is None:
         raise NotFound(f"No event {request.event_id}.")
-    event, ticket = _event_and_ticket(rows[0])
+    event, ticket = _event_and_ticket(row)
     if code_verdict is not None:
         return await _refuse(request, hashed, now, code_verdict)
     verdict = _verdict_before_admission(ticket, event, moment)
