@@ -63,9 +63,10 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
 
     asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
     on every release: one more round trip per statement outside a transaction, three
-    per door scan. We never take advisory locks, LISTEN, SET or DECLARE on pooled
-    connections (live updates go through Litestar channels), so there is nothing to
-    reset; an open transaction is still rolled back by asyncpg before the reset query.
+    per door scan. We never take session-level advisory locks, LISTEN, SET or DECLARE
+    on pooled connections (live updates go through Litestar channels; transaction-level
+    advisory locks end with their transaction), so there is nothing to reset; an open
+    transaction is still rolled back by asyncpg before the reset query.
     """
 
     def get_reset_query(self) -> str:

@@ -11,12 +11,14 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
-from models import Event, Registration, RegistrationLink
+from events_service.identity import organisation_key
+from models import Event, Organisation, Person, Registration, RegistrationLink
 from models.enums import RegistrationStatus
-from tests.conftest import LoginAs
+from tests.conftest import Backend, LoginAs, _asyncpg_dsn
 from tests.factories import attendee, make_event, make_link, register, token_of
 from tests.server import cli_env, run_cli, server_process
 
@@ -87,6 +89,10 @@ async def test_500_at_once_on_100_seats_without_waitlist(
     assert refusals == {"/problems/sold-out"}
     assert await _statuses(event["id"]) == {"confirmed": 100}
     assert (await Event.get(id=event["id"])).confirmed_count == 100
+    # A refusal leaves nothing behind: no link place taken, no person kept.
+    used = await RegistrationLink.filter(event_id=event["id"]).values_list("used_count", flat=True)
+    assert sum(used) == 100
+    assert await Person.all().count() == 100
 
 
 async def test_link_quota_30_under_100_at_once(
@@ -103,6 +109,25 @@ async def test_link_quota_30_under_100_at_once(
     }
     assert await Registration.filter(event_id=event["id"]).count() == 30
     assert (await RegistrationLink.get(slug=link["slug"])).used_count == 30
+    assert await Person.all().count() == 30
+
+
+async def test_a_burst_from_one_new_organisation_makes_one_organisation(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Concurrent first registrations of one organisation race to create it: one row,
+    everybody attached to it, nobody refused for it."""
+    event = await make_event(client, admin)
+    link = await make_link(client, admin, event["id"])
+    spellings = ["Tongji Motors", "tongji motors", "TONGJI  Motors"]
+    bodies = [attendee(n, organisation=spellings[n % 3]) for n in range(60)]
+
+    answers = await _all_at_once(client, link["slug"], bodies)
+
+    assert Counter(a.status_code for a in answers) == {201: 60}
+    (organisation,) = await Organisation.all()
+    people = await Person.all().values_list("organisation_id", flat=True)
+    assert len(people) == 60 and set(people) == {organisation.id}
 
 
 async def test_50_at_once_with_one_email_make_one_registration(
@@ -179,3 +204,39 @@ def test_two_worker_server_never_oversells(tmp_path: Path, server_database_url: 
 
     assert outcome == {"confirmed": 50, "waitlisted": 100, "/problems/quota-reached": 50}
     assert event["confirmed"] == 50 and event["seats_left"] == 0
+
+
+async def test_an_organisation_created_meanwhile_is_found_and_used(
+    client: httpx.AsyncClient, admin: dict[str, str], db: Backend
+) -> None:
+    """A registration that meets an organisation another transaction is creating waits
+    for it, then joins that organisation: one row, no refusal, no duplicate."""
+    event = await make_event(client, admin)
+    link = await make_link(client, admin, event["id"])
+    if db.name != "postgres":  # one writer: SQLite cannot interleave the two
+        answer = await register(client, link["slug"], attendee(1, organisation="Tongji Motors"))
+        assert answer.status_code == 201
+        return
+    other = await asyncpg.connect(_asyncpg_dsn(db.database_url))
+    try:
+        creating = other.transaction()
+        await creating.start()
+        made = await other.fetchval(
+            "INSERT INTO organisation (name, name_key, kind, created_at) "
+            "VALUES ('Tongji Motors', $1, 'unspecified', now()) RETURNING id",
+            organisation_key("Tongji Motors"),
+        )
+        pending = asyncio.create_task(
+            register(client, link["slug"], attendee(1, organisation="tongji motors"))
+        )
+        await asyncio.sleep(0.5)
+        assert not pending.done()  # waiting on the uncommitted organisation
+        await creating.commit()
+        answer = await pending
+    finally:
+        await other.close()
+
+    assert answer.status_code == 201, answer.text
+    assert await Organisation.all().values_list("id", flat=True) == [made]
+    person = await Person.get(email="attendee1@example.org")
+    assert person.organisation_id == made

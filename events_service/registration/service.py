@@ -208,9 +208,15 @@ WITH existing AS (
 ), go AS (
     SELECT 1 AS one WHERE NOT EXISTS (SELECT 1 FROM existing)
       AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM org))
+), queued AS (
+    -- Registrations for one event queue here first, in arrival order: the lock
+    -- manager's queue is fair, where waiters on a row lock can be overtaken by
+    -- newcomers (a long tail under a burst). Released at the statement's commit.
+    -- Advisory lock namespace 1: an event's registrations.
+    SELECT pg_advisory_xact_lock(1, $9) FROM go
 ), link_row AS (
     SELECT quota, used_count FROM registration_link
-    WHERE id = $10 AND EXISTS (SELECT 1 FROM go)
+    WHERE id = $10 AND EXISTS (SELECT 1 FROM queued)
     FOR UPDATE
 ), event_row AS (
     -- Locked after the link (the reference orders them), as every registration does.
