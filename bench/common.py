@@ -64,6 +64,16 @@ def scratch_database() -> Iterator[str]:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+async def settle(url: str) -> None:
+    """Vacuum and analyse after a bulk load, so that autovacuum does not run in the
+    middle of a measurement: steady state, as a long-running service sees it."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+
+
 async def run_clients(
     total: int, clients: int, one: Callable[[int], Awaitable[None]]
 ) -> tuple[float, list[float]]:

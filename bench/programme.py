@@ -39,6 +39,7 @@ from common import (  # isort: skip
     run,
     running_service,
     scratch_database,
+    settle,
 )
 from events_service.checkin.codes import issue_code
 from events_service.programme import kpis
@@ -134,16 +135,6 @@ async def admit_up_to(url: str, total: int, spare: int) -> int:
             spare,
         )
         return await conn.fetchval("SELECT count(*) FROM admission")
-    finally:
-        await conn.close()
-
-
-async def settle(url: str) -> None:
-    """Vacuum and analyse after the bulk load, so that autovacuum does not run in the
-    middle of the measurement: steady state, as a long-running service sees it."""
-    conn = await asyncpg.connect(dsn(url))
-    try:
-        await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
 
