@@ -26,7 +26,7 @@ from events_service.db import default_connection, execute, fetch_rows
 from events_service.errors import Conflict, DomainError, NotFound
 from events_service.identity import organisation_key
 from events_service.registration.forms import CleanRegistration
-from events_service.registration.upserts import upsert_person
+from events_service.registration.upserts import PERSON_ON_CONFLICT, upsert_person
 from events_service.registration.waitlist import free_seat, promote_waitlisted, take_seat
 from models import Admission, Event, Person, Registration, RegistrationLink
 from models.enums import EventStatus, RegistrationStatus
@@ -189,7 +189,7 @@ WHERE id = $1 AND (quota IS NULL OR used_count < quota)
 # person, in that order, so registrations cannot deadlock each other.
 # $1 email, $2 name, $3 phone, $4 job title, $5 organisation name, $6 its key,
 # $7 locale, $8 now, $9 event, $10 link, $11 manage token, $12 waitlist enabled.
-REGISTER_PG = """
+REGISTER_PG = f"""
 WITH existing AS (
     SELECT r.id, r.status, r.manage_token FROM registration r
     JOIN person p ON p.id = r.person_id
@@ -243,12 +243,7 @@ WITH existing AS (
     INSERT INTO person (email, name, phone, job_title, organisation_id, locale, created_at)
     SELECT $1, $2, $3::text, $4::text, (SELECT id FROM org LIMIT 1), $7, $8
     WHERE EXISTS (SELECT 1 FROM quota)
-    ON CONFLICT (email) DO UPDATE SET
-        name = excluded.name,
-        phone = COALESCE(excluded.phone, person.phone),
-        job_title = COALESCE(excluded.job_title, person.job_title),
-        organisation_id = COALESCE(excluded.organisation_id, person.organisation_id),
-        locale = excluded.locale
+    {PERSON_ON_CONFLICT}
     RETURNING id
 ), placed AS (
     INSERT INTO registration (person_id, event_id, link_id, status, manage_token, locale,
@@ -272,7 +267,7 @@ SELECT (SELECT id FROM existing) AS existing_id,
        EXISTS (SELECT 1 FROM go) AS went,
        (SELECT on_link FROM room) AS on_link,
        (SELECT id FROM placed) AS id, (SELECT status FROM placed) AS status
-"""
+"""  # noqa: S608 - only our own constants are formatted in
 _INSERT_REGISTRATION = """
 INSERT INTO registration (person_id, event_id, link_id, status, manage_token, locale,
                           consent_at, created_at, updated_at)

@@ -27,17 +27,20 @@ RETURNING id
 
 # Registering again is the person telling us their current details; the e-mail
 # (their identity) never changes, and a field left empty keeps what we knew.
-UPSERT_PERSON = """
-INSERT INTO person (email, name, phone, job_title, organisation_id, locale, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+PERSON_ON_CONFLICT = """
 ON CONFLICT (email) DO UPDATE SET
     name = excluded.name,
     phone = COALESCE(excluded.phone, person.phone),
     job_title = COALESCE(excluded.job_title, person.job_title),
     organisation_id = COALESCE(excluded.organisation_id, person.organisation_id),
     locale = excluded.locale
-RETURNING id
 """
+UPSERT_PERSON = f"""
+INSERT INTO person (email, name, phone, job_title, organisation_id, locale, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+{PERSON_ON_CONFLICT}
+RETURNING id
+"""  # noqa: S608 - only our own constants are formatted in
 
 
 async def _first_id(conn: BaseDBAsyncClient, sql: str, values: list[object]) -> int | None:
