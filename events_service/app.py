@@ -63,6 +63,7 @@ from events_service.registration.pages import (
     ticket_qr_png,
     ticket_qr_svg,
 )
+from events_service.row_ids import refuse_ids_out_of_range
 from events_service.settings import Settings
 from events_service.web.i18n import other_locale, pick_locale, translator
 from events_service.web.login import login_form, login_page
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[login_rate_limit.middleware, registration_rate_limit.middleware],
         plugins=[problem_details_plugin(), channels_plugin(settings)],
         exception_handlers={TooManyRequestsException: _too_many_requests},
+        before_request=refuse_ids_out_of_range,
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),

@@ -1,5 +1,6 @@
-"""How people are told apart: the normalised e-mail address."""
+"""How people and organisations are told apart: normalised e-mail address and name."""
 
+import hashlib
 import unicodedata
 
 MAX_EMAIL_LENGTH = 254
@@ -20,6 +21,18 @@ def is_plausible_email(email: str) -> bool:
     return bool(local and "." in domain.strip(".") and ".." not in domain)
 
 
+MAX_ORGANISATION_KEY = 200  # Organisation.name_key's column
+
+
 def organisation_key(name: str) -> str:
-    """The case-insensitive identity of an organisation name ("ACME  Ltd" == "acme ltd")."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    """The case-insensitive identity of an organisation name ("ACME  Ltd" == "acme ltd").
+
+    NFKC can make a name many times longer (one ligature becomes 18 letters), so a
+    name within the 200 characters we accept may have a longer key: such a key keeps
+    its start and ends in a digest of the whole, which still tells names apart.
+    """
+    key = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+    if len(key) <= MAX_ORGANISATION_KEY:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"{key[: MAX_ORGANISATION_KEY - 33]}#{digest}"

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from events_service.auth.guards import VERIFIES_STAFF
 from events_service.auth.service import create_staff_user, list_staff_users
 from events_service.auth.tokens import VerifiedToken
 from events_service.errors import Conflict
@@ -116,6 +117,21 @@ async def test_role_changes_take_effect_on_existing_tokens(
     assert response.json()["roles"] == ["admin", "staff"]
 
     assert (await client.get(USERS, headers=staff)).status_code == 200
+
+
+def test_only_the_door_scan_defers_the_staff_check_to_its_statement(app: Litestar) -> None:
+    """A route marked VERIFIES_STAFF gets past its guard on the token alone and must
+    confirm the member itself (auth.guards.ClaimedStaff): the door scan does. A new
+    route carrying the mark must be reviewed and added here deliberately."""
+    marked = {
+        (route.path, method)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if handler.opt.get(VERIFIES_STAFF)
+        for method in handler.http_methods
+    }
+
+    assert marked == {("/api/v1/checkins", "POST")}
 
 
 @pytest.mark.parametrize("roles", [["staff"], ["judge"], ["staff", "judge"]])

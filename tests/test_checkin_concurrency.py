@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
+import pytest
 from litestar import Litestar
 
+from events_service.identity import organisation_key
 from events_service.reach.counter import verify
-from models import Admission, Person
+from events_service.registration.service import REGISTER_PG, new_manage_token
+from models import Admission, Person, Registration, RegistrationLink
 from tests.checkin_helpers import bulk_tickets, event_now, link_for, ticket_for
+from tests.conftest import Backend, _asyncpg_dsn
 from tests.factories import token_of
 from tests.server import cli_env, run_cli, server_process
 
@@ -103,6 +109,40 @@ async def test_forged_wrong_and_cancelled_scans_at_once_admit_nobody(
     assert Counter(a.json()["verdict"] for a in answers) == {"forged": 50, "wrong_event": 50}
     assert await Admission.all().count() == 0
     assert (await client.get("/api/v1/reach")).json()["talents_reached"] == 0
+
+
+async def test_a_registration_in_progress_does_not_hold_up_the_door(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict, db: Backend
+) -> None:
+    """People still registering at the door must not stall the scanner: the lock a
+    registration takes on the event's row leaves the admission's foreign-key check free."""
+    if db.name != "postgres":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    ticket = await ticket_for(app, client, event, slug, 1)
+    link = await RegistrationLink.get(slug=slug)
+    registering = await asyncpg.connect(_asyncpg_dsn(db.database_url))
+    try:
+        # The real statement, held open in a transaction: its locks stay taken.
+        in_progress = registering.transaction()
+        await in_progress.start()
+        values = ["late@example.org", "Late Comer", None, None, "Tongji Motors",
+                  organisation_key("Tongji Motors"), "en", datetime.now(UTC), event["id"],
+                  link.id, new_manage_token(), True]  # fmt: skip
+        (row,) = await registering.fetch(REGISTER_PG, *values)
+        assert row["status"] == "confirmed"
+
+        answer = await asyncio.wait_for(
+            _scan(client, door, event["id"], ticket.code, "A"), timeout=5
+        )
+
+        assert answer.json()["verdict"] == "admitted"
+        await in_progress.rollback()
+    finally:
+        await registering.close()
+    assert await Admission.filter(registration_id=ticket.registration_id).count() == 1
+    assert await Registration.filter(event_id=event["id"]).count() == 1
 
 
 def test_two_worker_server_admits_a_ticket_once(tmp_path: Path, server_database_url: str) -> None:

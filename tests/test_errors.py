@@ -94,6 +94,52 @@ async def test_unknown_and_malformed_ids(client: httpx.AsyncClient, login_as: Lo
     assert_problem(await client.get(f"{USERS}/abc", headers=admin), 404, "/problems/not-found")
 
 
+# Beyond our 32-bit keys: PostgreSQL refuses to even compare such a value.
+HUGE_ID = 2**31
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/events/{id}"),
+        ("PATCH", "/api/v1/events/{id}"),
+        ("GET", "/api/v1/events/{id}/links"),
+        ("GET", "/api/v1/events/{id}/registrations"),
+        ("GET", "/api/v1/events/{id}/registrations.csv"),
+        ("GET", "/api/v1/events/{id}/attendance"),
+        ("GET", "/api/v1/events/{id}/ticket-key"),
+        ("DELETE", "/api/v1/checkins/{id}"),
+        ("GET", USERS + "/{id}"),
+        ("GET", "/api/v1/competitions/{id}/entries"),
+        ("GET", "/api/v1/entries/{id}"),
+        ("GET", "/api/v1/rounds/{id}"),
+        ("GET", "/api/v1/events/99999999999999999999999/attendance"),
+    ],
+)
+async def test_ids_no_row_can_have_are_404(
+    client: httpx.AsyncClient, login_as: LoginAs, method: str, path: str
+) -> None:
+    admin = await login_as("admin")
+    body = {"title": "x"} if method == "PATCH" else None
+
+    response = await client.request(method, path.format(id=HUGE_ID), json=body, headers=admin)
+
+    assert_problem(response, 404, "/problems/not-found")
+
+
+async def test_ids_out_of_range_in_a_body_are_named(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    door = await login_as("staff")
+    for field, value in [("event_id", HUGE_ID), ("registration_id", HUGE_ID), ("event_id", 0)]:
+        scan = {"event_id": 1, "gate": "A", "registration_id": 1, field: value}
+
+        response = await client.post("/api/v1/checkins", json=scan, headers=door)
+
+        body = assert_problem(response, 400, "/problems/validation-error")
+        assert field in body["detail"] or any(field in e["field"] for e in body["errors"])
+
+
 async def test_oversize_body_is_a_413(client: httpx.AsyncClient, login_as: LoginAs) -> None:
     admin = await login_as("admin")
     before = await staff_count()

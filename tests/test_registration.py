@@ -196,6 +196,26 @@ async def test_phone_is_stored_in_e164_and_organisation_once(
     assert await Organisation.all().count() == 1
 
 
+async def test_an_organisation_name_that_grows_under_normalisation_registers(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """NFKC turns U+FDFA into 18 letters: twelve of them are a valid 12-character name
+    whose identity key is 216 characters long, beyond its column."""
+    event = await make_event(client, admin)
+    link = await make_link(client, admin, event["id"])
+    long_name, shorter = "\ufdfa" * 12, "\ufdfa" * 11 + "x"
+
+    answers = [
+        await register(client, link["slug"], attendee(n, organisation=name))
+        for n, name in enumerate([long_name, long_name, shorter])
+    ]
+
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    people = await Person.all().order_by("id").prefetch_related("organisation")
+    assert [p.organisation.name for p in people] == [long_name, long_name, shorter]
+    assert await Organisation.all().count() == 2
+
+
 async def test_ticket_qr_decodes_to_a_code_that_verifies(
     app, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from events_service.identity import organisation_key
+from events_service.registration import service as registration_service
 from models import Event, Organisation, Person, Registration, RegistrationLink
 from models.enums import RegistrationStatus
 from tests.conftest import Backend, LoginAs, _asyncpg_dsn
@@ -207,7 +208,7 @@ def test_two_worker_server_never_oversells(tmp_path: Path, server_database_url: 
 
 
 async def test_an_organisation_created_meanwhile_is_found_and_used(
-    client: httpx.AsyncClient, admin: dict[str, str], db: Backend
+    client: httpx.AsyncClient, admin: dict[str, str], db: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A registration that meets an organisation another transaction is creating waits
     for it, then joins that organisation: one row, no refusal, no duplicate."""
@@ -217,6 +218,13 @@ async def test_an_organisation_created_meanwhile_is_found_and_used(
         answer = await register(client, link["slug"], attendee(1, organisation="Tongji Motors"))
         assert answer.status_code == 201
         return
+
+    async def no_fallback(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the single statement should have retried and succeeded")
+
+    # The statement itself must see the new organisation on its retry; falling back to
+    # the step-by-step path would hide a broken retry.
+    monkeypatch.setattr(registration_service, "_register_in_transaction", no_fallback)
     other = await asyncpg.connect(_asyncpg_dsn(db.database_url))
     try:
         creating = other.transaction()

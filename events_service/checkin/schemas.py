@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from events_service.row_ids import RowId
+
 Gate = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=400)]
 ScanId = Annotated[str, msgspec.Meta(min_length=8, max_length=64)]
@@ -15,10 +17,10 @@ ScanId = Annotated[str, msgspec.Meta(min_length=8, max_length=64)]
 class CheckinIn(msgspec.Struct, forbid_unknown_fields=True):
     """A scanned `code`, or a `registration_id` picked by name look-up: one of the two."""
 
-    event_id: int
+    event_id: RowId
     gate: Gate
     code: Code | None = None
-    registration_id: int | None = None
+    registration_id: RowId | None = None
     scan_id: ScanId | None = None
     scanned_at: datetime | None = None
 

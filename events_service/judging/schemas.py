@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from events_service.row_ids import RowId
 from models.enums import RankingMethod
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -15,7 +16,7 @@ LongText = Annotated[str, msgspec.Meta(max_length=5000)]
 Comment = Annotated[str, msgspec.Meta(max_length=2000)]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
-Id = Annotated[int, msgspec.Meta(ge=1)]
+Id = RowId
 TieBreakRule = Annotated[
     str, msgspec.Meta(pattern=r"^(median|judges|earliest|raw_mean|criterion:\d+)$")
 ]

@@ -217,12 +217,12 @@ WITH existing AS (
 ), link_row AS (
     SELECT quota, used_count FROM registration_link
     WHERE id = $10 AND EXISTS (SELECT 1 FROM queued)
-    FOR UPDATE
+    FOR NO KEY UPDATE
 ), event_row AS (
     -- Locked after the link (the reference orders them), as every registration does.
     SELECT capacity, confirmed_count FROM event
     WHERE id = $9 AND EXISTS (SELECT 1 FROM link_row)
-    FOR UPDATE
+    FOR NO KEY UPDATE
 ), room AS (
     -- Read from the locked rows, so their latest committed values: nobody else
     -- can take the link's or the event's last place until this statement ends.
