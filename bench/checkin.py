@@ -7,9 +7,11 @@ Needs PostgreSQL (EVENTS_BENCH_POSTGRES_URL). An event happening now gets
 `--registrations` confirmed tickets (bulk-loaded); `--clients` concurrent scanners
 then admit `--scans` distinct tickets through POST /api/v1/checkins on a granian
 server. The ceiling verifies the next `--scans` codes with the same Ed25519 code
-and runs the very statements of our scan transaction on raw asyncpg connections:
-no HTTP, no ORM. GET /api/v1/reach is timed at 1,000 admissions (before the scans)
-and at all of them (after).
+and runs the very statements of our scan on raw asyncpg connections:
+no HTTP, no ORM. After 500 unmeasured scans each, the two take turns (`--rounds`,
+the order flipped each round) so that a machine drifting during the run weighs on
+both alike. GET /api/v1/reach is timed at 1,000 admissions (before the scans) and
+at all of them (after).
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ import asyncpg
 import httpx
 
 from common import (  # isort: skip
+    Job,
     KeepAliveClient,
     admin_headers,
+    measure_in_turns,
     dsn,
     percentile,
     raw_pool,
     report,
-    run_clients,
     run,
     running_service,
     scratch_database,
@@ -42,7 +45,6 @@ from common import (  # isort: skip
 from events_service.checkin import statements as sql
 from events_service.checkin.codes import issue_code, read_code
 from events_service.reach import counter
-from events_service.reach.counter import shard_of
 from events_service.settings import new_signing_key_text
 
 
@@ -85,9 +87,13 @@ async def _load_tickets(database_url: str, event_id: int, count: int) -> list[in
         await conn.close()
 
 
-async def _endpoint(
-    base: str, event_id: int, codes: list[str], clients: int, warm: int = 0
-) -> float:
+Close = Callable[[], Awaitable[None]]
+ENDPOINT = "endpoint (HTTP, granian, Tortoise)"
+CEILING = "ceiling (raw asyncpg, no HTTP)"
+
+
+async def _endpoint(base: str, event_id: int, codes: list[str], clients: int) -> tuple[Job, Close]:
+    """Scan job n: POST codes[n] to our endpoint over a kept-alive connection."""
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         headers = await admin_headers(http)
     connections = [KeepAliveClient(base) for _ in range(clients)]
@@ -104,39 +110,26 @@ async def _endpoint(
         if status != 200 or b'"verdict":"admitted"' not in answer:
             wrong.append(answer)
 
-    wall, latencies = await _warm_then_measure(len(codes), warm, clients, one)
-    for client in connections:
-        await client.close()
-    if wrong:
-        raise SystemExit(f"{len(wrong)} scans were not admitted, e.g. {wrong[0]!r}")
-    measured = len(codes) - warm
-    return report("endpoint (HTTP, granian, Tortoise)", "admissions", measured, wall, latencies)
+    async def close() -> None:
+        for client in connections:
+            await client.close()
+        if wrong:
+            raise SystemExit(f"{len(wrong)} scans were not admitted, e.g. {wrong[0]!r}")
 
-
-async def _warm_then_measure(
-    total: int, warm: int, clients: int, one: Callable[[int], Awaitable[None]]
-) -> tuple[float, list[float]]:
-    """The first `warm` jobs unmeasured (connections open, statements prepared, as on
-    a server that has been up a while), then the rest measured."""
-    await run_clients(warm, clients, one)
-
-    async def after_warm(n: int) -> None:
-        await one(warm + n)
-
-    return await run_clients(total - warm, clients, after_warm)
+    return one, close
 
 
 async def _ceiling(
-    database_url: str, master_key: bytes, event_id: int, codes: list[str], clients: int,
-    warm: int = 0,
-) -> float:  # fmt: skip
+    database_url: str, master_key: bytes, event_id: int, codes: list[str], clients: int
+) -> tuple[Job, Close]:
+    """Scan job n: codes[n] through our scan's statements, verbatim, on raw asyncpg."""
     pool = await raw_pool(database_url, clients)
     staff_id = await pool.fetchval("SELECT id FROM staff_user ORDER BY id LIMIT 1")
     jti = secrets.token_hex(16)
 
     async def one(n: int) -> None:
-        # Our scan's statements, verbatim, minus HTTP, JWT, ORM and request parsing
-        # (the staff member is still checked, in the first statement, as ours does).
+        # Minus HTTP, JWT, ORM and request parsing (the staff member is still
+        # checked, in the first statement, as ours does).
         claims = read_code(master_key, codes[n])
         now = datetime.now(UTC)
         scan_id = str(uuid.uuid4())
@@ -146,24 +139,37 @@ async def _ceiling(
             )
             assert row["staff_active_"] and not row["staff_revoked_"] and not row["logged_"]
             assert row["event_id"] == event_id and row["status"] == "confirmed"
-            async with conn.transaction():
-                placed = await conn.fetchrow(
-                    sql.ADMIT_LOG_LOCK_PG, row["id"], row["person_id"], event_id, "gate",
-                    staff_id, now, "hash", scan_id, now, now,
-                )  # fmt: skip
-                assert placed["admission_id"] is not None
-                if placed["first_admitted_at"] is None:
-                    keys = counter.first_admission_keys(now, row["event_kind_"])
-                    person = row["person_id"]
-                    await conn.execute(
-                        sql.MARK_AND_COUNT_PG, *keys, shard_of(person), person, now,
-                        counter.day_key(now),
-                    )  # fmt: skip
+            keys = [*counter.first_admission_keys(now, row["event_kind_"]), counter.day_key(now)]
+            placed = await conn.fetchrow(
+                sql.ADMIT_PG, row["id"], row["person_id"], event_id, "gate", staff_id, now,
+                "hash", scan_id, now, now, *keys,
+            )  # fmt: skip
+            assert placed["admission_id"] is not None and placed["first_ever"]
 
-    wall, latencies = await _warm_then_measure(len(codes), warm, clients, one)
-    await pool.close()
-    measured = len(codes) - warm
-    return report("ceiling (raw asyncpg, no HTTP)", "admissions", measured, wall, latencies)
+    return one, pool.close
+
+
+async def _compare(
+    base: str, database_url: str, master_key: bytes, event_id: int, codes: list[str],
+    clients: int, warm: int, rounds: int,
+) -> float:  # fmt: skip
+    """Endpoint and ceiling, each on its own half of `codes`, measured in turns;
+    prints both and returns endpoint / ceiling."""
+    half = len(codes) // 2
+    endpoint, close_endpoint = await _endpoint(base, event_id, codes[:half], clients)
+    ceiling, close_ceiling = await _ceiling(
+        database_url, master_key, event_id, codes[half:], clients
+    )
+    sides = {ENDPOINT: endpoint, CEILING: ceiling}
+    totals, turns = await measure_in_turns(sides, warm, half - warm, clients, rounds)
+    await close_endpoint()
+    await close_ceiling()
+    measured = half - warm
+    rate = report(ENDPOINT, "admissions", measured, *totals[ENDPOINT])
+    ceiling_rate = report(CEILING, "admissions", measured, *totals[CEILING])
+    spread = "  ".join(f"{turn[ENDPOINT] / turn[CEILING]:.0%}" for turn in turns)
+    print(f"  endpoint / ceiling: {rate / ceiling_rate:.0%}   (each of {rounds} turns: {spread})")
+    return rate / ceiling_rate
 
 
 async def _admit_in_bulk(database_url: str, event_id: int, up_to: int, cli_rebuild) -> int:
@@ -226,10 +232,13 @@ def main() -> int:
     parser.add_argument("--scans", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="turns, endpoint and ceiling alternating"
+    )
     parser.add_argument("--smoke", action="store_true", help="3,000 tickets, 300 scans")
     args = parser.parse_args()
     if args.smoke:
-        args.registrations, args.scans, args.clients = 3000, 300, 4
+        args.registrations, args.scans, args.clients, args.rounds = 3000, 300, 4, 2
     key_text = new_signing_key_text()
     master_key = base64.urlsafe_b64decode(key_text + "=" * (-len(key_text) % 4))
     print(
@@ -273,11 +282,9 @@ def main() -> int:
             early = max(0, min(1000, args.registrations - 2 * each))
             exact = reach_at(early) if early else True
             run(settle(database_url))
-            scans = codes[early:]
-            ours, theirs = scans[:each], scans[each : 2 * each]
-            rate = run(_endpoint(base, event_id, ours, args.clients, warm))
-            ceiling = run(_ceiling(database_url, master_key, event_id, theirs, args.clients, warm))
-            print(f"  endpoint / ceiling: {rate / ceiling:.0%}")
+            scans = codes[early : early + 2 * each]
+            run(_compare(base, database_url, master_key, event_id, scans, args.clients, warm,
+                         args.rounds))  # fmt: skip
             if not (reach_at(args.registrations) and exact):
                 print("FAIL: reach differs from the admissions")
                 return 1

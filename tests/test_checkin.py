@@ -172,6 +172,27 @@ async def test_admit_by_look_up_follows_the_same_rules(
     assert found.json()[0]["gate"] == "desk"
 
 
+async def test_a_late_offline_scan_that_came_first_moves_the_person_to_it(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    """An offline scanner uploads, after the person was admitted elsewhere, a scan made
+    earlier: the person is still one talent, now counted where they came first."""
+    summit = await event_now(client, admin)
+    contest = await event_now(client, admin, kind="competition")
+    at_summit = await ticket_for(app, client, summit, await link_for(client, admin, summit), 1)
+    at_contest = await ticket_for(app, client, contest, await link_for(client, admin, contest), 1)
+    await scan(client, door, contest["id"], at_contest.code)
+    earlier = (datetime.now(UTC) - timedelta(minutes=20)).replace(microsecond=0)
+
+    late = await scan(client, door, summit["id"], at_summit.code, scanned_at=earlier.isoformat())
+
+    assert late["verdict"] == "admitted"
+    reach = (await client.get("/api/v1/reach")).json()
+    assert reach["talents_reached"] == 1 and reach["by_event_kind"] == {"summit": 1}
+    assert (await Person.get(email="attendee1@example.org")).first_admitted_at == earlier
+    assert (await verify()).exact
+
+
 async def test_undo_keeps_the_reach_exact(
     app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
 ) -> None:

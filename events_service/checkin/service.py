@@ -34,7 +34,6 @@ from events_service.reach.counter import (
     first_admission_keys,
     organisation_of,
     recheck_organisation,
-    shard_of,
 )
 from models.enums import EventStatus, RegistrationStatus, ScanVerdict
 
@@ -253,9 +252,10 @@ async def _admit(
     moment: datetime,
     now: datetime,
 ) -> ScanResult:
+    pooled = default_connection()
+    if pooled.capabilities.dialect == "postgres":
+        return await _admit_pg(pooled, request, ticket, event, hashed, moment, now)
     async with in_transaction() as conn:
-        if conn.capabilities.dialect == "postgres":
-            return await _admit_pg(conn, request, ticket, event, hashed, moment, now)
         values = [ticket["id"], ticket["person_id"], event["id"], request.gate,
                   request.staff_id, moment]  # fmt: skip
         admitted = await fetch_rows(conn, sql.ADMIT, values)
@@ -283,10 +283,13 @@ async def _admit_pg(
     moment: datetime,
     now: datetime,
 ) -> ScanResult:
-    """The same as the step-by-step path, in two or three round trips (the hot path)."""
-    values = [ticket["id"], ticket["person_id"], event["id"], request.gate, request.staff_id,
-              moment, hashed, request.scan_id, request.scanned_at or now, now]  # fmt: skip
-    (row,) = await fetch_rows(conn, sql.ADMIT_LOG_LOCK_PG, values)
+    """The same as the step-by-step path in one statement, outside any transaction
+    (sql.ADMIT_PG): a scan holds its locks only while PostgreSQL runs it."""
+    person_id = ticket["person_id"]
+    talent_keys = [*first_admission_keys(moment, event["kind"]), day_key(moment)]
+    values = [ticket["id"], person_id, event["id"], request.gate, request.staff_id, moment,
+              hashed, request.scan_id, request.scanned_at or now, now, *talent_keys]  # fmt: skip
+    (row,) = await fetch_rows(conn, sql.ADMIT_PG, values)
     if row["admission_id"] is None:
         first = (await fetch_rows(conn, sql.ADMISSION_OF, [ticket["id"]]))[0]
         return _result(
@@ -295,13 +298,12 @@ async def _admit_pg(
             admitted_at=first["admitted_at"],
             gate=first["gate"],
         )
-    person_id = ticket["person_id"]
-    if row["first_admitted_at"] is None:
-        keys = first_admission_keys(moment, event["kind"])
-        values = [*keys, shard_of(person_id), person_id, moment, day_key(moment)]
-        await execute(conn, sql.MARK_AND_COUNT_PG, values)
-    elif row["first_admitted_at"] > moment:
-        await _count_if_first(conn, person_id, moment, event["kind"])
+    earlier = row["first_admitted_at"]
+    if not row["first_ever"] and earlier is not None and earlier > moment:
+        # A late scan from an offline scanner predates the person's first admission:
+        # their figures move to this one (rare; its own transaction re-checks).
+        async with in_transaction() as tx:
+            await _count_if_first(tx, person_id, moment, event["kind"])
     return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)
 
 

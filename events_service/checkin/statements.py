@@ -76,10 +76,20 @@ LEFT JOIN (
 LEFT JOIN staff_user s ON s.id = $4
 """
 
-# PostgreSQL: the admission, its log line and the lock on the person in one round
-# trip (data-modifying CTEs always run; the lock waits for any concurrent scan of
-# the same person and then reads their committed first_admitted_at).
-ADMIT_LOG_LOCK_PG = f"""
+# PostgreSQL: a whole admission in one autocommit statement (the hot path): the
+# admission, its log line, every counter, and on a first-ever admission the person's
+# mark and their organisation's first benefit. Two scans of one person: the
+# conditional UPDATE of `marked` waits for the other's commit, then re-checks
+# `first_admitted_at IS NULL` on the committed row (READ COMMITTED), so exactly one
+# of them marks and counts the person.
+# Rows that concurrent scans share are always taken in one order, which each step
+# enforces by reading the one before it: the admissions shard (so two scans of
+# people in one shard queue here, before holding anything else), the person, the
+# talent shards, the organisation, the companies shard.
+# $1 registration, $2 person, $3 event, $4 gate, $5 staff, $6 admitted at, $7 code
+# hash, $8 scan id, $9 scanned at, $10 now, $11-$14 the talent keys (total, month,
+# kind, day) of an admission at $6.
+ADMIT_PG = f"""
 WITH admitted AS (
     INSERT INTO admission (registration_id, person_id, event_id, gate, staff_id, admitted_at)
     VALUES ($1, $2, $3, $4, $5, $6)
@@ -91,34 +101,39 @@ WITH admitted AS (
     SELECT $7, CASE WHEN EXISTS (SELECT 1 FROM admitted) THEN 'admitted'
                     ELSE 'already_admitted' END,
            $3, $1, $4, $5, $8, $9, $10
-), locked AS (
-    SELECT first_admitted_at FROM person
-    WHERE id = $2 AND EXISTS (SELECT 1 FROM admitted)
-    FOR NO KEY UPDATE
 ), counted AS (
     INSERT INTO reach_counter (key, shard, value)
     SELECT '{ADMISSIONS}', $2::int % {SHARDS}, 1 WHERE EXISTS (SELECT 1 FROM admitted)
     ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
-)
-SELECT (SELECT id FROM admitted) AS admission_id,
-       (SELECT first_admitted_at FROM locked) AS first_admitted_at
-"""  # noqa: S608 - only our own constants are formatted in
-
-# PostgreSQL: a first-ever admission marks the person and counts them, and their
-# organisation if this is its first benefit, in one trip.
-MARK_AND_COUNT_PG = f"""
-WITH marked AS (
-    UPDATE person SET first_admitted_at = $6 WHERE id = $5 RETURNING organisation_id
+    RETURNING shard
+), marked AS (
+    UPDATE person SET first_admitted_at = $6
+    WHERE id = $2 AND first_admitted_at IS NULL AND EXISTS (SELECT 1 FROM counted)
+    RETURNING organisation_id
+), earlier AS (
+    -- Admitted before: when (locked, so the latest committed value), in case this
+    -- scan, late from an offline scanner, predates it.
+    SELECT first_admitted_at FROM person
+    WHERE id = $2 AND EXISTS (SELECT 1 FROM counted) AND NOT EXISTS (SELECT 1 FROM marked)
+    FOR NO KEY UPDATE
+), talents AS (
+    INSERT INTO reach_counter (key, shard, value)
+    SELECT key, $2::int % {SHARDS}, 1
+    FROM (VALUES ($11::text), ($12::text), ($13::text), ($14::text)) AS keys (key)
+    WHERE EXISTS (SELECT 1 FROM marked)
+    ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
+    RETURNING shard
 ), benefitted AS (
     UPDATE organisation SET first_benefitted_at = $6
     WHERE id = (SELECT organisation_id FROM marked) AND first_benefitted_at IS NULL
+      AND EXISTS (SELECT 1 FROM talents)
     RETURNING id
 ), companies AS (
     INSERT INTO reach_counter (key, shard, value)
     SELECT '{COMPANIES}', id % {SHARDS}, 1 FROM benefitted
     ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
 )
-INSERT INTO reach_counter (key, shard, value)
-VALUES ($1, $4, 1), ($2, $4, 1), ($3, $4, 1), ($7, $4, 1)
-ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
+SELECT (SELECT id FROM admitted) AS admission_id,
+       EXISTS (SELECT 1 FROM marked) AS first_ever,
+       (SELECT first_admitted_at FROM earlier) AS first_admitted_at
 """  # noqa: S608 - only our own constants are formatted in
