@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar, Request, Response, get
+from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException
@@ -141,18 +141,30 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store="rate_limit_registration",
     )
 
+    # Each limit sits only on the routes it guards: every other request (a door scan
+    # above all) skips both middleware layers.
+    logins = Router(
+        path="/",
+        route_handlers=[AuthController, login_form],
+        middleware=[login_rate_limit.middleware],
+    )
+    registrations = Router(
+        path="/",
+        route_handlers=[register_json, registration_form],
+        middleware=[registration_rate_limit.middleware],
+    )
+
     return Litestar(
         route_handlers=[
             home,
             health,
-            AuthController,
+            logins,
+            registrations,
             StaffUserController,
             EventController,
             LinkController,
             ticket_key,
-            register_json,
             registration_page,
-            registration_form,
             ticket_page,
             ticket_qr_png,
             ticket_qr_svg,
@@ -165,7 +177,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reach,
             scan_page,
             login_page,
-            login_form,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
@@ -192,7 +203,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[db_lifespan, live_publishing],
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[login_rate_limit.middleware, registration_rate_limit.middleware],
         plugins=[problem_details_plugin(), channels_plugin(settings)],
         exception_handlers={TooManyRequestsException: _too_many_requests},
         before_request=refuse_ids_out_of_range,

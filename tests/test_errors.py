@@ -201,9 +201,12 @@ def test_rate_limited_login_answers_429(tmp_path: Path, server_database_url: str
             )
             for _ in range(5)
         ]
+        # The login form shares the budget of the address.
+        form = httpx.post(f"{base}/login", data={"email": "a@example.org", "password": "guess"})
         health = httpx.get(f"{base}/health")
 
     assert [r.status_code for r in statuses] == [401, 401, 401, 429, 429]
     assert_problem(statuses[-1], 429, "/problems/rate-limited")
+    assert form.status_code == 429
     # Only the login is throttled.
     assert health.status_code == 200
