@@ -299,9 +299,12 @@ async def _admit_pg(
             gate=first["gate"],
         )
     earlier = row["first_admitted_at"]
-    if not row["first_ever"] and earlier is not None and earlier > moment:
-        # A late scan from an offline scanner predates the person's first admission:
-        # their figures move to this one (rare; its own transaction re-checks).
+    if not row["first_ever"] and (earlier is None or earlier > moment):
+        # Rare, and settled in a transaction of its own that locks the person and
+        # re-reads them: a late scan from an offline scanner predates the person's
+        # first admission (their figures move to this one), or an undo of their only
+        # other admission committed while this statement ran (its snapshot still saw
+        # them marked, so `marked` passed them by; the lock then read them unmarked).
         async with in_transaction() as tx:
             await _count_if_first(tx, person_id, moment, event["kind"])
     return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)

@@ -81,11 +81,14 @@ LEFT JOIN staff_user s ON s.id = $4
 # mark and their organisation's first benefit. Two scans of one person: the
 # conditional UPDATE of `marked` waits for the other's commit, then re-checks
 # `first_admitted_at IS NULL` on the committed row (READ COMMITTED), so exactly one
-# of them marks and counts the person.
-# Rows that concurrent scans share are always taken in one order, which each step
-# enforces by reading the one before it: the admissions shard (so two scans of
-# people in one shard queue here, before holding anything else), the person, the
-# talent shards, the organisation, the companies shard.
+# of them marks and counts the person. A person this statement's snapshot sees
+# marked is passed by without a lock, though: if an undo unmarks them meanwhile,
+# `earlier` (locked, so current) reads NULL and the caller marks them itself.
+# Rows that concurrent writers share are taken in the order an undo takes them too
+# (`undo_admission`): the person, the admissions shard, the talent shards, the
+# organisation, the companies shard. Each step reads the one before it, which is
+# what makes PostgreSQL run them in that order (a scan that took the admissions
+# shard before the person deadlocked against an undo of that person).
 # $1 registration, $2 person, $3 event, $4 gate, $5 staff, $6 admitted at, $7 code
 # hash, $8 scan id, $9 scanned at, $10 now, $11-$14 the talent keys (total, month,
 # kind, day) of an admission at $6.
@@ -101,26 +104,30 @@ WITH admitted AS (
     SELECT $7, CASE WHEN EXISTS (SELECT 1 FROM admitted) THEN 'admitted'
                     ELSE 'already_admitted' END,
            $3, $1, $4, $5, $8, $9, $10
-), counted AS (
-    INSERT INTO reach_counter (key, shard, value)
-    SELECT '{ADMISSIONS}', $2::int % {SHARDS}, 1 WHERE EXISTS (SELECT 1 FROM admitted)
-    ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
-    RETURNING shard
 ), marked AS (
     UPDATE person SET first_admitted_at = $6
-    WHERE id = $2 AND first_admitted_at IS NULL AND EXISTS (SELECT 1 FROM counted)
+    WHERE id = $2 AND first_admitted_at IS NULL AND EXISTS (SELECT 1 FROM admitted)
     RETURNING organisation_id
 ), earlier AS (
     -- Admitted before: when (locked, so the latest committed value), in case this
     -- scan, late from an offline scanner, predates it.
     SELECT first_admitted_at FROM person
-    WHERE id = $2 AND EXISTS (SELECT 1 FROM counted) AND NOT EXISTS (SELECT 1 FROM marked)
+    WHERE id = $2 AND EXISTS (SELECT 1 FROM admitted) AND NOT EXISTS (SELECT 1 FROM marked)
     FOR NO KEY UPDATE
+), counted AS (
+    -- Only once the person's row is held, whichever of the two took it: the sum
+    -- is always >= 0, reading both is what makes them run first.
+    INSERT INTO reach_counter (key, shard, value)
+    SELECT '{ADMISSIONS}', $2::int % {SHARDS}, 1
+    WHERE EXISTS (SELECT 1 FROM admitted)
+      AND (SELECT count(*) FROM marked) + (SELECT count(*) FROM earlier) >= 0
+    ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
+    RETURNING shard
 ), talents AS (
     INSERT INTO reach_counter (key, shard, value)
     SELECT key, $2::int % {SHARDS}, 1
     FROM (VALUES ($11::text), ($12::text), ($13::text), ($14::text)) AS keys (key)
-    WHERE EXISTS (SELECT 1 FROM marked)
+    WHERE EXISTS (SELECT 1 FROM counted) AND EXISTS (SELECT 1 FROM marked)
     ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
     RETURNING shard
 ), benefitted AS (
