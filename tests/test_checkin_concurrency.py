@@ -17,7 +17,7 @@ from litestar import Litestar
 from events_service.identity import organisation_key
 from events_service.reach.counter import verify
 from events_service.registration.service import REGISTER_PG, new_manage_token
-from models import Admission, Person, Registration, RegistrationLink
+from models import Admission, Person, Registration, RegistrationLink, ScanLog
 from tests.checkin_helpers import bulk_tickets, event_now, link_for, ticket_for
 from tests.conftest import Backend, _asyncpg_dsn
 from tests.factories import token_of
@@ -50,6 +50,49 @@ async def test_200_scans_of_one_ticket_from_4_gates_admit_once(
         (winner["gate"], winner["admitted_at"])
     }
     assert await Admission.all().count() == 1
+    assert (await client.get("/api/v1/reach")).json()["talents_reached"] == 1
+
+
+async def test_a_scan_retried_at_once_by_a_flaky_phone_is_answered_alike(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict, db: Backend
+) -> None:
+    """The same scan_id sent several times at once (a phone on bad Wi-Fi retrying):
+    one admission, one log line, and every retry hears the first answer, not a 500."""
+    event = await event_now(client, admin)
+    ticket = await ticket_for(app, client, event, await link_for(client, admin, event), 1)
+    body = {"event_id": event["id"], "gate": "gate 1", "code": ticket.code,
+            "scan_id": "retry-0123456789"}  # fmt: skip
+    retries = 4  # within the test pool's five connections: all of them in flight at once
+
+    async def send_all() -> list[httpx.Response]:
+        sends = [asyncio.create_task(client.post(CHECKINS, json=body, headers=door))
+                 for _ in range(retries)]  # fmt: skip
+        if db.name == "postgres":
+            # Let every retry pass its look-up and queue on the person's row, so that
+            # all but one of them collide with the first one's log line.
+            await asyncio.sleep(0.5)
+            assert not any(send.done() for send in sends)
+            await holding.commit()
+        return await asyncio.wait_for(asyncio.gather(*sends), timeout=10)
+
+    if db.name == "postgres":
+        holder = await asyncpg.connect(_asyncpg_dsn(db.database_url))
+        try:
+            holding = holder.transaction()
+            await holding.start()
+            await holder.execute("SELECT 1 FROM person FOR NO KEY UPDATE")
+            answers = await send_all()
+        finally:
+            await holder.close()
+    else:
+        answers = await send_all()
+
+    assert {a.status_code for a in answers} == {200}
+    verdicts = [a.json() for a in answers]
+    assert {v["verdict"] for v in verdicts} == {"admitted"}
+    assert len({(v["gate"], v["admitted_at"]) for v in verdicts}) == 1
+    assert await Admission.all().count() == 1
+    assert await ScanLog.filter(scan_id="retry-0123456789").count() == 1
     assert (await client.get("/api/v1/reach")).json()["talents_reached"] == 1
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from events_service.db import default_connection, execute, fetch_rows
+from events_service.db import Statements, default_connection, execute, fetch_rows
 
 SHARDS = 16
 TOTAL = "total"
@@ -122,20 +122,18 @@ def _as_datetime(value: datetime | str) -> datetime:
 
 
 async def count_first_admission(
-    conn: BaseDBAsyncClient, person_id: int, first_at: datetime, event_kind: str, delta: int = 1
+    conn: Statements, person_id: int, first_at: datetime, event_kind: str, delta: int = 1
 ) -> None:
     """Add (or with delta=-1 take back) one person in every figure."""
     keys = first_admission_keys(first_at, event_kind)
     await execute(conn, BUMP, [*keys, shard_of(person_id), delta, day_key(first_at)])
 
 
-async def count_admission(conn: BaseDBAsyncClient, person_id: int, delta: int = 1) -> None:
+async def count_admission(conn: Statements, person_id: int, delta: int = 1) -> None:
     await execute(conn, _ADD, [ADMISSIONS, shard_of(person_id), delta])
 
 
-async def benefit_organisation(
-    conn: BaseDBAsyncClient, organisation_id: int | None, at: datetime
-) -> bool:
+async def benefit_organisation(conn: Statements, organisation_id: int | None, at: datetime) -> bool:
     """Count the organisation as benefitted from `at`, unless it already is."""
     if organisation_id is None:
         return False
@@ -145,13 +143,13 @@ async def benefit_organisation(
     return True
 
 
-async def benefit_organisation_of(conn: BaseDBAsyncClient, person_id: int, at: datetime) -> None:
+async def benefit_organisation_of(conn: Statements, person_id: int, at: datetime) -> None:
     rows = await fetch_rows(conn, _ORGANISATION_OF, [person_id])
     if rows:
         await benefit_organisation(conn, rows[0]["organisation_id"], at)
 
 
-async def recheck_organisation(conn: BaseDBAsyncClient, organisation_id: int | None) -> None:
+async def recheck_organisation(conn: Statements, organisation_id: int | None) -> None:
     """After an undo or a deleted entry: stop counting an organisation nothing supports."""
     if organisation_id is None:
         return
@@ -162,7 +160,7 @@ async def recheck_organisation(conn: BaseDBAsyncClient, organisation_id: int | N
         await execute(conn, _ADD, [COMPANIES, shard_of(organisation_id), -1])
 
 
-async def organisation_of(conn: BaseDBAsyncClient, person_id: int) -> int | None:
+async def organisation_of(conn: Statements, person_id: int) -> int | None:
     rows = await fetch_rows(conn, _ORGANISATION_OF, [person_id])
     return rows[0]["organisation_id"] if rows else None
 
