@@ -37,6 +37,19 @@ def test_every_single_character_change_is_refused() -> None:
             read_code(MASTER, tampered)
 
 
+def test_a_changed_spare_bit_in_the_last_character_is_refused() -> None:
+    # 73 bytes take 117 base32 characters, one bit to spare: "A" and "B" in last place
+    # decode to the same bytes, so without a check the changed code still verified.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    for registration_id in range(64):  # whatever the last character happens to be
+        code = issue_code(MASTER, registration_id=registration_id, event_id=3)
+        assert alphabet.index(code[-1]) % 2 == 0
+        read_code(MASTER, code)
+        spare_bit_set = code[:-1] + alphabet[alphabet.index(code[-1]) + 1]
+        with pytest.raises(MalformedCode):
+            read_code(MASTER, spare_bit_set)
+
+
 def test_code_of_another_master_key_is_forged() -> None:
     foreign = issue_code(secrets.token_bytes(32), registration_id=7, event_id=3)
     with pytest.raises(ForgedCode):

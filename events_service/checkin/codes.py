@@ -31,6 +31,7 @@ _CODE_BYTES = _PAYLOAD.size + _SIGNATURE_BYTES
 # Domain separation: a signature over a ticket can never be valid for anything else.
 _SIGNING_CONTEXT = b"events-service/ticket/v1|"
 MAX_CODE_LENGTH = 200
+_BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
 class CodeError(ValueError):
@@ -94,6 +95,11 @@ def read_code(master_key: bytes, text: str) -> TicketClaims:
     except (binascii.Error, ValueError):
         raise MalformedCode("not a ticket code") from None
     if len(raw) != _CODE_BYTES:
+        raise MalformedCode("not a ticket code")
+    # The last character carries spare bits that decoding ignores; only the canonical
+    # spelling is a code, so that no changed character ever still reads as the ticket.
+    spare_bits = len(code) * 5 - len(raw) * 8
+    if _BASE32_ALPHABET.index(code[-1]) & ((1 << spare_bits) - 1):
         raise MalformedCode("not a ticket code")
     payload, signature = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
     version, registration_id, event_id = _PAYLOAD.unpack(payload)
