@@ -12,6 +12,7 @@ import pytest
 from litestar import Litestar
 
 from events_service.checkin.codes import issue_code
+from events_service.programme.live import snapshot
 from events_service.reach.counter import rebuild, verify
 from models import Admission, Person, ReachCounter, Registration, ScanLog, StaffUser
 from tests.checkin_helpers import event_now, link_for, ticket_for
@@ -34,6 +35,12 @@ async def scan(
 
 async def reach_total(client: httpx.AsyncClient) -> int:
     return (await client.get("/api/v1/reach")).json()["talents_reached"]
+
+
+async def live_admitted(app: Litestar, *events: dict) -> list[int]:
+    """Each event's admissions as the live dashboards are sent them."""
+    figures = await snapshot(app.state.settings, {event["id"] for event in events})
+    return [figures["events"][str(event["id"])]["admitted"] for event in events]
 
 
 async def test_first_scan_admits_then_already_admitted_with_time_and_gate(
@@ -204,6 +211,7 @@ async def test_undo_keeps_the_reach_exact(
     await scan(client, door, contest["id"], b.code)
     reach = (await client.get("/api/v1/reach")).json()
     assert reach["talents_reached"] == 1 and reach["by_event_kind"] == {"summit": 1}
+    assert await live_admitted(app, summit, contest) == [1, 1]
 
     assert (await client.delete(f"{CHECKINS}/{a.registration_id}", headers=door)).status_code == 403
     assert (
@@ -212,8 +220,10 @@ async def test_undo_keeps_the_reach_exact(
     # Still reached, now through the competition.
     reach = (await client.get("/api/v1/reach")).json()
     assert reach["talents_reached"] == 1 and reach["by_event_kind"] == {"competition": 1}
+    assert await live_admitted(app, summit, contest) == [0, 1]
     await client.delete(f"{CHECKINS}/{b.registration_id}", headers=admin)
     assert await reach_total(client) == 0
+    assert await live_admitted(app, summit, contest) == [0, 0]
     assert (await Person.get(email="attendee1@example.org")).first_admitted_at is None
     assert (await verify()).exact
     assert (
@@ -258,14 +268,18 @@ async def test_verify_finds_drift_and_rebuild_repairs_it(
     assert (await verify()).exact
 
     await ReachCounter.filter(key="total").update(value=0)
+    await ReachCounter.filter(key=f"event:{event['id']}").delete()
     await Person.filter(email="attendee0@example.org").update(first_admitted_at=None)
     drift = await verify()
     assert not drift.exact and drift.counted.total == 0 and drift.actual.total == 3
+    assert drift.counted.admitted_by_event == {}
+    assert drift.actual.admitted_by_event == {event["id"]: 3}
     assert drift.people_off == 1
 
     await rebuild()
     assert (await verify()).exact
     assert await reach_total(client) == 3
+    assert await live_admitted(app, event) == [3]
 
 
 async def test_attendance_per_gate_and_per_five_minutes(

@@ -15,6 +15,7 @@ import pytest
 from litestar import Litestar
 
 from events_service.identity import organisation_key
+from events_service.programme.live import snapshot
 from events_service.reach.counter import verify
 from events_service.registration.service import REGISTER_PG, new_manage_token
 from models import Admission, Person, Registration, RegistrationLink, ScanLog
@@ -115,6 +116,8 @@ async def test_1000_people_admitted_at_two_events_at_once_count_1000(
     assert reach["talents_reached"] == 1000 == distinct
     assert await Person.filter(first_admitted_at__isnull=False).count() == 1000
     assert sum(reach["by_event_kind"].values()) == 1000
+    live = await snapshot(app.state.settings, set(events))
+    assert [live["events"][str(e)]["admitted"] for e in events] == [1000, 1000]
     assert (await verify()).exact
 
 

@@ -274,7 +274,7 @@ async def _admit(
                 admitted_at=_as_datetime(first["admitted_at"]),
                 gate=first["gate"],
             )
-        await count_admission(conn, ticket["person_id"])
+        await count_admission(conn, ticket["person_id"], event["id"])
         await _count_if_first(conn, ticket["person_id"], moment, event["kind"])
         await _log(conn, request, hashed, ScanVerdict.ADMITTED, ticket["id"], now)
     return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)
@@ -388,7 +388,7 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> int:
         removed = await fetch_rows(conn, sql.UNDO, [registration_id])
         if not removed:
             raise NotFound(f"Registration {registration_id} has not been admitted.")
-        await count_admission(conn, person_id, -1)
+        await count_admission(conn, person_id, event_id, -1)
         remaining = await fetch_rows(conn, sql.REMAINING, [person_id])
         if first_before is not None and kind_before:
             # Take the person out of the figures of their old first admission...

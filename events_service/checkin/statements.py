@@ -4,7 +4,7 @@ Fixed statements with PostgreSQL placeholders (events_service.db rewrites them f
 SQLite): the ORM would build each anew on every scan.
 """
 
-from events_service.reach.counter import ADMISSIONS, COMPANIES, SHARDS
+from events_service.reach.counter import ADMISSIONS, COMPANIES, EVENT, SHARDS
 
 TICKET = """
 SELECT r.id, r.status, r.event_id, r.person_id, p.name, o.name AS organisation,
@@ -85,10 +85,11 @@ LEFT JOIN staff_user s ON s.id = $4
 # marked is passed by without a lock, though: if an undo unmarks them meanwhile,
 # `earlier` (locked, so current) reads NULL and the caller marks them itself.
 # Rows that concurrent writers share are taken in the order an undo takes them too
-# (`undo_admission`): the person, the admissions shard, the talent shards, the
-# organisation, the companies shard. Each step reads the one before it, which is
-# what makes PostgreSQL run them in that order (a scan that took the admissions
-# shard before the person deadlocked against an undo of that person).
+# (`undo_admission`): the person, the admissions shard and the event's admissions
+# shard, the talent shards, the organisation, the companies shard. Each step reads
+# the one before it, which is what makes PostgreSQL run them in that order (a scan
+# that took the admissions shard before the person deadlocked against an undo of
+# that person).
 # $1 registration, $2 person, $3 event, $4 gate, $5 staff, $6 admitted at, $7 code
 # hash, $8 scan id, $9 scanned at, $10 now, $11-$14 the talent keys (total, month,
 # kind, day) of an admission at $6.
@@ -118,7 +119,8 @@ WITH admitted AS (
     -- Only once the person's row is held, whichever of the two took it: the sum
     -- is always >= 0, reading both is what makes them run first.
     INSERT INTO reach_counter (key, shard, value)
-    SELECT '{ADMISSIONS}', $2::int % {SHARDS}, 1
+    SELECT key, $2::int % {SHARDS}, 1
+    FROM (VALUES ('{ADMISSIONS}'), ('{EVENT}' || $3::int)) AS keys (key)
     WHERE EXISTS (SELECT 1 FROM admitted)
       AND (SELECT count(*) FROM marked) + (SELECT count(*) FROM earlier) >= 0
     ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1

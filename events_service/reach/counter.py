@@ -24,18 +24,21 @@ TOTAL = "total"
 # Two more programme figures kept the same way, read with the reach:
 ADMISSIONS = "admissions"  # every admission (sharded by person)
 COMPANIES = "companies"  # organisations benefitted: a member admitted or an entry
+# Each event's admissions ("event:42"), for live attendance: read from a handful of
+# rows instead of counting the event's admissions, which grows with the event.
+EVENT = "event:"
 
 BUMP = """
 INSERT INTO reach_counter (key, shard, value)
 VALUES ($1, $4, $5), ($2, $4, $5), ($3, $4, $5), ($6, $4, $5)
 ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
 """
-# Day keys ("day:2026-11-24") serve the last-90-days pace; the other figures skip
-# them with two index ranges, so reading stays a handful of rows however long the
-# programme has run.
+# Day keys ("day:2026-11-24") serve the last-90-days pace and event keys the live
+# attendance; the programme's figures skip both with index ranges, so reading them
+# stays a handful of rows however long the programme has run.
 FIGURES_SQL = """
 SELECT key, SUM(value) AS value FROM reach_counter
-WHERE key < 'day:' OR key >= 'day;'
+WHERE key < 'day:' OR (key >= 'day;' AND key < 'event:') OR key >= 'event;'
 GROUP BY key
 """
 _ALL_FIGURES = "SELECT key, SUM(value) AS value FROM reach_counter GROUP BY key"
@@ -43,9 +46,18 @@ REACHED_SINCE_SQL = """
 SELECT COALESCE(SUM(value), 0) AS n FROM reach_counter WHERE key >= $1 AND key < 'day;'
 """
 _FIRST_ADMISSIONS = """
-SELECT a.person_id, a.admitted_at, e.kind FROM admission a JOIN event e ON e.id = a.event_id
+SELECT a.person_id, a.event_id, a.admitted_at, e.kind
+FROM admission a JOIN event e ON e.id = a.event_id
 ORDER BY a.person_id, a.admitted_at, a.id
 """
+_ADD_ADMISSION = """
+INSERT INTO reach_counter (key, shard, value) VALUES ($1, $3, $4), ($2, $3, $4)
+ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
+"""
+# An event's admissions, as SQL on an event row `e` (the key is event_key's).
+ADMITTED_AT_EVENT_SQL = """(
+    SELECT COALESCE(SUM(c.value), 0) FROM reach_counter c WHERE c.key = 'event:' || e.id
+)"""
 _UNMARK_PEOPLE = """
 UPDATE person SET first_admitted_at = NULL
 WHERE first_admitted_at IS NOT NULL AND id NOT IN (SELECT person_id FROM admission)
@@ -105,6 +117,10 @@ def kind_key(event_kind: str) -> str:
     return f"kind:{event_kind}"
 
 
+def event_key(event_id: int) -> str:
+    return f"{EVENT}{event_id}"
+
+
 def day_key(moment: datetime | date) -> str:
     if isinstance(moment, datetime):
         moment = moment.astimezone(UTC).date()
@@ -129,8 +145,11 @@ async def count_first_admission(
     await execute(conn, BUMP, [*keys, shard_of(person_id), delta, day_key(first_at)])
 
 
-async def count_admission(conn: Statements, person_id: int, delta: int = 1) -> None:
-    await execute(conn, _ADD, [ADMISSIONS, shard_of(person_id), delta])
+async def count_admission(conn: Statements, person_id: int, event_id: int, delta: int = 1) -> None:
+    """One admission more (or less) in the programme's and the event's figures."""
+    # In the order the scan statement takes these rows too (checkin.statements.ADMIT_PG).
+    keys = [ADMISSIONS, event_key(event_id)]
+    await execute(conn, _ADD_ADMISSION, [*keys, shard_of(person_id), delta])
 
 
 async def benefit_organisation(conn: Statements, organisation_id: int | None, at: datetime) -> bool:
@@ -172,8 +191,10 @@ class ReachFigures:
     by_event_kind: dict[str, int]
     admissions: int = 0
     companies: int = 0
-    # Only filled by a full read (verify); the pace reads day keys by range.
+    # Only filled by a full read (verify); the pace reads day keys by range and the
+    # live attendance one event's key.
     by_day: dict[str, int] = field(default_factory=dict)
+    admitted_by_event: dict[int, int] = field(default_factory=dict)
 
 
 def _figures(values: dict[str, int]) -> ReachFigures:
@@ -188,6 +209,13 @@ def _figures(values: dict[str, int]) -> ReachFigures:
         by_day=dict(
             sorted(
                 (k.removeprefix("day:"), v) for k, v in values.items() if k.startswith("day:") and v
+            )
+        ),
+        admitted_by_event=dict(
+            sorted(
+                (int(k.removeprefix(EVENT)), v)
+                for k, v in values.items()
+                if k.startswith(EVENT) and v
             )
         ),
     )
@@ -225,8 +253,9 @@ async def recount(conn: BaseDBAsyncClient | None = None) -> Recount:
     totals: defaultdict[str, int] = defaultdict(int)
     for row in rows:  # ordered: the first row of each person is their first admission
         first.setdefault(row["person_id"], (_as_datetime(row["admitted_at"]), row["kind"]))
-        shard_values[(ADMISSIONS, shard_of(row["person_id"]))] += 1
-        totals[ADMISSIONS] += 1
+        for key in (ADMISSIONS, event_key(row["event_id"])):
+            shard_values[(key, shard_of(row["person_id"]))] += 1
+            totals[key] += 1
     for person_id, (moment, kind) in first.items():
         for key in (*first_admission_keys(moment, kind), day_key(moment)):
             shard_values[(key, shard_of(person_id))] += 1
