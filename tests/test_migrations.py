@@ -1,13 +1,16 @@
 """The committed migrations describe exactly the models (every backend is built from them)."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
 
-from tests.conftest import BACKENDS, POSTGRES_URL_VAR, fresh_postgres_database
+from tests.conftest import BACKENDS, POSTGRES_URL_VAR, _asyncpg_dsn, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +45,16 @@ def test_models_have_no_changes_missing_from_the_migrations() -> None:
     assert result.stdout.strip() == "", (
         "models changed without a migration; run `tortoise makemigrations`:\n" + result.stdout
     )
+
+
+def _run_script(script: str, database_url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`script` in a fresh interpreter (its own Tortoise) on `database_url`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
+    env.update({"EVENTS_DATABASE_URL": database_url, "EVENTS_DATA_DIR": str(data_dir)})
+    return subprocess.run(
+        [sys.executable, "-c", script, database_url],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
 
 
 UPGRADE_WITH_ADMISSIONS = """
@@ -108,19 +121,70 @@ async def test_upgrading_counts_the_admissions_each_event_already_has(
     """A database with admissions from before per-event counters: after `migrate`, the
     live figures show every event's admissions (the migration backfills them)."""
 
-    def upgrade(url: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
-        env.update({"EVENTS_DATABASE_URL": url, "EVENTS_DATA_DIR": str(tmp_path)})
-        return subprocess.run(
-            [sys.executable, "-c", UPGRADE_WITH_ADMISSIONS, url],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-
     if backend == "postgres":
         async with fresh_postgres_database(os.environ[POSTGRES_URL_VAR]) as url:
-            result = upgrade(url)
+            result = _run_script(UPGRADE_WITH_ADMISSIONS, url, tmp_path)
     else:
-        result = upgrade(f"sqlite://{tmp_path / 'events.db'}")
+        result = _run_script(
+            UPGRADE_WITH_ADMISSIONS, f"sqlite://{tmp_path / 'events.db'}", tmp_path
+        )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["[3,", "5]", "True"]
+
+
+FIGURES_UNDER_COLLATION = """
+import asyncio, sys
+from datetime import date
+from tortoise import Tortoise
+from events_service.db import default_connection, execute, init_db, migrate
+from events_service.reach.counter import read_figures, reached_since
+
+URL = sys.argv[1]
+
+async def main():
+    await migrate(URL)
+    await init_db(URL)
+    conn = default_connection()
+    for key, value in (("total", 7), ("admissions", 9), ("companies", 2), ("kind:summit", 7),
+                       ("month:2026-11", 7), ("day:2026-11-01", 3), ("day:2026-11-20", 4),
+                       ("event:1", 5), ("event:2", 4)):
+        await execute(conn, "INSERT INTO reach_counter (key, shard, value) VALUES ($1, 0, $2)",
+                      [key, value])
+    figures = await read_figures()
+    print(figures.total, figures.admissions, figures.companies, figures.by_event_kind,
+          figures.by_month, figures.by_day, figures.admitted_by_event)
+    print(await reached_since(conn, date(2026, 11, 10)))
+    await Tortoise.close_connections()
+
+asyncio.run(main())
+"""
+
+
+async def test_counter_key_ranges_hold_in_a_database_with_a_linguistic_collation(
+    tmp_path: Path,
+) -> None:
+    """Production databases are often created with a language's collation, which sorts
+    'day:…' after 'day;' (punctuation is ignored at first). The figures read counter
+    keys by ranges; they must hold whatever the database's default collation."""
+    if "postgres" not in BACKENDS:
+        pytest.skip(f"needs PostgreSQL ({POSTGRES_URL_VAR})")
+    base = os.environ[POSTGRES_URL_VAR]
+    admin = await asyncpg.connect(_asyncpg_dsn(base), timeout=10)
+    name = f"events_icu_{os.getpid()}_{secrets.token_hex(3)}"
+    await admin.execute(
+        f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+        " LOCALE 'C.UTF-8'"
+    )
+    try:
+        url = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+        result = _run_script(FIGURES_UNDER_COLLATION, url, tmp_path)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "7 9 2 {'summit': 7} {'2026-11': 7} {} {}",  # no day or event keys in the figures
+        "4",  # people first reached on or after 2026-11-10
+    ]
