@@ -12,7 +12,7 @@ import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient, Capabilities
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from models import MODEL_MODULES
@@ -169,7 +169,8 @@ class HeldConnection:
         try:
             return [dict(row) for row in await self._raw.fetch(query, *(values or ()))]
         except asyncpg.PostgresError as exc:
-            raise _translated(exc) from exc
+            _raise_translated(exc)
+            raise
 
     async def execute_query(
         self, query: str, values: list[Any] | None = None
@@ -177,7 +178,8 @@ class HeldConnection:
         try:
             status = await self._raw.execute(query, *(values or ()))
         except asyncpg.PostgresError as exc:
-            raise _translated(exc) from exc
+            _raise_translated(exc)
+            raise
         # The status tag ends with the row count: "UPDATE 1", "INSERT 0 1".
         last = status.rsplit(" ", 1)[-1]
         return (int(last) if last.isdigit() else 0), []
@@ -190,13 +192,15 @@ class HeldConnection:
             yield self
 
 
-def _translated(exc: asyncpg.PostgresError) -> Exception:
-    # As Tortoise's asyncpg client translates them.
+def _raise_translated(exc: asyncpg.PostgresError) -> None:
+    """Raise Tortoise's exception for `exc` as Tortoise's asyncpg client does; return
+    for the errors it lets through unchanged."""
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return IntegrityError(exc)
+        raise IntegrityError(exc) from exc
     if isinstance(exc, asyncpg.SyntaxOrAccessError | asyncpg.exceptions.DataError):
-        return OperationalError(exc)
-    return exc
+        raise OperationalError(exc) from exc
+    if isinstance(exc, asyncpg.InvalidTransactionStateError):
+        raise TransactionManagementError(exc) from exc
 
 
 @asynccontextmanager

@@ -10,11 +10,15 @@ DEFAULT_KEYS = 'ALTER TABLE reach_counter ALTER COLUMN "key" TYPE VARCHAR(40) CO
 
 # Each event's admissions become sharded reach_counter rows ("event:42", sharded by
 # person id over 16 shards, as events_service.reach.counter had it when this was
-# written); the live figures read them instead of counting admissions.
+# written); the live figures read them instead of counting admissions. The count of
+# the admissions is the truth: it replaces whatever a new worker started before this
+# migration may have counted already. (`WHERE true` lets SQLite tell the upsert's ON
+# from a join's.)
 BACKFILL = """
 INSERT INTO reach_counter (key, shard, value)
-SELECT 'event:' || event_id, person_id % 16, COUNT(*) FROM admission
+SELECT 'event:' || event_id, person_id % 16, COUNT(*) FROM admission WHERE true
 GROUP BY event_id, person_id % 16
+ON CONFLICT (key, shard) DO UPDATE SET value = excluded.value
 """
 
 
