@@ -55,9 +55,9 @@ INSERT INTO reach_counter (key, shard, value) VALUES ($1, $3, $4), ($2, $3, $4)
 ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
 """
 # An event's admissions, as SQL on an event row `e` (the key is event_key's).
-ADMITTED_AT_EVENT_SQL = """(
-    SELECT COALESCE(SUM(c.value), 0) FROM reach_counter c WHERE c.key = 'event:' || e.id
-)"""
+ADMITTED_AT_EVENT_SQL = f"""(
+    SELECT COALESCE(SUM(c.value), 0) FROM reach_counter c WHERE c.key = '{EVENT}' || e.id
+)"""  # noqa: S608 - only our own constant is formatted in
 _UNMARK_PEOPLE = """
 UPDATE person SET first_admitted_at = NULL
 WHERE first_admitted_at IS NOT NULL AND id NOT IN (SELECT person_id FROM admission)
