@@ -52,6 +52,8 @@ class Settings:
     targets: ProgrammeTargets = field(default_factory=ProgrammeTargets)
     login_attempts_per_minute: int = 10
     registrations_per_minute: int = 30
+    # Attendee look-ups per staff account (door staff search people by name).
+    lookups_per_minute: int = 30
     token_lifetime_minutes: int = 12 * 60
     max_body_bytes: int = 1_048_576
     mail_from: str = "Innovation Base <events@localhost>"
@@ -129,6 +131,7 @@ class Settings:
             ),
             login_attempts_per_minute=env.int("EVENTS_LOGIN_ATTEMPTS_PER_MINUTE", 10),
             registrations_per_minute=env.int("EVENTS_REGISTRATIONS_PER_MINUTE", 30),
+            lookups_per_minute=env.int("EVENTS_LOOKUPS_PER_MINUTE", 30),
             token_lifetime_minutes=env.int("EVENTS_TOKEN_LIFETIME_MINUTES", 12 * 60),
             max_body_bytes=env.int("EVENTS_MAX_BODY_BYTES", 1_048_576),
             mail_from=env.str("EVENTS_MAIL_FROM", "Innovation Base <events@localhost>"),

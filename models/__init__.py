@@ -1,6 +1,6 @@
 """Tortoise models of events-service, one module per aggregate, re-exported here."""
 
-from models.checkin import Admission, ScanLog
+from models.checkin import Admission, AttendeeLookup, ScanLog
 from models.events import Event, RegistrationLink
 from models.judging import (
     Award,
@@ -41,6 +41,7 @@ MODEL_MODULES = [
 __all__ = [
     "MODEL_MODULES",
     "Admission",
+    "AttendeeLookup",
     "Award",
     "ConflictDeclaration",
     "Criterion",

@@ -52,3 +52,26 @@ class ScanLog(Model):
     class Meta:
         table = "scan_log"
         indexes = (("event_id", "created_at"),)
+
+
+class AttendeeLookup(Model):
+    """One staff look-up of attendees, for organisers to review: who, where, how many.
+
+    The query text is personal data (a name, an e-mail, a phone number): only a
+    short hash of it is kept, enough to see one query repeated.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    staff: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="lookups", null=True, on_delete=fields.SET_NULL
+    )
+    event: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Event", related_name="lookups", on_delete=fields.CASCADE
+    )
+    query_hash = fields.CharField(max_length=16)
+    results = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attendee_lookup"
+        indexes = (("event_id", "created_at"), ("staff_id", "created_at"))

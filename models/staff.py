@@ -14,6 +14,10 @@ class StaffUser(Model):
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    # Every login token carries the generation it was issued under; changing the
+    # password (or deactivating) moves it on, which ends every session at once, in
+    # every process: the number is read with the account on each request.
+    session_generation = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "staff_user"

@@ -13,10 +13,11 @@ from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from events_service.auth import service
-from events_service.auth.guards import admin_only
+from events_service.auth.guards import SESSION_CLAIM, admin_only
 from events_service.auth.schemas import (
     LoginIn,
     LoginOut,
+    PasswordChangeIn,
     StaffUserCreate,
     StaffUserOut,
     StaffUserPatch,
@@ -42,6 +43,9 @@ def login_token(
         identifier=str(user.id),
         token_expiration=lifetime,
         token_unique_jwt_id=secrets.token_hex(16),
+        # The account's session generation now: a password change moves it on and so
+        # ends this token (auth.service.end_sessions).
+        token_extras={SESSION_CLAIM: user.session_generation},
     )
     cookie = Cookie(
         key=jwt_auth.key,
@@ -85,6 +89,26 @@ class AuthController(Controller):
         token = request.auth
         if token.jti:
             await service.revoke_token(token.jti, token.exp)
+        response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
+        response.delete_cookie(jwt_auth.key, path="/")
+        return response
+
+    @post(
+        "/password",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Change my password; ends every session of the account, this one included",
+    )
+    async def change_password(
+        self,
+        data: JSONBody[PasswordChangeIn],
+        request: Request[StaffUser, Token, Any],
+        jwt_auth: JWTAuthDep,
+    ) -> Response[None]:
+        changed = await service.change_own_password(
+            request.user.id, data.current_password, data.new_password
+        )
+        if not changed:
+            raise InvalidCredentials("The current password is wrong.")
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
         response.delete_cookie(jwt_auth.key, path="/")
         return response

@@ -15,6 +15,8 @@ from models.enums import Role
 
 # Route opt: the handler's own first statement checks the staff member (see ClaimedStaff).
 VERIFIES_STAFF = "verifies_staff_in_statement"
+# Login-token claim: the account's session generation when the token was issued.
+SESSION_CLAIM = "gen"
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,15 @@ class ClaimedStaff:
     Only a route marked with the VERIFIES_STAFF opt gets one instead of a StaffUser:
     the door scan, where the separate user query cost an eighth of each request's CPU.
     The guard lets it through to the handler, whose first statement reads the member's
-    current account, roles and token state along with the ticket; the service then
+    current account, roles and token state (revoked, session generation) along with
+    the ticket; the service then
     applies the same rule (`auth.service.confirm_claimed_staff`) before anything is
     written or shown: deactivation, logout and role changes bite at once, as elsewhere.
     """
 
     id: int
     jti: str | None
+    generation: int = 0
 
 
 def roles_allow(roles: Iterable[str], allowed: frozenset[str]) -> bool:

@@ -22,6 +22,11 @@ class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
+class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: NewPassword
+
+
 class LoginOut(msgspec.Struct):
     access_token: str
     token_type: str

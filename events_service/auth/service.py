@@ -9,6 +9,7 @@ from datetime import datetime
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 
 from events_service.auth.guards import roles_allow
 from events_service.auth.passwords import hash_password, needs_rehash, verify_password
@@ -100,42 +101,86 @@ async def update_staff_user(
     ):
         # Nobody locks themselves out of administration by accident.
         raise Conflict("You cannot deactivate yourself or remove your own admin role.")
+    changed = []
     if roles is not None:
         user.roles = _checked_roles(roles)
+        changed.append("roles")
     if active is not None:
         user.active = active
+        changed.append("active")
     if name is not None:
         user.name = name.strip()
+        changed.append("name")
     if password is not None:
         user.password_hash = await hash_password(_checked_password(password))
-    await user.save()
+        changed.append("password_hash")
+    # Only the fields given: a full save would write back the session generation
+    # read above, undoing a concurrent end_sessions.
+    if changed:
+        await user.save(update_fields=changed)
+    if password is not None or active is False:
+        # A reset password ends every session: whoever held the old one is out.
+        # Deactivation ends them too, so reactivating does not revive old tokens.
+        await end_sessions(user)
     return user
 
 
+async def change_own_password(user_id: int, current: str, new: str) -> bool:
+    """Set a new password if `current` is the account's; ends every session. False
+    when `current` is wrong (nothing changes then)."""
+    user = await get_staff_user(user_id)
+    if not await verify_password(user.password_hash, current):
+        return False
+    user.password_hash = await hash_password(_checked_password(new))
+    await user.save(update_fields=["password_hash"])
+    await end_sessions(user)
+    return True
+
+
+async def end_sessions(user: StaffUser) -> None:
+    """Invalidate every login token of the account issued so far, in every process.
+
+    Tokens carry the generation they were issued under; each request compares it
+    with the account's current one (user_for_token, and the scan's SCAN_CONTEXT).
+    Incremented in SQL, so two concurrent changes both move it on."""
+    await StaffUser.filter(id=user.id).update(session_generation=F("session_generation") + 1)
+    await user.refresh_from_db(fields=["session_generation"])
+
+
 # Every staff request authenticates: one fixed statement instead of two ORM queries
-# (user, then revocation), loaded fresh so deactivation and role changes bite at once.
+# (user, then revocation), loaded fresh so deactivation, role and password changes
+# bite at once.
 _ACTIVE_USER_UNLESS_REVOKED = """
 SELECT u.*, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $2) AS token_revoked
-FROM staff_user u WHERE u.id = $1 AND u.active
+FROM staff_user u WHERE u.id = $1 AND u.active AND u.session_generation = $3
 """
 
 
-async def user_for_token(user_id: int, jti: str | None) -> StaffUser | None:
-    """The active user a token names, unless the token was revoked (logged out)."""
-    rows = await fetch_rows(default_connection(), _ACTIVE_USER_UNLESS_REVOKED, [user_id, jti or ""])
+async def user_for_token(user_id: int, jti: str | None, generation: int = 0) -> StaffUser | None:
+    """The active user a token names, unless the token was revoked (logged out) or
+    issued before the account's sessions were ended (a password change)."""
+    rows = await fetch_rows(
+        default_connection(), _ACTIVE_USER_UNLESS_REVOKED, [user_id, jti or "", generation]
+    )
     if not rows or rows[0].pop("token_revoked"):
         return None
     return StaffUser._init_from_db(**rows[0])
 
 
 def confirm_claimed_staff(
-    allowed: frozenset[str], active: object, roles: object, revoked: object
+    allowed: frozenset[str],
+    active: object,
+    roles: object,
+    revoked: object,
+    generation: object = 0,
+    claimed_generation: int = 0,
 ) -> None:
     """Refuse a ClaimedStaff whose account, token or roles no longer allow the route.
 
-    `active`, `roles` and `revoked` are the staff_user and revoked_token columns the
-    route's first statement read (NULL when the user no longer exists)."""
-    if not active or revoked:
+    `active`, `roles`, `revoked` and `generation` are the staff_user and revoked_token
+    columns the route's first statement read (NULL when the user no longer exists);
+    `claimed_generation` is the session generation the token was issued under."""
+    if not active or revoked or generation != claimed_generation:
         raise NotAuthorizedException("This login is no longer valid: log in again.")
     current = json.loads(roles) if isinstance(roles, str | bytes) else roles
     if not isinstance(current, list) or not roles_allow(current, allowed):

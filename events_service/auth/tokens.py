@@ -11,7 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTCookieAuth, Token
 
-from events_service.auth.guards import VERIFIES_STAFF, ClaimedStaff
+from events_service.auth.guards import SESSION_CLAIM, VERIFIES_STAFF, ClaimedStaff
 from events_service.auth.service import user_for_token
 from events_service.settings import Settings
 from models import StaffUser
@@ -94,9 +94,15 @@ async def _retrieve_user(
         user_id = int(token.sub)
     except ValueError:
         return None
+    # Tokens issued before generations existed carry none: generation 0, every
+    # account's first.
+    generation = token.extras.get(SESSION_CLAIM, 0)
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        return None
+    jti = token.jti if isinstance(token.jti, str) else None
     if connection.route_handler.opt.get(VERIFIES_STAFF):
-        return ClaimedStaff(id=user_id, jti=token.jti if isinstance(token.jti, str) else None)
-    return await user_for_token(user_id, token.jti)
+        return ClaimedStaff(id=user_id, jti=jti, generation=generation)
+    return await user_for_token(user_id, jti, generation)
 
 
 def build_jwt_auth(settings: Settings) -> JWTCookieAuth[StaffUser, Token]:

@@ -152,7 +152,12 @@ async def _scan(
     if staff is not None:
         # Before anything is shown or written: the account, token and roles as of now.
         confirm_claimed_staff(
-            request.allowed_roles, row["staff_active_"], row["staff_roles_"], row["staff_revoked_"]
+            request.allowed_roles,
+            row["staff_active_"],
+            row["staff_roles_"],
+            row["staff_revoked_"],
+            row["staff_generation_"],
+            staff.generation,
         )
     if row["logged_"] and request.scan_id is not None:
         logged = await _replay(conn, request.scan_id)

@@ -54,13 +54,15 @@ WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
 # One look-up for everything a scan decides on: the scanning event, the ticket the
 # code names ($2, 0: none), whether this scan_id ($3) was answered before, and the
 # staff member's current state ($4 user id, $5 token id; 0 and '' when the request
-# was authenticated the usual way). Every column may be NULL; there is always a row.
+# was authenticated the usual way): active, roles, session generation, revoked.
+# Every column may be NULL; there is always a row.
 SCAN_CONTEXT = """
 SELECT e.id AS event_id_, e.title AS event_title_, e.kind AS event_kind_,
        e.status AS event_status_, e.starts_at, e.ends_at, e.checkin_opens_at,
        e.checkin_closes_at, t.*,
        EXISTS (SELECT 1 FROM scan_log l WHERE l.scan_id = $3) AS logged_,
        s.active AS staff_active_, s.roles AS staff_roles_,
+       s.session_generation AS staff_generation_,
        EXISTS (SELECT 1 FROM revoked_token rt WHERE rt.jti = $5) AS staff_revoked_
 FROM (SELECT 1 AS one) base
 LEFT JOIN event e ON e.id = $1

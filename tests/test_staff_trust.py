@@ -1,0 +1,117 @@
+"""Staff-side trust: what door staff see of attendees, sessions after a password
+change, the jury's secrecy in public winner records, replayed scan ids."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from litestar import Litestar
+
+from models import StaffUser
+from tests.checkin_helpers import event_now, link_for, ticket_for
+from tests.conftest import PASSWORD, LoginAs
+
+LOGIN = "/api/v1/auth/login"
+ME = "/api/v1/auth/me"
+CHECKINS = "/api/v1/checkins"
+NEW_PASSWORD = "a brand new password"
+
+
+async def _login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    response = await client.post(LOGIN, json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    client.cookies.clear()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def _scan(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: int, code: str
+) -> httpx.Response:
+    body = {"event_id": event_id, "gate": "A", "code": code, "scan_id": str(uuid.uuid4())}
+    return await client.post(CHECKINS, json=body, headers=headers)
+
+
+# ---- 2. a password change ends every session ----------------------------------------
+
+
+async def test_changing_the_password_ends_every_session_of_the_account(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, login_as: LoginAs
+) -> None:
+    event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    tickets = [await ticket_for(app, client, event, slug, n) for n in range(3)]
+    await login_as("staff", email="door@example.org")
+    phone = await _login(client, "door@example.org")
+    laptop = await _login(client, "door@example.org")
+    assert (await _scan(client, laptop, event["id"], tickets[0].code)).status_code == 200
+
+    changed = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=phone,
+    )
+    assert changed.status_code == 204, changed.text
+
+    # Both old tokens are out, on an ordinary route and on the scan's fast path.
+    for old in (phone, laptop):
+        me = await client.get(ME, headers=old)
+        assert me.status_code == 401 and me.json()["type"] == "/problems/unauthorized"
+        refused = await _scan(client, old, event["id"], tickets[1].code)
+        assert refused.status_code == 401, refused.text
+    assert (await client.post(LOGIN, json={"email": "door@example.org", "password": PASSWORD})
+            ).status_code == 401  # fmt: skip
+    fresh = await _login(client, "door@example.org", NEW_PASSWORD)
+    assert (await client.get(ME, headers=fresh)).json()["email"] == "door@example.org"
+    admitted = await _scan(client, fresh, event["id"], tickets[1].code)
+    assert admitted.json()["verdict"] == "admitted"
+
+
+async def test_a_wrong_current_password_changes_nothing(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    staff = await login_as("staff", email="careful@example.org")
+    wrong = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "not my password", "new_password": NEW_PASSWORD},
+        headers=staff,
+    )
+    assert wrong.status_code == 401 and wrong.json()["type"] == "/problems/invalid-credentials"
+    assert (await client.get(ME, headers=staff)).status_code == 200
+    await _login(client, "careful@example.org")
+
+
+async def test_an_admin_reset_ends_the_sessions_of_that_account_only(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, login_as: LoginAs
+) -> None:
+    event = await event_now(client, admin)
+    ticket = await ticket_for(app, client, event, await link_for(client, admin, event), 1)
+    staff = await login_as("staff", email="lost-phone@example.org")
+    other = await login_as("staff", email="colleague@example.org")
+    user = await StaffUser.get(email="lost-phone@example.org")
+
+    reset = await client.patch(
+        f"/api/v1/staff-users/{user.id}", json={"password": NEW_PASSWORD}, headers=admin
+    )
+    assert reset.status_code == 200, reset.text
+
+    assert (await client.get(ME, headers=staff)).status_code == 401
+    assert (await _scan(client, staff, event["id"], ticket.code)).status_code == 401
+    assert (await client.get(ME, headers=other)).status_code == 200
+    assert (await client.get(ME, headers=admin)).status_code == 200
+    fresh = await _login(client, "lost-phone@example.org", NEW_PASSWORD)
+    assert (await _scan(client, fresh, event["id"], ticket.code)).json()["verdict"] == "admitted"
+
+
+async def test_reactivating_an_account_does_not_revive_its_old_tokens(
+    client: httpx.AsyncClient, admin: dict, login_as: LoginAs
+) -> None:
+    staff = await login_as("staff", email="back@example.org")
+    user = await StaffUser.get(email="back@example.org")
+    url = f"/api/v1/staff-users/{user.id}"
+    assert (await client.patch(url, json={"active": False}, headers=admin)).status_code == 200
+    assert (await client.patch(url, json={"active": True}, headers=admin)).status_code == 200
+
+    assert (await client.get(ME, headers=staff)).status_code == 401
+    fresh = await _login(client, "back@example.org")
+    assert (await client.get(ME, headers=fresh)).status_code == 200
