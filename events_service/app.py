@@ -10,7 +10,7 @@ from litestar import Litestar, Request, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -22,6 +22,7 @@ from events_service import __version__
 from events_service.auth.controllers import AuthController, StaffUserController
 from events_service.auth.tokens import build_jwt_auth
 from events_service.checkin.controllers import (
+    attendee_lookups,
     checkin,
     event_attendance,
     find_attendees,
@@ -98,6 +99,13 @@ async def _is_registration(request: Request) -> bool:
     )
 
 
+def _staff_account(request: Request) -> str:
+    # Runs after authentication (app-level middleware), so the user is known here.
+    user = request.scope.get("user")
+    user_id = getattr(user, "id", None)
+    return f"staff:{user_id}" if user_id is not None else f"address:{get_remote_address(request)}"
+
+
 def _too_many_requests(request: Request, exc: TooManyRequestsException) -> Response:
     """A friendly page for people on the form; a problem document for everyone else."""
     if request.url.path.startswith("/r/"):
@@ -142,9 +150,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         check_throttle_handler=_is_registration,
         store="rate_limit_registration",
     )
+    # Per staff account, not per address: a door's phones share the venue's address,
+    # and what the limit stops (harvesting the attendee list) is one account's doing.
+    lookup_rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.lookups_per_minute),
+        identifier_for_request=_staff_account,
+        store="rate_limit_lookup",
+    )
 
     # Each limit sits only on the routes it guards: every other request (a door scan
-    # above all) skips both middleware layers.
+    # above all) skips these middleware layers.
     logins = Router(
         path="/",
         route_handlers=[AuthController, login_form],
@@ -154,6 +169,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         path="/",
         route_handlers=[register_json, registration_form],
         middleware=[registration_rate_limit.middleware],
+    )
+    lookups = Router(
+        path="/", route_handlers=[find_attendees], middleware=[lookup_rate_limit.middleware]
     )
 
     return Litestar(
@@ -175,7 +193,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             checkin,
             undo_checkin,
             event_attendance,
-            find_attendees,
+            lookups,
+            attendee_lookups,
             reach,
             scan_page,
             login_page,

@@ -3,9 +3,11 @@ change, the jury's secrecy in public winner records, replayed scan ids."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import httpx
+import pytest
 from litestar import Litestar
 
 from models import StaffUser
@@ -115,3 +117,67 @@ async def test_reactivating_an_account_does_not_revive_its_old_tokens(
     assert (await client.get(ME, headers=staff)).status_code == 401
     fresh = await _login(client, "back@example.org")
     assert (await client.get(ME, headers=fresh)).status_code == 200
+
+
+# ---- 1. attendee look-up: no contact harvesting ------------------------------------
+
+
+async def test_door_staff_see_masked_contacts_organisers_see_them_in_full(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    admin: dict,
+    door: dict,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    contact = {"email": "zhang.wei@x.test", "phone": "+86 139 1234 1234"}
+    await ticket_for(app, client, event, slug, 1, name="Zhang Wei", organisation="ACME", **contact)
+    url = f"/api/v1/events/{event['id']}/attendees"
+
+    with caplog.at_level(logging.INFO, logger="events_service.checkin.attendance"):
+        for query in ("zhang", "zhang.wei@x", "1234 1234"):  # still found by any of them
+            found = await client.get(url, params={"q": query}, headers=door)
+            assert found.status_code == 200, found.text
+            (row,) = found.json()
+            assert (row["name"], row["organisation"], row["status"]) == (
+                "Zhang Wei", "ACME", "confirmed",
+            )  # fmt: skip
+            assert (row["email"], row["phone"]) == ("z***@x.test", "+86*******1234")
+            assert "zhang.wei@" not in found.text and "139" not in found.text
+
+    full = (await client.get(url, params={"q": "zhang"}, headers=admin)).json()
+    assert (full[0]["email"], full[0]["phone"]) == ("zhang.wei@x.test", "+8613912341234")
+
+    # Each look-up is logged and recorded: who, which event, how many; never the text.
+    logged = [r.getMessage() for r in caplog.records if "look-up" in r.getMessage()]
+    door_id = (await client.get(ME, headers=door)).json()["id"]
+    assert len(logged) == 3 + 1
+    assert all(f"staff {door_id}" in m and f"event {event['id']}" in m for m in logged[:3])
+    assert all("1 result(s)" in m for m in logged)
+    assert not any("zhang" in m.casefold() or "1234" in m for m in logged)
+    audit = await client.get(f"/api/v1/events/{event['id']}/lookups", headers=admin)
+    assert audit.status_code == 200, audit.text
+    entries = audit.json()  # newest first
+    assert [(e["staff_id"], e["results"]) for e in entries][1:] == [(door_id, 1)] * 3
+    assert entries[0]["query_hash"] == entries[-1]["query_hash"]  # both asked "zhang"
+    assert "zhang" not in audit.text.casefold() and "1234 1234" not in audit.text
+    own = await client.get(f"/api/v1/events/{event['id']}/lookups", headers=door)
+    assert own.status_code == 403
+
+
+async def test_look_ups_are_rate_limited_per_staff_account(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, login_as: LoginAs
+) -> None:
+    event = await event_now(client, admin)
+    url = f"/api/v1/events/{event['id']}/attendees"
+    harvester = await login_as("staff")
+    colleague = await login_as("staff")  # same client address, another account
+
+    for n in range(app.state.settings.lookups_per_minute):
+        assert (await client.get(url, params={"q": f"a{n}"}, headers=harvester)).status_code == 200
+    refused = await client.get(url, params={"q": "b"}, headers=harvester)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["type"] == "/problems/rate-limited"
+    assert (await client.get(url, params={"q": "b"}, headers=colleague)).status_code == 200

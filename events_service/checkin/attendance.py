@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
 
-from events_service.checkin.schemas import AttendanceOut, AttendeeRow, BucketCount, GateCount
+from events_service.checkin.schemas import (
+    AttendanceOut,
+    AttendeeLookupOut,
+    AttendeeRow,
+    BucketCount,
+    GateCount,
+)
 from events_service.errors import NotFound
-from models import Admission, Event, Registration
+from models import Admission, AttendeeLookup, Event, Registration
 from models.enums import RegistrationStatus
+
+logger = logging.getLogger(__name__)
 
 BUCKET = timedelta(minutes=5)
 LOOKUP_LIMIT = 20
@@ -43,13 +54,59 @@ async def attendance(event_id: int) -> AttendanceOut:
     )
 
 
-async def find_attendees(event_id: int, q: str) -> list[AttendeeRow]:
-    """Staff look-up for people without their phone: name, e-mail or phone."""
+def mask_email(email: str) -> str:
+    """`zhang.wei@x.test` as `z***@x.test`: enough to tell two namesakes apart when the
+    person says their address, too little to write to them."""
+    local, at, domain = email.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "***"
+
+
+def mask_phone(phone: str) -> str:
+    """`+86 139 1234 1234` as `+86*******1234`: the country code and the last four digits."""
+    compact = "".join(ch for ch in phone if not ch.isspace() and ch not in "-().")
+    if len(compact) < 8:
+        return "*" * max(len(compact) - 2, 0) + compact[-2:]
+    head = compact[:3] if compact.startswith("+") else ""
+    return head + "*" * (len(compact) - len(head) - 4) + compact[-4:]
+
+
+def query_digest(audit_key: bytes, query: str) -> str:
+    """A short keyed hash of a look-up's text: the audit can show one query repeated
+    without holding the name or phone number typed (a plain hash of a phone number
+    is reversed by trying them all)."""
+    return hmac.new(audit_key, query.casefold().encode(), hashlib.sha256).hexdigest()[:16]
+
+
+async def find_attendees(
+    event_id: int,
+    q: str,
+    *,
+    staff_id: int,
+    show_contacts: bool,
+    audit_key: bytes,
+) -> list[AttendeeRow]:
+    """Staff look-up for people without their phone: by name, e-mail or phone.
+
+    Door staff need the name, organisation and status; the e-mail and phone are
+    masked unless `show_contacts` (organisers). Every look-up is recorded (who,
+    which event, how many people it showed; never the text) for organisers to
+    review at GET /api/v1/events/{id}/lookups."""
     if not await Event.exists(id=event_id):
         raise NotFound(f"No event {event_id}.")
     needle = " ".join(q.split())
-    if not needle:
-        return []
+    rows = await _matching(event_id, needle, show_contacts) if needle else []
+    digest = query_digest(audit_key, needle)
+    await AttendeeLookup.create(
+        staff_id=staff_id, event_id=event_id, query_hash=digest, results=len(rows)
+    )
+    logger.info(
+        "attendee look-up: staff %s, event %s, %d result(s), query #%s",
+        staff_id, event_id, len(rows), digest,
+    )  # fmt: skip
+    return rows
+
+
+async def _matching(event_id: int, needle: str, show_contacts: bool) -> list[AttendeeRow]:
     digits = "".join(ch for ch in needle if ch.isdigit())
     match = Q(person__name__icontains=needle) | Q(person__email__icontains=needle.casefold())
     if len(digits) >= 4:
@@ -67,12 +124,15 @@ async def find_attendees(event_id: int, q: str) -> list[AttendeeRow]:
         admission = (
             registration.admission if isinstance(registration.admission, Admission) else None
         )
+        email, phone = person.email, person.phone
+        if not show_contacts:
+            email, phone = mask_email(email), phone and mask_phone(phone)
         rows.append(
             AttendeeRow(
                 registration_id=registration.id,
                 name=person.name,
-                email=person.email,
-                phone=person.phone,
+                email=email,
+                phone=phone,
                 organisation=person.organisation.name if person.organisation else None,
                 status=registration.status.value,
                 admitted_at=admission.admitted_at if admission else None,
@@ -80,3 +140,25 @@ async def find_attendees(event_id: int, q: str) -> list[AttendeeRow]:
             )
         )
     return rows
+
+
+async def lookups(event_id: int, limit: int) -> list[AttendeeLookupOut]:
+    """The event's attendee look-ups, newest first."""
+    if not await Event.exists(id=event_id):
+        raise NotFound(f"No event {event_id}.")
+    found = (
+        await AttendeeLookup.filter(event_id=event_id)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+        .select_related("staff")
+    )
+    return [
+        AttendeeLookupOut(
+            staff_id=entry.staff_id,  # type: ignore[attr-defined]
+            staff_email=entry.staff.email if entry.staff else None,
+            results=entry.results,
+            query_hash=entry.query_hash,
+            created_at=entry.created_at,
+        )
+        for entry in found
+    ]

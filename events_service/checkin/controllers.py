@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, post
@@ -14,6 +15,7 @@ from events_service.checkin import attendance as attendance_service
 from events_service.checkin import service
 from events_service.checkin.schemas import (
     AttendanceOut,
+    AttendeeLookupOut,
     AttendeeOut,
     AttendeeRow,
     CheckinIn,
@@ -23,9 +25,10 @@ from events_service.deps import SettingsDep
 from events_service.errors import Unprocessable
 from events_service.programme.live import attendance_changed
 from models import StaffUser
-from models.enums import ScanVerdict
+from models.enums import Role, ScanVerdict
 
 Query = Annotated[str, QueryParameter(min_length=1, max_length=100)]
+LookupLimit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
 
 @post(
@@ -105,6 +108,38 @@ async def event_attendance(event_id: FromPath[int]) -> AttendanceOut:
     guards=[staff_only],
     tags=["check-in"],
     summary="Look people up by name, e-mail or phone (for those without their code)",
+    description="Door staff see e-mail and phone masked; admins see them in full. "
+    "Rate-limited per staff account (EVENTS_LOOKUPS_PER_MINUTE); every look-up is "
+    "recorded for organisers.",
 )
-async def find_attendees(event_id: FromPath[int], q: Query) -> list[AttendeeRow]:
-    return await attendance_service.find_attendees(event_id, q)
+async def find_attendees(
+    event_id: FromPath[int],
+    q: Query,
+    request: Request[StaffUser, Token, Any],
+    settings: SettingsDep,
+) -> list[AttendeeRow]:
+    # Rate-limited per staff account where the app mounts it (app.lookup_rate_limit).
+    return await attendance_service.find_attendees(
+        event_id,
+        q,
+        staff_id=request.user.id,
+        show_contacts=Role.ADMIN.value in request.user.roles,
+        audit_key=lookup_audit_key(settings.secret_key),
+    )
+
+
+def lookup_audit_key(secret_key: str) -> bytes:
+    # Its own key, derived: the login-token secret is never used as anything else.
+    return hashlib.sha256(b"events-service/attendee-lookup|" + secret_key.encode()).digest()
+
+
+@get(
+    "/api/v1/events/{event_id:int}/lookups",
+    guards=[admin_only],
+    tags=["check-in"],
+    summary="Who looked attendees up at this event, and how many people each look-up showed",
+)
+async def attendee_lookups(
+    event_id: FromPath[int], limit: LookupLimit = 100
+) -> list[AttendeeLookupOut]:
+    return await attendance_service.lookups(event_id, limit)

@@ -60,6 +60,9 @@ class AttendanceOut(msgspec.Struct):
 
 
 class AttendeeRow(msgspec.Struct):
+    """A look-up result. `email` and `phone` are masked (`z***@x.test`) for door
+    staff; organisers (admins) see them in full."""
+
     registration_id: int
     name: str
     email: str
@@ -68,3 +71,14 @@ class AttendeeRow(msgspec.Struct):
     status: str
     admitted_at: datetime | None
     gate: str | None
+
+
+class AttendeeLookupOut(msgspec.Struct):
+    """One recorded attendee look-up: who searched, how many people it showed, when,
+    and a short keyed hash of the text (equal hashes: the same query)."""
+
+    staff_id: int | None
+    staff_email: str | None
+    results: int
+    query_hash: str
+    created_at: datetime

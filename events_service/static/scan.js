@@ -155,7 +155,13 @@
       if (query.length < 2) return;
       const response = await fetch(`/api/v1/events/${door.eventId}/attendees?q=${encodeURIComponent(query)}`,
         { credentials: "same-origin" });
+      if (response.status === 429) {
+        const item = document.createElement("li");
+        item.textContent = "Too many look-ups from this account: wait a minute.";
+        list.append(item); return;
+      }
       if (!response.ok) return;
+      // Rows carry masked e-mail and phone for door staff; the door shows neither.
       for (const row of await response.json()) {
         const item = document.createElement("li");
         const who = document.createElement("span");
