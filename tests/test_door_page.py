@@ -131,3 +131,39 @@ def test_non_staff_cannot_use_the_door(door_server: str) -> None:
         )
         assert login.status_code == 303 and login.headers["location"] == "/"
         assert http.get("/scan").status_code == 200  # an admin passes every guard
+
+
+def test_a_reused_scan_id_shows_nothing_green(door_server: str) -> None:
+    """A scan sent under a scan_id already used for another code (a replaying or
+    buggy client) is refused by the server, and the door shows it in red."""
+    event, codes = _prepare(door_server)
+
+    with chromium_page() as page:
+        page.goto(f"{door_server}/scan")
+        page.fill("#email", DOOR[0])
+        page.fill("#password", DOOR[1])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{door_server}/scan")
+        page.select_option("#event", str(event["id"]))
+        page.click("#start")
+        page.wait_for_selector("#door:not([hidden])")
+        # Every scan of this page now carries the same id.
+        page.evaluate("crypto.randomUUID = () => '0f0e4a52-reused-scan-id'")
+
+        verdicts = []
+        for code in (codes[0], codes[1]):
+            page.focus("#code")
+            page.keyboard.type(code)
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#verdict:not([hidden])")
+            verdicts.append(
+                (page.get_attribute("#verdict", "data-verdict"),
+                 page.get_attribute("#verdict", "class") or "", page.inner_text("#verdict"))
+            )  # fmt: skip
+            page.click("#verdict")
+            page.wait_for_selector("#verdict", state="hidden")
+
+    assert verdicts[0][0] == "admitted" and "Li Wei" in verdicts[0][2]
+    verdict, colour, message = verdicts[1]
+    assert verdict == "refused" and "red" in colour and "green" not in colour
+    assert "Wang Fang" not in message and "Li Wei" not in message

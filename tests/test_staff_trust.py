@@ -10,7 +10,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from models import StaffUser
+from models import Admission, ScanLog, StaffUser
 from tests.checkin_helpers import event_now, link_for, ticket_for
 from tests.conftest import PASSWORD, LoginAs
 
@@ -181,3 +181,68 @@ async def test_look_ups_are_rate_limited_per_staff_account(
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["type"] == "/problems/rate-limited"
     assert (await client.get(url, params={"q": "b"}, headers=colleague)).status_code == 200
+
+
+# ---- 4. a used scan_id answers only the same scan ---------------------------------
+
+
+async def test_a_reused_scan_id_with_another_code_or_event_is_refused(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    other_event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    genuine = await ticket_for(app, client, event, slug, 1, name="Li Wei")
+    other = await ticket_for(app, client, event, slug, 2, name="Wang Fang")
+    scan_id = str(uuid.uuid4())
+
+    def body(**fields: object) -> dict:
+        return {"event_id": event["id"], "gate": "A", "scan_id": scan_id, **fields}
+
+    first = await client.post(CHECKINS, json=body(code=genuine.code), headers=door)
+    assert first.json()["message"] == "Admitted: Li Wei"
+
+    forged = genuine.code[:-4] + ("AAAA" if not genuine.code.endswith("AAAA") else "BBBB")
+    for replay in (
+        body(code=forged),  # the forged code that was let in as "Admitted: Li Wei"
+        body(code=other.code),
+        body(registration_id=other.registration_id),
+        body(registration_id=genuine.registration_id),  # a look-up is another scan
+        {**body(code=genuine.code), "event_id": other_event["id"]},
+    ):
+        refused = await client.post(CHECKINS, json=replay, headers=door)
+        assert refused.status_code == 409, (replay, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        problem = refused.json()
+        assert problem["type"] == "/problems/scan-id-reused"
+        assert "Li Wei" not in refused.text and "verdict" not in problem
+
+    # The same scan retried still hears its own answer; nothing else was recorded.
+    retried = await client.post(CHECKINS, json=body(code=genuine.code), headers=door)
+    assert (retried.status_code, retried.json()["verdict"]) == (200, "admitted")
+    assert await ScanLog.filter(scan_id=scan_id).count() == 1
+    assert not await Admission.exists(registration_id=other.registration_id)
+    fresh = await client.post(CHECKINS, json={**body(code=other.code), "scan_id": None},
+                              headers=door)  # fmt: skip
+    assert fresh.json()["verdict"] == "admitted"
+
+
+async def test_a_reused_scan_id_of_a_look_up_admission_answers_only_that_registration(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    first, second = [await ticket_for(app, client, event, slug, n) for n in (1, 2)]
+    body = {"event_id": event["id"], "gate": "desk", "scan_id": str(uuid.uuid4())}
+
+    admitted = await client.post(
+        CHECKINS, json={**body, "registration_id": first.registration_id}, headers=door
+    )
+    assert admitted.json()["verdict"] == "admitted"
+    again = await client.post(
+        CHECKINS, json={**body, "registration_id": first.registration_id}, headers=door
+    )
+    assert again.json()["verdict"] == "admitted"  # the retry of the same look-up
+    for replay in ({"registration_id": second.registration_id}, {"code": first.code}):
+        refused = await client.post(CHECKINS, json={**body, **replay}, headers=door)
+        assert refused.status_code == 409 and refused.json()["type"] == "/problems/scan-id-reused"

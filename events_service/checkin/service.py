@@ -23,7 +23,7 @@ from events_service.auth.service import confirm_claimed_staff
 from events_service.checkin import statements as sql
 from events_service.checkin.codes import CodeError, ForgedCode, normalise_code, read_code
 from events_service.db import HeldConnection, Statements, execute, fetch_rows, held_connection
-from events_service.errors import NotFound, Unprocessable
+from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.reach.counter import (
     _as_datetime,
     benefit_organisation_of,
@@ -52,6 +52,11 @@ _MESSAGES = {
     ScanVerdict.NOT_OPEN: "Not admitting now for this event: {reason}",
     ScanVerdict.UNKNOWN: "Not a ticket of ours. Ask for the ticket e-mail or look the name up.",
 }
+
+
+class ScanIdReused(Conflict):
+    slug = "scan-id-reused"
+    title = "Scan id already used for another scan"
 
 
 @dataclass(frozen=True)
@@ -159,13 +164,13 @@ async def _scan(
             row["staff_generation_"],
             staff.generation,
         )
+    hashed = code_hash(request.code) if request.code is not None else ""
     if row["logged_"] and request.scan_id is not None:
-        logged = await _replay(conn, request.scan_id)
+        logged = await _replay(conn, request, hashed)
         if logged is not None:
             return logged
     now = timezone.now()
     moment = _check_scanned_at(request.scanned_at, now)
-    hashed = code_hash(request.code) if request.code is not None else ""
     if row["event_id_"] is None:
         raise NotFound(f"No event {request.event_id}.")
     event, ticket = _event_and_ticket(row)
@@ -180,7 +185,7 @@ async def _scan(
         return await _admit(conn, request, ticket, event, hashed, moment, now)
     except IntegrityError:
         # The same scan_id raced in twice: the first one's answer is the answer.
-        if request.scan_id is not None and (logged := await _replay(conn, request.scan_id)):
+        if request.scan_id is not None and (logged := await _replay(conn, request, hashed)):
             return logged
         raise
 
@@ -220,7 +225,7 @@ async def _refuse(
     try:
         await _log(conn, request, hashed, verdict, ticket and ticket["id"], now)
     except IntegrityError:
-        if request.scan_id is not None and (logged := await _replay(conn, request.scan_id)):
+        if request.scan_id is not None and (logged := await _replay(conn, request, hashed)):
             return logged
         raise
     return _result(verdict, ticket, **extra)
@@ -357,11 +362,26 @@ async def _log(
     await execute(conn, sql.LOG, values)
 
 
-async def _replay(conn: Statements, scan_id: str) -> ScanResult | None:
-    """The answer a logged scan got, for a client retrying the same scan_id."""
-    rows = await fetch_rows(conn, sql.LOGGED, [scan_id])
+async def _replay(conn: Statements, request: ScanRequest, hashed: str) -> ScanResult | None:
+    """The answer a logged scan got, for a client retrying the same scan_id.
+
+    Only for the same scan: the same code (or looked-up registration) at the same
+    event. Anything else under a used scan_id is refused (ScanIdReused), or a forged
+    code sent with a genuine scan's id would hear that scan's "Admitted: <name>"."""
+    assert request.scan_id is not None
+    rows = await fetch_rows(conn, sql.LOGGED, [request.scan_id])
     if not rows:
         return None
+    same_scan = rows[0]["event_id"] == request.event_id and (
+        rows[0]["code_hash"] == hashed
+        if request.code is not None
+        else not rows[0]["code_hash"] and rows[0]["registration_id"] == request.registration_id
+    )
+    if not same_scan:
+        raise ScanIdReused(
+            "This scan_id was used for another scan: nothing was checked. "
+            "Scan again (a new scan gets a new id)."
+        )
     verdict = ScanVerdict(rows[0]["verdict"])
     registration_id = rows[0]["registration_id"]
     ticket = None

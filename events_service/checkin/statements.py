@@ -36,7 +36,9 @@ INSERT INTO scan_log (code_hash, verdict, event_id, registration_id, gate, staff
                       scanned_at, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
-LOGGED = "SELECT verdict, registration_id, event_id FROM scan_log WHERE scan_id = $1"
+LOGGED = """
+SELECT verdict, registration_id, event_id, code_hash FROM scan_log WHERE scan_id = $1
+"""
 
 # Undo of an admission.
 UNDO = "DELETE FROM admission WHERE registration_id = $1 RETURNING person_id, admitted_at"

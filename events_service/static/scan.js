@@ -11,7 +11,7 @@
   const WORDS = {
     admitted: "ADMITTED", already_admitted: "ALREADY IN", forged: "FORGED",
     wrong_event: "WRONG EVENT", cancelled: "CANCELLED", waitlisted: "WAITLISTED",
-    not_open: "NOT OPEN", unknown: "UNKNOWN", offline: "OK (OFFLINE)",
+    not_open: "NOT OPEN", unknown: "UNKNOWN", offline: "OK (OFFLINE)", refused: "NOT CHECKED",
   };
   const COLOURS = { admitted: "green", offline: "green", already_admitted: "amber" };
   let door = JSON.parse(localStorage.getItem("door") || "null");
@@ -53,6 +53,8 @@
     });
     if (response.status === 401) { window.location.assign(`/login?next=/scan`); return null; }
     const answer = await response.json();
+    // A refusal (a problem document, e.g. a scan_id already used for another scan)
+    // is never a verdict: it must not show green, whatever the body holds.
     if (!response.ok) throw new Error(answer.detail || answer.title || "request refused");
     return answer;
   }
@@ -69,7 +71,7 @@
       if (answer) { show(answer.verdict, answer.message); refreshCounts(); }
     } catch (error) {
       if (error instanceof TypeError && body.code) return offline(body);
-      show("unknown", String(error.message || error));
+      show("refused", String(error.message || error));
     }
   }
 
