@@ -13,6 +13,8 @@ from litestar import Litestar
 from models import Admission, ScanLog, StaffUser
 from tests.checkin_helpers import event_now, link_for, ticket_for
 from tests.conftest import PASSWORD, LoginAs
+from tests.judging_helpers import API, ok
+from tests.test_judging_winners import closed_final_round
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
@@ -246,3 +248,47 @@ async def test_a_reused_scan_id_of_a_look_up_admission_answers_only_that_registr
     for replay in ({"registration_id": second.registration_id}, {"code": first.code}):
         refused = await client.post(CHECKINS, json={**body, **replay}, headers=door)
         assert refused.status_code == 409 and refused.json()["type"] == "/problems/scan-id-reused"
+
+
+# ---- 3. the jury's scores stay with the organisers --------------------------------
+
+
+async def test_public_winners_show_results_and_hashes_not_the_judges_scores(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await closed_final_round(client, admin)
+    ok(await client.post(f"{API}/rounds/{setup.round_id}/close", headers=admin))
+    published = ok(await client.post(f"{API}/competitions/{setup.event_id}/winners", headers=admin))
+    client.cookies.clear()
+
+    public = await client.get(f"{API}/winners", params={"event_id": setup.event_id})
+    assert public.status_code == 200
+    records = public.json()
+    assert [(w["entry_id"], w["award_title"], w["rank"], w["final_score"], w["hash"])
+            for w in records] == [
+        (w["entry_id"], w["award_title"], w["rank"], w["final_score"], w["hash"])
+        for w in published
+    ]  # fmt: skip
+    assert all(w["ruleset"]["criteria"] for w in records)
+    assert all("scores_snapshot" not in w for w in records)
+    assert "judge_id" not in public.text and "assignment_id" not in public.text
+    assert "judge_id" not in (await client.get(f"{API}/winners")).text
+    # The chain still covers the snapshots, and anyone can check it.
+    verdict = ok(await client.get(f"{API}/winners/verify"))
+    assert verdict["valid"] is True and verdict["records"] == len(published)
+
+    page = await client.get(f"/winners/{published[0]['id']}/certificate")
+    assert page.status_code == 200 and published[0]["hash"] in page.text
+    assert "judge" not in page.text.casefold()
+
+    # Organisers see the detail each record came from; judges and strangers do not.
+    detail_url = f"{API}/competitions/{setup.event_id}/winners"
+    detail = ok(await client.get(detail_url, headers=admin))
+    assert [w["hash"] for w in detail] == [w["hash"] for w in published]
+    judge_ids = {s["judge_id"] for s in detail[0]["scores_snapshot"]["scores"]}
+    assert judge_ids == set(setup.judges)
+    a_judge = next(iter(setup.judges.values()))
+    assert (await client.get(detail_url, headers=a_judge)).status_code == 403
+    client.cookies.clear()
+    assert (await client.get(detail_url)).status_code == 401

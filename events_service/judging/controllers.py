@@ -63,6 +63,10 @@ class CompetitionController(Controller):
     async def preview_winners(self, event_id: FromPath[int]) -> list[winners.WinnerOut]:
         return await winners.preview(event_id)
 
+    @get("/winners", summary="Published winner records with the scores each came from")
+    async def winners_in_detail(self, event_id: FromPath[int]) -> list[winners.WinnerOut]:
+        return await winners.detailed_winners(event_id)
+
     @post("/winners", summary="Publish the winners of the closed final round")
     async def publish_winners(
         self, event_id: FromPath[int], request: AuthRequest
@@ -333,9 +337,17 @@ class WinnersController(Controller):
     path = "/api/v1/winners"
     tags = ["winners"]
 
-    @get("/", summary="Published winner records (public)", opt=PUBLIC)
-    async def list_winners(self, event_id: FromQuery[int | None] = None) -> list[winners.WinnerOut]:
-        return await winners.list_winners(event_id)
+    @get(
+        "/",
+        summary="Published winner records (public): results and hashes, not the judges' scores",
+        description="The per-judge scores each record came from are for organisers: "
+        "GET /api/v1/competitions/{event_id}/winners.",
+        opt=PUBLIC,
+    )
+    async def list_winners(
+        self, event_id: FromQuery[int | None] = None
+    ) -> list[winners.PublicWinnerOut]:
+        return await winners.public_winners(event_id)
 
     @get("/verify", summary="Recompute the hash chain and report tampering (public)", opt=PUBLIC)
     async def verify(self) -> winners.VerifyOut:

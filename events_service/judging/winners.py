@@ -42,7 +42,13 @@ from notifications.outbox import Kind, enqueue
 GENESIS = "0" * 64
 
 
-class WinnerOut(msgspec.Struct):
+class PublicWinnerOut(msgspec.Struct):
+    """A winner record as anyone may read it: the result, the rules and the hash.
+
+    Not the scores snapshot: which judge gave which score is the jury's, for
+    organisers only (WinnerOut). The hash still covers the snapshot, so
+    GET /api/v1/winners/verify detects any change to it."""
+
     id: int | None
     sequence: int | None
     event_id: int
@@ -62,7 +68,18 @@ class WinnerOut(msgspec.Struct):
     hash: str | None
     previous_hash: str | None
     ruleset: dict[str, Any]
+
+
+class WinnerOut(PublicWinnerOut):
+    """A winner record with the exact scores it came from (admins only)."""
+
     scores_snapshot: dict[str, Any]
+
+
+def public(record: WinnerOut) -> PublicWinnerOut:
+    return PublicWinnerOut(
+        **{name: getattr(record, name) for name in PublicWinnerOut.__struct_fields__}
+    )
 
 
 class VerifyOut(msgspec.Struct):
@@ -444,11 +461,23 @@ async def verify() -> VerifyOut:
     return VerifyOut(valid=not problems, records=len(records), head=previous, problems=problems)
 
 
-async def certificate(record_id: int) -> WinnerOut:
+async def detailed_winners(event_id: int) -> list[WinnerOut]:
+    """A competition's records with the scores each came from (organisers)."""
+    await competition(event_id)
+    return await list_winners(event_id)
+
+
+async def public_winners(event_id: int | None = None) -> list[PublicWinnerOut]:
+    """The published records without the per-judge scores (the public list)."""
+    return [public(w) for w in await list_winners(event_id)]
+
+
+async def certificate(record_id: int) -> PublicWinnerOut:
+    """A record as its public certificate shows it (anyone may open it)."""
     found = [w for w in await list_winners() if w.id == record_id]
     if not found:
         raise NotFound(f"No winner record {record_id}.")
-    return found[0]
+    return public(found[0])
 
 
 async def _tell_winners(
