@@ -15,6 +15,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from events_service.auth.passwords import hash_password
+from events_service.auth.service import end_sessions
 from events_service.identity import organisation_key
 from events_service.reach.counter import benefit_organisation
 from events_service.settings import Settings
@@ -81,6 +82,7 @@ async def seed_demo(settings: Settings) -> DemoSummary:
         if not made:
             user.password_hash, user.roles, user.active = password_hash, roles, True
             await user.save()
+            await end_sessions(user)  # a reset password ends the old sessions
         accounts.append((email, password, roles))
 
     existing = await Programme.get_or_none(name=settings.programme_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from models import Admission, ScanLog, StaffUser
 from tests.checkin_helpers import event_now, link_for, ticket_for
 from tests.conftest import PASSWORD, LoginAs
 from tests.judging_helpers import API, ok
+from tests.server import cli_env, run_cli, server_process
 from tests.test_judging_winners import closed_final_round
 
 LOGIN = "/api/v1/auth/login"
@@ -292,3 +294,52 @@ async def test_public_winners_show_results_and_hashes_not_the_judges_scores(
     assert (await client.get(detail_url, headers=a_judge)).status_code == 403
     client.cookies.clear()
     assert (await client.get(detail_url)).status_code == 401
+
+
+def test_a_password_change_ends_sessions_in_every_worker_process(
+    tmp_path: Path, server_database_url: str
+) -> None:
+    """Two `serve` workers, each with the old tokens verified and remembered in its
+    per-process cache: after the change, neither lets them through."""
+    env = cli_env(server_database_url, tmp_path)
+    created = run_cli(
+        "users", "create", "--email", "door@example.org", "--password", PASSWORD,
+        "--role", "staff", env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    scan = {"event_id": 999_999, "gate": "A", "code": "NOT-A-CODE"}
+
+    def fresh(base: str) -> httpx.Client:
+        # A connection per request: requests land on either worker.
+        return httpx.Client(base_url=base, headers={"Connection": "close"})
+
+    with server_process(env, tmp_path, workers=2) as base:
+        tokens = []
+        for _ in range(2):
+            with fresh(base) as http:
+                login = http.post(LOGIN, json={"email": "door@example.org", "password": PASSWORD})
+                tokens.append({"Authorization": f"Bearer {login.json()['access_token']}"})
+        for _ in range(8):
+            for headers in tokens:
+                with fresh(base) as http:
+                    assert http.get(ME, headers=headers).status_code == 200
+                    assert http.post(CHECKINS, json=scan, headers=headers).status_code == 404
+
+        with fresh(base) as http:
+            changed = http.post(
+                "/api/v1/auth/password",
+                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+                headers=tokens[0],
+            )
+            assert changed.status_code == 204, changed.text
+
+        for _ in range(8):
+            for headers in tokens:
+                with fresh(base) as http:
+                    assert http.get(ME, headers=headers).status_code == 401
+                    assert http.post(CHECKINS, json=scan, headers=headers).status_code == 401
+        with fresh(base) as http:
+            login = http.post(LOGIN, json={"email": "door@example.org", "password": NEW_PASSWORD})
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        with fresh(base) as http:
+            assert http.get(ME, headers=headers).status_code == 200
