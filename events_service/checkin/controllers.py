@@ -11,6 +11,7 @@ from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from events_service.auth.guards import VERIFIES_STAFF, ClaimedStaff, admin_only, staff_only
+from events_service.boundary import Limit
 from events_service.checkin import attendance as attendance_service
 from events_service.checkin import service
 from events_service.checkin.schemas import (
@@ -28,7 +29,6 @@ from models import StaffUser
 from models.enums import Role, ScanVerdict
 
 Query = Annotated[str, QueryParameter(min_length=1, max_length=100)]
-LookupLimit = Annotated[int, QueryParameter(ge=1, le=1000)]
 
 
 @post(
@@ -139,7 +139,5 @@ def lookup_audit_key(secret_key: str) -> bytes:
     tags=["check-in"],
     summary="Who looked attendees up at this event, and how many people each look-up showed",
 )
-async def attendee_lookups(
-    event_id: FromPath[int], limit: LookupLimit = 100
-) -> list[AttendeeLookupOut]:
+async def attendee_lookups(event_id: FromPath[int], limit: Limit = 100) -> list[AttendeeLookupOut]:
     return await attendance_service.lookups(event_id, limit)
