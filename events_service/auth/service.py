@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from tortoise import timezone
@@ -101,49 +102,52 @@ async def update_staff_user(
     ):
         # Nobody locks themselves out of administration by accident.
         raise Conflict("You cannot deactivate yourself or remove your own admin role.")
-    changed = []
+    updates: dict[str, Any] = {}
     if roles is not None:
-        user.roles = _checked_roles(roles)
-        changed.append("roles")
+        updates["roles"] = _checked_roles(roles)
     if active is not None:
-        user.active = active
-        changed.append("active")
+        updates["active"] = active
     if name is not None:
-        user.name = name.strip()
-        changed.append("name")
+        updates["name"] = name.strip()
     if password is not None:
-        user.password_hash = await hash_password(_checked_password(password))
-        changed.append("password_hash")
-    # Only the fields given: a full save would write back the session generation
-    # read above, undoing a concurrent end_sessions.
-    if changed:
-        await user.save(update_fields=changed)
+        updates["password_hash"] = await hash_password(_checked_password(password))
     if password is not None or active is False:
         # A reset password ends every session: whoever held the old one is out.
         # Deactivation ends them too, so reactivating does not revive old tokens.
-        await end_sessions(user)
+        updates["session_generation"] = _next_generation()
+    if updates:
+        # One UPDATE: the old sessions end in the statement that changes the
+        # password, and only the fields given are written (a full save would write
+        # back the generation read above, undoing a concurrent change).
+        await StaffUser.filter(id=user.id).update(**updates)
+        await user.refresh_from_db()
     return user
 
 
 async def change_own_password(user_id: int, current: str, new: str) -> bool:
-    """Set a new password if `current` is the account's; ends every session. False
-    when `current` is wrong (nothing changes then)."""
+    """Set a new password if `current` is the account's, ending every session of the
+    account. False when `current` is wrong (nothing changes then)."""
     user = await get_staff_user(user_id)
     if not await verify_password(user.password_hash, current):
         return False
-    user.password_hash = await hash_password(_checked_password(new))
-    await user.save(update_fields=["password_hash"])
-    await end_sessions(user)
+    password_hash = await hash_password(_checked_password(new))
+    await StaffUser.filter(id=user.id).update(
+        password_hash=password_hash, session_generation=_next_generation()
+    )
     return True
 
 
-async def end_sessions(user: StaffUser) -> None:
-    """Invalidate every login token of the account issued so far, in every process.
+# Login tokens carry the session generation they were issued under; each request
+# compares it with the account's current one (user_for_token, and the scan's
+# SCAN_CONTEXT), so moving it on ends every session at once, in every process.
+# Incremented in SQL, so two concurrent changes both move it on.
+def _next_generation() -> Any:
+    return F("session_generation") + 1  # a fresh expression per query
 
-    Tokens carry the generation they were issued under; each request compares it
-    with the account's current one (user_for_token, and the scan's SCAN_CONTEXT).
-    Incremented in SQL, so two concurrent changes both move it on."""
-    await StaffUser.filter(id=user.id).update(session_generation=F("session_generation") + 1)
+
+async def end_sessions(user: StaffUser) -> None:
+    """Invalidate every login token of the account issued so far."""
+    await StaffUser.filter(id=user.id).update(session_generation=_next_generation())
     await user.refresh_from_db(fields=["session_generation"])
 
 
@@ -156,7 +160,7 @@ FROM staff_user u WHERE u.id = $1 AND u.active AND u.session_generation = $3
 """
 
 
-async def user_for_token(user_id: int, jti: str | None, generation: int = 0) -> StaffUser | None:
+async def user_for_token(user_id: int, jti: str | None, generation: int) -> StaffUser | None:
     """The active user a token names, unless the token was revoked (logged out) or
     issued before the account's sessions were ended (a password change)."""
     rows = await fetch_rows(
@@ -172,8 +176,8 @@ def confirm_claimed_staff(
     active: object,
     roles: object,
     revoked: object,
-    generation: object = 0,
-    claimed_generation: int = 0,
+    generation: object,
+    claimed_generation: int,
 ) -> None:
     """Refuse a ClaimedStaff whose account, token or roles no longer allow the route.
 
