@@ -299,8 +299,9 @@ async def test_public_winners_show_results_and_hashes_not_the_judges_scores(
 def test_a_password_change_ends_sessions_in_every_worker_process(
     tmp_path: Path, server_database_url: str
 ) -> None:
-    """Two `serve` workers, each with the old tokens verified and remembered in its
-    per-process cache: after the change, neither lets them through."""
+    """Two server processes (as two workers or hosts), each with the old tokens
+    verified and remembered in its per-process cache: after the change, neither
+    lets them through. Requests alternate between them, so each one is asked."""
     env = cli_env(server_database_url, tmp_path)
     created = run_cli(
         "users", "create", "--email", "door@example.org", "--password", PASSWORD,
@@ -309,37 +310,38 @@ def test_a_password_change_ends_sessions_in_every_worker_process(
     assert created.returncode == 0, created.stderr
     scan = {"event_id": 999_999, "gate": "A", "code": "NOT-A-CODE"}
 
-    def fresh(base: str) -> httpx.Client:
-        # A connection per request: requests land on either worker.
-        return httpx.Client(base_url=base, headers={"Connection": "close"})
-
-    with server_process(env, tmp_path, workers=2) as base:
-        tokens = []
-        for _ in range(2):
-            with fresh(base) as http:
-                login = http.post(LOGIN, json={"email": "door@example.org", "password": PASSWORD})
-                tokens.append({"Authorization": f"Bearer {login.json()['access_token']}"})
-        for _ in range(8):
-            for headers in tokens:
-                with fresh(base) as http:
-                    assert http.get(ME, headers=headers).status_code == 200
-                    assert http.post(CHECKINS, json=scan, headers=headers).status_code == 404
-
-        with fresh(base) as http:
-            changed = http.post(
-                "/api/v1/auth/password",
-                json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
-                headers=tokens[0],
+    def statuses(bases: list[str], tokens: list[dict[str, str]]) -> set[tuple[int, int]]:
+        """(/me, scan) statuses of every token at every process."""
+        return {
+            (
+                httpx.get(f"{base}{ME}", headers=headers, timeout=30).status_code,
+                httpx.post(f"{base}{CHECKINS}", json=scan, headers=headers, timeout=30).status_code,
             )
-            assert changed.status_code == 204, changed.text
+            for base in bases
+            for headers in tokens
+        }
 
-        for _ in range(8):
-            for headers in tokens:
-                with fresh(base) as http:
-                    assert http.get(ME, headers=headers).status_code == 401
-                    assert http.post(CHECKINS, json=scan, headers=headers).status_code == 401
-        with fresh(base) as http:
-            login = http.post(LOGIN, json={"email": "door@example.org", "password": NEW_PASSWORD})
-            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        with fresh(base) as http:
-            assert http.get(ME, headers=headers).status_code == 200
+    with server_process(env, tmp_path) as first, server_process(env, tmp_path) as second:
+        bases = [first, second]
+        tokens = []
+        for base in bases:
+            login = httpx.post(
+                f"{base}{LOGIN}", json={"email": "door@example.org", "password": PASSWORD}
+            )
+            tokens.append({"Authorization": f"Bearer {login.json()['access_token']}"})
+        # Valid everywhere (no such event: 404 after the staff check), and cached.
+        assert statuses(bases, tokens) == {(200, 404)}
+
+        changed = httpx.post(
+            f"{first}/api/v1/auth/password",
+            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+            headers=tokens[0],
+        )
+        assert changed.status_code == 204, changed.text
+
+        assert statuses(bases, tokens) == {(401, 401)}
+        login = httpx.post(
+            f"{second}{LOGIN}", json={"email": "door@example.org", "password": NEW_PASSWORD}
+        )
+        fresh = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        assert statuses(bases, [fresh]) == {(200, 404)}
