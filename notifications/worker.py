@@ -23,6 +23,7 @@ from typing import Any
 from tortoise import timezone
 
 from events_service.db import default_connection, execute, fetch_rows
+from events_service.errors import OutageLog, is_database_unavailable
 from events_service.programme.milestones import check_milestones
 from events_service.settings import Settings
 from notifications.messages import MessageBuilder, Queued, Undeliverable
@@ -93,6 +94,7 @@ class DeliveryWorker:
         # A test seam for "the process died after sending, before marking".
         self.before_mark = before_mark
         self._slots = asyncio.Semaphore(concurrency)
+        self._outages = OutageLog(log, "outbox delivery waits")
 
     async def claim(self) -> list[tuple[Queued, int]]:
         now = timezone.now()
@@ -167,8 +169,11 @@ class DeliveryWorker:
                     continue
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be restarting: keep the worker alive
-                log.exception("outbox worker pass failed")
+            except Exception as error:  # the database may be restarting: keep the worker alive
+                if is_database_unavailable(error):
+                    self._outages.record(error)
+                else:
+                    log.exception("outbox worker pass failed")
             try:
                 await asyncio.wait_for(stop.wait(), self.poll_seconds)
             except TimeoutError:
@@ -178,7 +183,10 @@ class DeliveryWorker:
             try:
                 if not await self.run_once():
                     break
-            except Exception:
-                log.exception("outbox drain pass failed")
+            except Exception as error:
+                if is_database_unavailable(error):
+                    self._outages.record(error)
+                else:
+                    log.exception("outbox drain pass failed")
                 break
         await self.sender.close()

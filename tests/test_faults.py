@@ -1,0 +1,191 @@
+"""Faults: while the database does not answer, clients get 503 with Retry-After, not 500,
+and the service comes back by itself when the database does.
+
+The outage is real: a server process talks to PostgreSQL through a TCP proxy that the
+test cuts (dropping connections, then refusing them) and restores; the shared
+PostgreSQL server itself keeps running. On SQLite the fault is another writer holding
+the file longer than the busy timeout.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from tests.server import cli_env, run_cli, server_process
+from tests.tcp_proxy import Mode, tcp_proxy
+
+PROBLEM = "application/problem+json"
+ADMIN_EMAIL = "ops@example.org"
+ADMIN_PASSWORD = "a long enough password"
+
+
+def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return cli_env(
+        database_url,
+        tmp_path,
+        EVENTS_REGISTRATIONS_PER_MINUTE="100000",
+        EVENTS_LOGIN_ATTEMPTS_PER_MINUTE="100000",
+    )
+
+
+def _create_admin(database_url: str, tmp_path: Path) -> None:
+    created = run_cli(
+        "users", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD,
+        "--role", "admin", env=_env(database_url, tmp_path), cwd=tmp_path,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+
+
+def _login(http: httpx.Client) -> dict[str, str]:
+    login = http.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert login.status_code == 200, login.text
+    http.cookies.clear()
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def _open_link(http: httpx.Client, admin: dict[str, str]) -> str:
+    event = http.post(
+        "/api/v1/events",
+        json={
+            "kind": "summit",
+            "title": "Outage Day",
+            "starts_at": "2030-05-01T09:00:00+08:00",
+            "ends_at": "2030-05-01T17:00:00+08:00",
+            "timezone": "Asia/Shanghai",
+        },
+        headers=admin,
+    )
+    assert event.status_code == 201, event.text
+    event_id = event.json()["id"]
+    assert http.post(f"/api/v1/events/{event_id}/publish", headers=admin).status_code == 200
+    link = http.post(f"/api/v1/events/{event_id}/links", json={"label": "A"}, headers=admin)
+    assert link.status_code == 201, link.text
+    return link.json()["slug"]
+
+
+class Requests:
+    """A public read, a registration and a staff route, as clients send them."""
+
+    def __init__(self, http: httpx.Client, admin: dict[str, str], slug: str) -> None:
+        self.http, self.admin, self.slug = http, admin, slug
+        self.sent = 0
+
+    def all(self) -> list[httpx.Response]:
+        self.sent += 1
+        person = {
+            "name": f"Person {self.sent}",
+            "email": f"person{self.sent}@example.org",
+            "consent": True,
+        }
+        return [
+            self.http.get("/api/v1/reach"),
+            self.http.post(f"/api/v1/register/{self.slug}", json=person),
+            self.http.get("/api/v1/events", headers=self.admin),
+        ]
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, (response.request.url, response.text)
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert int(response.headers["retry-after"]) > 0
+    body = response.json()
+    assert body["type"] == "/problems/unavailable" and body["status"] == 503
+    assert body["title"] and body["detail"]
+
+
+def assert_working(responses: list[httpx.Response]) -> None:
+    reach, registration, events = responses
+    assert reach.status_code == 200, reach.text
+    assert registration.status_code == 201, registration.text
+    assert events.status_code == 200, events.text
+
+
+def _until_working(requests: Requests, seconds: float = 15.0) -> list[httpx.Response]:
+    """The first round of requests that all succeed; none may be a 500 meanwhile."""
+    deadline = time.monotonic() + seconds
+    while True:
+        responses = requests.all()
+        assert all(r.status_code != 500 for r in responses), [r.text for r in responses]
+        if all(r.status_code < 300 for r in responses) or time.monotonic() > deadline:
+            return responses
+        time.sleep(0.2)
+
+
+def _server_log(tmp_path: Path) -> str:
+    return "\n".join(log.read_text() for log in tmp_path.glob("server-*.log"))
+
+
+def test_a_postgres_outage_is_503_with_retry_after_and_the_service_recovers(
+    tmp_path: Path, server_database_url: str
+) -> None:
+    if not server_database_url.startswith("postgres"):
+        pytest.skip("a network outage is a PostgreSQL fault")
+    _create_admin(server_database_url, tmp_path)
+    target = urlsplit(server_database_url)
+    with tcp_proxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
+        via_proxy = urlunsplit(target._replace(netloc=f"{target.username}@127.0.0.1:{proxy.port}"))
+        env = _env(via_proxy, tmp_path)
+        with server_process(env, tmp_path) as base, httpx.Client(base_url=base) as http:
+            admin = _login(http)
+            requests = Requests(http, admin, _open_link(http, admin))
+            assert_working(requests.all())
+
+            # The link drops every connection (a restart, a fail-over), then nothing
+            # listens at all: both answer 503 on every route, none 500.
+            for mode in (Mode.RESET, Mode.REFUSE):
+                proxy.set_mode(mode)
+                for _ in range(5):
+                    for response in requests.all():
+                        assert_unavailable(response)
+            assert http.get("/health").status_code == 503
+
+            proxy.set_mode(Mode.FORWARD)
+            assert_working(_until_working(requests))
+            assert http.get("/health").status_code == 200
+            # The same person again: the registration made before the outage is there.
+            again = http.post(
+                f"/api/v1/register/{requests.slug}",
+                json={"name": "Person 1", "email": "person1@example.org", "consent": True},
+            )
+            assert again.status_code == 200 and again.json()["created"] is False
+
+    log = _server_log(tmp_path)
+    # Logged, but as a few lines, not one traceback per failed request.
+    assert "database unavailable" in log
+    assert log.count("Traceback") == 0, log[-4000:]
+    assert log.count("database unavailable") <= 3, log[-4000:]
+
+
+def test_a_locked_sqlite_database_is_503_and_writes_resume_when_it_is_free(
+    tmp_path: Path, server_database_url: str
+) -> None:
+    if not server_database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer")
+    _create_admin(server_database_url, tmp_path)
+    with (
+        server_process(_env(server_database_url, tmp_path), tmp_path) as base,
+        httpx.Client(base_url=base, timeout=30) as http,
+    ):
+        admin = _login(http)
+        requests = Requests(http, admin, _open_link(http, admin))
+        assert_working(requests.all())
+
+        # Another process holds the write lock past the busy timeout (10 s).
+        holder = sqlite3.connect(server_database_url.removeprefix("sqlite://"), timeout=1)
+        holder.isolation_level = None
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            reach, registration, events = requests.all()
+            assert_unavailable(registration)
+            # Readers are not blocked in WAL mode.
+            assert reach.status_code == 200 and events.status_code == 200
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert_working(requests.all())
