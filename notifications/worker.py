@@ -4,9 +4,14 @@ Claiming moves a batch to `sending` with a lease (its `due_at` pushed to the lea
 end) in one statement. On PostgreSQL the batch is picked with FOR UPDATE SKIP
 LOCKED, so workers in several processes or machines never claim the same row at
 once; SQLite has one writer, so the same statement is already exclusive there.
-A worker that dies between sending and marking leaves the row in `sending`; when
-the lease ends another worker sends it again, with the same Message-ID, so the
-crash costs at most one duplicate that mail clients can recognise.
+
+The lease is short (`EVENTS_OUTBOX_LEASE_SECONDS`, a minute: far more than a send
+takes) and a heartbeat renews it while the worker still holds the row, waiting for
+a slot or in a slow send, so a live worker never loses a row to another. A worker
+that dies (or loses the database) between sending and marking leaves the row in
+`sending`; when the lease ends another worker sends it again, with the same
+Message-ID, and counts a redelivery on the row: the crash costs at most one
+duplicate that mail clients can recognise and organisers can see.
 """
 
 from __future__ import annotations
@@ -32,8 +37,16 @@ from notifications.senders import Sender
 
 log = logging.getLogger("events_service.outbox")
 
-_CLAIM = """
-UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, due_at = $2
+LEASE_EXPIRED = "lease expired"
+# A row still `sending` is one whose lease ran out: the worker holding it may have
+# sent it before it stopped. (SET reads the row as it was before this update, on
+# both engines, so `status` here is the old status.)
+_CLAIM = f"""
+UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, due_at = $2,
+    redeliveries = redeliveries + CASE WHEN status = 'sending' THEN 1 ELSE 0 END,
+    last_error = CASE WHEN status = 'sending'
+        THEN '{LEASE_EXPIRED} during attempt ' || attempts || ', which may have sent it'
+        ELSE last_error END
 WHERE id IN (
     SELECT id FROM outbox_message
     WHERE status IN ('pending', 'sending') AND due_at <= $1
@@ -41,7 +54,12 @@ WHERE id IN (
     LIMIT $3
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, kind, dedupe_key, recipient, locale, payload, attempts
+RETURNING id, kind, dedupe_key, recipient, locale, payload, attempts, last_error
+"""  # noqa: S608 - a constant, no input
+# The heartbeat: only while this worker still holds the row (same attempt).
+_EXTEND_LEASE = """
+UPDATE outbox_message SET due_at = $2
+WHERE id = $1 AND status = 'sending' AND attempts = $3
 """
 # Only a row this worker still holds: after a lease expired and another worker took
 # the row over, the late mark of the first worker must not overwrite the outcome.
@@ -78,7 +96,7 @@ class DeliveryWorker:
         *,
         batch_size: int = 50,
         concurrency: int = 4,
-        lease_seconds: float = 300.0,
+        lease_seconds: float | None = None,
         poll_seconds: float = 0.5,
         schedule_every_seconds: float = 60.0,
         before_mark: Callable[[Queued], Awaitable[None]] | None = None,
@@ -88,7 +106,11 @@ class DeliveryWorker:
         self.builder = MessageBuilder(settings)
         self.batch_size = batch_size
         self.concurrency = concurrency
-        self.lease = timedelta(seconds=lease_seconds)
+        self.lease = timedelta(
+            seconds=settings.outbox_lease_seconds if lease_seconds is None else lease_seconds
+        )
+        # Three beats per lease: one late or failed beat does not lose the row.
+        self.heartbeat_seconds = self.lease.total_seconds() / 3
         self.poll_seconds = poll_seconds
         self.schedule_every_seconds = schedule_every_seconds
         # A test seam for "the process died after sending, before marking".
@@ -114,6 +136,13 @@ class DeliveryWorker:
                 locale=row["locale"],
                 payload=payload or {},
             )
+            if (row["last_error"] or "").startswith(LEASE_EXPIRED):
+                log.warning(
+                    "outbox %s: %s; sending again (attempt %s, same Message-ID)",
+                    queued.id,
+                    row["last_error"],
+                    row["attempts"],
+                )
             claimed.append((queued, row["attempts"]))
         claimed.sort(key=lambda item: item[0].id)
         return claimed
@@ -126,6 +155,31 @@ class DeliveryWorker:
         return len(claimed)
 
     async def _deliver(self, queued: Queued, attempts: int) -> None:
+        heartbeat = asyncio.create_task(self._keep_lease(queued.id, attempts))
+        try:
+            await self._send_and_mark(queued, attempts)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _keep_lease(self, message_id: int, attempts: int) -> None:
+        """Renew the lease until cancelled; stop if another worker took the row over."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            values = [message_id, timezone.now() + self.lease, attempts]
+            try:
+                held = await execute(default_connection(), _EXTEND_LEASE, values)
+            except Exception as error:  # the next beat may get through
+                if is_database_unavailable(error):
+                    self._outages.record(error)
+                else:
+                    log.exception("outbox %s: renewing the lease failed", message_id)
+                continue
+            if not held:
+                log.warning("outbox %s: lease lost to another worker", message_id)
+                return
+
+    async def _send_and_mark(self, queued: Queued, attempts: int) -> None:
         async with self._slots:
             try:
                 message = await self.builder.build(queued)
