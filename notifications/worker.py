@@ -73,6 +73,10 @@ WHERE id = $1 AND status = 'sending' AND attempts = $5
 """
 
 MAX_BACKOFF_SECONDS = 3600.0
+# Marking an outcome while the database is away: first retry soon, then at most
+# every few seconds.
+MARK_RETRY_FIRST_SECONDS = 0.25
+MARK_RETRY_MAX_SECONDS = 5.0
 # Milestones are looked for here, off the door's path: a few seconds late at most.
 MILESTONE_EVERY_SECONDS = 5.0
 
@@ -198,14 +202,32 @@ class DeliveryWorker:
             if self.before_mark is not None:
                 await self.before_mark(queued)
             values = [queued.id, timezone.now(), message["Message-ID"], attempts]
-            await execute(default_connection(), _MARK_SENT, values)
+            await self._mark(_MARK_SENT, values)
 
     async def _mark_failed(self, queued: Queued, attempts: int, reason: str, final: bool) -> None:
         delay = retry_delay(attempts, self.settings.outbox_retry_base_seconds)
         retry_at: datetime = timezone.now() + timedelta(seconds=delay)
         status = "failed" if final else "pending"
         values = [queued.id, status, retry_at, reason, attempts]
-        await execute(default_connection(), _MARK_FAILED, values)
+        await self._mark(_MARK_FAILED, values)
+
+    async def _mark(self, sql: str, values: list[Any]) -> None:
+        """Record an outcome, waiting out a database outage: a sent message left in
+        `sending` is sent again when its lease ends, so a restart of PostgreSQL
+        would cost a duplicate of every message in flight. Within the lease no other
+        worker takes the row; after it, the attempt check makes a late mark a no-op."""
+        deadline = time.monotonic() + 2 * self.lease.total_seconds()
+        pause = MARK_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                await execute(default_connection(), sql, values)
+                return
+            except Exception as error:
+                if not is_database_unavailable(error) or time.monotonic() + pause > deadline:
+                    raise
+                self._outages.record(error)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MARK_RETRY_MAX_SECONDS)
 
     async def run(self, stop: asyncio.Event, drain_seconds: float = 10.0) -> None:
         """Deliver until `stop` is set, then drain: send what is already due (for at

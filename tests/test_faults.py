@@ -9,14 +9,20 @@ the file longer than the busy timeout.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import pytest
 
+from tests.mail_server import slow_smtp_server
 from tests.server import cli_env, run_cli, server_process
 from tests.tcp_proxy import Mode, tcp_proxy
 
@@ -117,6 +123,12 @@ def _until_working(requests: Requests, seconds: float = 15.0) -> list[httpx.Resp
         time.sleep(0.2)
 
 
+def _via(database_url: str, proxy_port: int) -> str:
+    """The same database, reached through the proxy."""
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy_port}"))
+
+
 def _server_log(tmp_path: Path) -> str:
     return "\n".join(log.read_text() for log in tmp_path.glob("server-*.log"))
 
@@ -129,8 +141,7 @@ def test_a_postgres_outage_is_503_with_retry_after_and_the_service_recovers(
     _create_admin(server_database_url, tmp_path)
     target = urlsplit(server_database_url)
     with tcp_proxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
-        via_proxy = urlunsplit(target._replace(netloc=f"{target.username}@127.0.0.1:{proxy.port}"))
-        env = _env(via_proxy, tmp_path)
+        env = _env(_via(server_database_url, proxy.port), tmp_path)
         with server_process(env, tmp_path) as base, httpx.Client(base_url=base) as http:
             admin = _login(http)
             requests = Requests(http, admin, _open_link(http, admin))
@@ -189,3 +200,58 @@ def test_a_locked_sqlite_database_is_503_and_writes_resume_when_it_is_free(
             holder.execute("ROLLBACK")
             holder.close()
         assert_working(requests.all())
+
+
+QUEUE_ONE = """
+INSERT INTO outbox_message
+    (kind, dedupe_key, recipient, locale, payload, status, attempts, due_at, created_at)
+VALUES ('reach.milestone', 'outage:1', 'ops@example.org', 'en',
+        '{"kpi": "talents", "percent": 25, "value": 1800, "target": 7200}',
+        'pending', 0, now(), now())
+"""
+
+
+async def test_a_mail_sent_while_the_database_is_down_is_marked_when_it_is_back(
+    tmp_path: Path, server_database_url: str
+) -> None:
+    """The restart that used to cost a duplicate: the worker sends, PostgreSQL goes
+    away before the outcome is written, and comes back. The worker waits to write it,
+    so the message is sent once, not again when its lease runs out."""
+    if not server_database_url.startswith("postgres"):
+        pytest.skip("a network outage is a PostgreSQL fault")
+    direct = await asyncpg.connect("postgresql://" + server_database_url.split("://", 1)[1])
+    try:
+        await direct.execute(QUEUE_ONE)
+        target = urlsplit(server_database_url)
+        with (
+            tcp_proxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy,
+            slow_smtp_server(delay=1.5) as (mailbox, smtp_url),
+        ):
+            env = cli_env(_via(server_database_url, proxy.port), tmp_path, EVENTS_SMTP_URL=smtp_url)
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "events_service.cli", "worker",
+                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                for _ in range(300):  # the worker is in the middle of the send
+                    if mailbox.messages:
+                        break
+                    await asyncio.sleep(0.1)
+                assert mailbox.messages, "the worker never sent"
+                proxy.set_mode(Mode.REFUSE)
+                await asyncio.sleep(3)  # the send ends; the database is still away
+                proxy.set_mode(Mode.FORWARD)
+                for _ in range(100):
+                    status = await direct.fetchval("SELECT status FROM outbox_message")
+                    if status == "sent":
+                        break
+                    await asyncio.sleep(0.1)
+            finally:
+                worker.send_signal(signal.SIGTERM)
+                output, _ = await asyncio.wait_for(worker.communicate(), 30)
+        row = await direct.fetchrow("SELECT status, attempts, redeliveries FROM outbox_message")
+    finally:
+        await direct.close()
+    assert dict(row) == {"status": "sent", "attempts": 1, "redeliveries": 0}, output.decode()
+    assert len(mailbox.messages) == 1
+    assert b"Traceback" not in output, output.decode()

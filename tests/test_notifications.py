@@ -17,8 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,7 +27,6 @@ import asyncpg
 import httpx
 import pytest
 import zxingcpp
-from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from litestar import Litestar
 from PIL import Image
@@ -43,7 +41,7 @@ from notifications.senders import sender_from_url
 from notifications.worker import DeliveryWorker
 from tests.conftest import Backend, LoginAs
 from tests.factories import attendee, in_days, make_event, make_link, register, token_of
-from tests.mail_server import Mailbox, smtp_server
+from tests.mail_server import Mailbox, slow_smtp_server, smtp_server
 from tests.server import cli_env, free_port
 
 
@@ -277,31 +275,6 @@ async def test_a_crash_between_send_and_mark_costs_at_most_one_duplicate(
     row = await OutboxMessage.get(id=row.id)
     assert row.status == OutboxStatus.SENT and row.message_id == copies[0]["Message-ID"]
     assert row.redeliveries == 1
-
-
-class SlowMailbox(Mailbox):
-    """Records a message as soon as its data arrives, then takes `delay` seconds to
-    answer: a slow or hanging mail server, with the message possibly delivered."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__()
-        self.delay = delay
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        answer = await super().handle_DATA(server, session, envelope)
-        await asyncio.sleep(self.delay)
-        return answer
-
-
-@contextmanager
-def slow_smtp_server(delay: float) -> Iterator[tuple[SlowMailbox, str]]:
-    mailbox = SlowMailbox(delay)
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield mailbox, f"smtp://127.0.0.1:{controller.port}?timeout=60"
-    finally:
-        controller.stop()
 
 
 async def eventually(condition: Callable[[], Awaitable[bool] | bool], seconds: float) -> bool:
