@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from events_service.auth.guards import admin_only
+from events_service.boundary import Limit, Offset
 from events_service.deps import SettingsDep
 from events_service.programme import ledger
 from events_service.programme.kpis import ProgrammeStatus, programme_status
@@ -20,9 +21,6 @@ from events_service.web.bodies import csv_text
 from events_service.web.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from events_service.web.csv_export import csv_response
 from models import Milestone
-
-Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 class MilestoneOut(msgspec.Struct):
@@ -58,6 +56,9 @@ async def milestones() -> list[MilestoneOut]:
     ]
 
 
+KpiName = Annotated[str, PathParameter(min_length=1, max_length=40)]
+
+
 class KpiRecordsController(Controller):
     path = "/api/v1/programme/kpis/{name:str}"
     tags = ["programme"]
@@ -65,13 +66,13 @@ class KpiRecordsController(Controller):
 
     @get("/records", summary="The records behind a KPI, paginated")
     async def records(
-        self, name: FromPath[str], settings: SettingsDep, limit: Limit = 50, offset: Offset = 0
+        self, name: KpiName, settings: SettingsDep, limit: Limit = 50, offset: Offset = 0
     ) -> RecordPageOut:
         page = await kpi_records(name, settings, limit=limit, offset=offset)
         return RecordPageOut(page.kpi, page.total, page.limit, page.offset, page.items)
 
     @get("/records.csv", summary="Every record behind a KPI, as CSV", media_type=CSV_MEDIA_TYPE)
-    async def records_csv(self, name: FromPath[str], settings: SettingsDep) -> Stream:
+    async def records_csv(self, name: KpiName, settings: SettingsDep) -> Stream:
         records = await kpi_records_for_export(name, settings)
         columns = COLUMNS[name]
         return csv_response(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from litestar import Response, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from events_service.boundary import LinkSlug
 from events_service.deps import SettingsDep
 from events_service.registration import service
 from events_service.registration.forms import RegistrationForm, clean_registration
@@ -23,7 +24,7 @@ def ticket_url(public_base_url: str, manage_token: str) -> str:
     description="201 with a new ticket; 200 with the existing ticket when already registered.",
 )
 async def register_json(
-    slug: FromPath[str], data: JSONBody[RegistrationIn], settings: SettingsDep
+    slug: LinkSlug, data: JSONBody[RegistrationIn], settings: SettingsDep
 ) -> Response[RegistrationOut]:
     form = clean_registration(
         RegistrationForm(
