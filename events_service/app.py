@@ -66,6 +66,7 @@ from events_service.registration.pages import (
     ticket_qr_svg,
 )
 from events_service.settings import Settings
+from events_service.stores import store_registry
 from events_service.web.i18n import other_locale, pick_locale, translator
 from events_service.web.login import login_form, login_page
 from notifications.controllers import OutboxController
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
+        stores=store_registry(settings),
         state=State({"settings": settings}),
         debug=False,
     )
