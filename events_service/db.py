@@ -15,6 +15,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+from events_service.errors import quiet_outage_tracebacks
 from models import MODEL_MODULES
 
 MIGRATIONS_MODULE = "migrations"
@@ -75,6 +76,8 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
 
 
 async def init_db(database_url: str) -> None:
+    # While the database is away, asyncpg's pool logs a traceback per reconnection try.
+    quiet_outage_tracebacks()
     # The global fallback lets request handlers, which run in tasks other than the
     # lifespan's, find the Tortoise context (see DESIGN.md, known pitfalls).
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)

@@ -8,17 +8,22 @@ errors the offending fields under `errors`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from http import HTTPStatus
+from types import TracebackType
 from typing import Any
 
+import asyncpg
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
-from tortoise.exceptions import DoesNotExist, IntegrityError
+from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError, OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +162,142 @@ def _from_integrity_error(exc: IntegrityError) -> ProblemDetailsException:
     return _problem(409, "The change conflicts with an existing record.")
 
 
+# How long a client waits before trying again while the database does not answer: a
+# restart or fail-over takes seconds, and the pool reconnects on the first request after.
+RETRY_AFTER_SECONDS = 5
+# While the database is down every request fails the same way: one log line per
+# interval (with the count of the others), not a traceback per request.
+OUTAGE_LOG_EVERY_SECONDS = 30.0
+
+# asyncpg's errors that mean "no usable connection" rather than "this statement is wrong".
+_UNAVAILABLE_ASYNCPG = (
+    asyncpg.PostgresConnectionError,  # connection lost or refused by the server
+    asyncpg.CannotConnectNowError,  # starting up, shutting down, in recovery
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+# Packages whose OSErrors are the database's: a socket to PostgreSQL, SQLite's file.
+_DRIVER_MODULES = ("asyncpg", "tortoise", "aiosqlite", "sqlite3", "events_service.db")
+# SQLITE_BUSY after the busy timeout: another writer holds the file.
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it was raised from or while handling."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        # Tortoise's SQLite client wraps without `from`: the original is in args.
+        wrapped = current.args[0] if current.args else None
+        if isinstance(wrapped, BaseException) and id(wrapped) not in seen:
+            yield from _chain(wrapped)
+        current = current.__cause__ or current.__context__
+
+
+def _raised_by_driver(tb: TracebackType | None) -> bool:
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached or is too busy to answer,
+    as opposed to a bug or a refused statement: the request may succeed later."""
+    for error in _chain(exc):
+        if isinstance(error, (DBConnectionError, *_UNAVAILABLE_ASYNCPG)):
+            return True
+        if isinstance(error, asyncpg.InterfaceError) and not isinstance(
+            error, asyncpg.exceptions.DataError
+        ):
+            # "connection is closed", "pool is closing"; not a wrong argument count.
+            message = str(error).lower()
+            if "closed" in message or "closing" in message or "connection" in message:
+                return True
+        if isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(
+            _SQLITE_BUSY
+        ):
+            return True
+        if isinstance(error, OSError) and _raised_by_driver(error.__traceback__):
+            return True  # refused, reset, timed out (TimeoutError is an OSError)
+    return False
+
+
+class OutageLog:
+    """Logs the first failure of an outage at once, then one line per interval with
+    the number of failures in between: a few lines for an outage, not one per request."""
+
+    def __init__(
+        self, log: logging.Logger, consequence: str, every_seconds: float = OUTAGE_LOG_EVERY_SECONDS
+    ) -> None:
+        self.log = log
+        self.consequence = consequence
+        self.every_seconds = every_seconds
+        self._lock = threading.Lock()
+        self._next_at = 0.0
+        self._suppressed = 0
+
+    def record(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next_at:
+                self._suppressed += 1
+                return
+            suppressed, self._suppressed = self._suppressed, 0
+            self._next_at = now + self.every_seconds
+        self.log.warning(
+            "database unavailable, %s: %s: %s (%d more since the last report)",
+            self.consequence,
+            type(exc).__name__,
+            exc,
+            suppressed,
+        )
+
+
+_request_outages = OutageLog(logger, "answering 503")
+
+
+class _WithoutOutageTracebacks(logging.Filter):
+    """Keeps a log line about a lost database as one line: its traceback says nothing
+    new, and asyncpg's pool logs one for every reconnection attempt."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] and is_database_unavailable(record.exc_info[1]):
+            error = record.exc_info[1]
+            record.msg = f"{record.msg} ({type(error).__name__}: {error})"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_outage_tracebacks() -> None:
+    """Install the filter on the driver's pool logger (idempotent)."""
+    pool_logger = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, _WithoutOutageTracebacks) for f in pool_logger.filters):
+        pool_logger.addFilter(_WithoutOutageTracebacks())
+
+
+def unavailable_problem() -> ProblemDetailsException:
+    return _problem(
+        503,
+        "The service cannot reach its database just now; try again in a few seconds.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _from_database_error(exc: Exception) -> ProblemDetailsException:
+    """Database faults: 503 while it cannot be reached, 500 for anything else."""
+    if not is_database_unavailable(exc):
+        return _from_unexpected(exc)
+    _request_outages.record(exc)
+    return unavailable_problem()
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     logger.exception("unhandled error", exc_info=exc)
     return _problem(500, "Something went wrong on our side; it has been logged.")
@@ -171,6 +312,13 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 HTTPException: _from_http_exception,
                 DoesNotExist: _from_does_not_exist,
                 IntegrityError: _from_integrity_error,
+                # Every way "the database does not answer" reaches a handler.
+                DBConnectionError: _from_database_error,
+                OperationalError: _from_database_error,
+                asyncpg.PostgresError: _from_database_error,
+                asyncpg.InterfaceError: _from_database_error,
+                sqlite3.OperationalError: _from_database_error,
+                OSError: _from_database_error,
                 Exception: _from_unexpected,
             }
         )

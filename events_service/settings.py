@@ -62,6 +62,9 @@ class Settings:
     outbox_worker_in_app: bool = True
     outbox_max_attempts: int = 8
     outbox_retry_base_seconds: int = 30
+    # How long a claimed message is held without a heartbeat before another worker
+    # may send it: a send takes seconds; the heartbeat renews it every third.
+    outbox_lease_seconds: int = 60
     reminder_hours: int = 24
     round_reminder_hours: int = 24
     # Technical projects: entries in any round ("all") or past the first ("advanced").
@@ -138,6 +141,7 @@ class Settings:
             outbox_worker_in_app=env.bool("EVENTS_OUTBOX_WORKER_IN_APP", True),
             outbox_max_attempts=env.int("EVENTS_OUTBOX_MAX_ATTEMPTS", 8),
             outbox_retry_base_seconds=env.int("EVENTS_OUTBOX_RETRY_BASE_SECONDS", 30),
+            outbox_lease_seconds=env.int("EVENTS_OUTBOX_LEASE_SECONDS", 60),
             reminder_hours=env.int("EVENTS_REMINDER_HOURS", 24),
             round_reminder_hours=env.int("EVENTS_ROUND_REMINDER_HOURS", 24),
             projects_count=env.choice("EVENTS_PROJECTS_COUNT", ("all", "advanced"), "all"),

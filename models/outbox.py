@@ -16,6 +16,10 @@ class OutboxMessage(Model):
     payload = fields.JSONField(default=dict)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.SmallIntField(default=0)
+    # Claims that found the previous attempt's lease expired: that attempt may have
+    # sent the message already, so this one may be a duplicate (same Message-ID).
+    # db_default: the outbox is written by raw INSERTs that do not name the column.
+    redeliveries = fields.SmallIntField(default=0, db_default=0)
     due_at = fields.DatetimeField()
     last_error = fields.TextField(null=True)
     message_id = fields.CharField(max_length=200, null=True)

@@ -21,6 +21,10 @@ class OutboxRow(msgspec.Struct):
     locale: str
     status: str
     attempts: int
+    # A lease expired while an attempt was under way (a worker died or lost the
+    # database): the recipient may have this message twice, with the same Message-ID.
+    redelivered: bool
+    redeliveries: int
     due_at: datetime
     created_at: datetime
     sent_at: datetime | None
@@ -45,6 +49,8 @@ def _row(message: OutboxMessage) -> OutboxRow:
         locale=message.locale,
         status=message.status.value,
         attempts=message.attempts,
+        redelivered=message.redeliveries > 0,
+        redeliveries=message.redeliveries,
         due_at=message.due_at,
         created_at=message.created_at,
         sent_at=message.sent_at,

@@ -4,9 +4,14 @@ Claiming moves a batch to `sending` with a lease (its `due_at` pushed to the lea
 end) in one statement. On PostgreSQL the batch is picked with FOR UPDATE SKIP
 LOCKED, so workers in several processes or machines never claim the same row at
 once; SQLite has one writer, so the same statement is already exclusive there.
-A worker that dies between sending and marking leaves the row in `sending`; when
-the lease ends another worker sends it again, with the same Message-ID, so the
-crash costs at most one duplicate that mail clients can recognise.
+
+The lease is short (`EVENTS_OUTBOX_LEASE_SECONDS`, a minute: far more than a send
+takes) and a heartbeat renews it while the worker still holds the row, waiting for
+a slot or in a slow send, so a live worker never loses a row to another. A worker
+that dies (or loses the database) between sending and marking leaves the row in
+`sending`; when the lease ends another worker sends it again, with the same
+Message-ID, and counts a redelivery on the row: the crash costs at most one
+duplicate that mail clients can recognise and organisers can see.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from tortoise import timezone
 
 from events_service.db import default_connection, execute, fetch_rows
+from events_service.errors import OutageLog, is_database_unavailable
 from events_service.programme.milestones import check_milestones
 from events_service.settings import Settings
 from notifications.messages import MessageBuilder, Queued, Undeliverable
@@ -31,8 +37,16 @@ from notifications.senders import Sender
 
 log = logging.getLogger("events_service.outbox")
 
-_CLAIM = """
-UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, due_at = $2
+LEASE_EXPIRED = "lease expired"
+# A row still `sending` is one whose lease ran out: the worker holding it may have
+# sent it before it stopped. (SET reads the row as it was before this update, on
+# both engines, so `status` here is the old status.)
+_CLAIM = f"""
+UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, due_at = $2,
+    redeliveries = redeliveries + CASE WHEN status = 'sending' THEN 1 ELSE 0 END,
+    last_error = CASE WHEN status = 'sending'
+        THEN '{LEASE_EXPIRED} during attempt ' || attempts || ', which may have sent it'
+        ELSE last_error END
 WHERE id IN (
     SELECT id FROM outbox_message
     WHERE status IN ('pending', 'sending') AND due_at <= $1
@@ -40,7 +54,12 @@ WHERE id IN (
     LIMIT $3
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, kind, dedupe_key, recipient, locale, payload, attempts
+RETURNING id, kind, dedupe_key, recipient, locale, payload, attempts, last_error
+"""  # noqa: S608 - a constant, no input
+# The heartbeat: only while this worker still holds the row (same attempt).
+_EXTEND_LEASE = """
+UPDATE outbox_message SET due_at = $2
+WHERE id = $1 AND status = 'sending' AND attempts = $3
 """
 # Only a row this worker still holds: after a lease expired and another worker took
 # the row over, the late mark of the first worker must not overwrite the outcome.
@@ -54,6 +73,10 @@ WHERE id = $1 AND status = 'sending' AND attempts = $5
 """
 
 MAX_BACKOFF_SECONDS = 3600.0
+# Marking an outcome while the database is away: first retry soon, then at most
+# every few seconds.
+MARK_RETRY_FIRST_SECONDS = 0.25
+MARK_RETRY_MAX_SECONDS = 5.0
 # Milestones are looked for here, off the door's path: a few seconds late at most.
 MILESTONE_EVERY_SECONDS = 5.0
 
@@ -77,7 +100,7 @@ class DeliveryWorker:
         *,
         batch_size: int = 50,
         concurrency: int = 4,
-        lease_seconds: float = 300.0,
+        lease_seconds: float | None = None,
         poll_seconds: float = 0.5,
         schedule_every_seconds: float = 60.0,
         before_mark: Callable[[Queued], Awaitable[None]] | None = None,
@@ -87,12 +110,17 @@ class DeliveryWorker:
         self.builder = MessageBuilder(settings)
         self.batch_size = batch_size
         self.concurrency = concurrency
-        self.lease = timedelta(seconds=lease_seconds)
+        self.lease = timedelta(
+            seconds=settings.outbox_lease_seconds if lease_seconds is None else lease_seconds
+        )
+        # Three beats per lease: one late or failed beat does not lose the row.
+        self.heartbeat_seconds = self.lease.total_seconds() / 3
         self.poll_seconds = poll_seconds
         self.schedule_every_seconds = schedule_every_seconds
         # A test seam for "the process died after sending, before marking".
         self.before_mark = before_mark
         self._slots = asyncio.Semaphore(concurrency)
+        self._outages = OutageLog(log, "outbox delivery waits")
 
     async def claim(self) -> list[tuple[Queued, int]]:
         now = timezone.now()
@@ -112,6 +140,13 @@ class DeliveryWorker:
                 locale=row["locale"],
                 payload=payload or {},
             )
+            if (row["last_error"] or "").startswith(LEASE_EXPIRED):
+                log.warning(
+                    "outbox %s: %s; sending again (attempt %s, same Message-ID)",
+                    queued.id,
+                    row["last_error"],
+                    row["attempts"],
+                )
             claimed.append((queued, row["attempts"]))
         claimed.sort(key=lambda item: item[0].id)
         return claimed
@@ -124,6 +159,31 @@ class DeliveryWorker:
         return len(claimed)
 
     async def _deliver(self, queued: Queued, attempts: int) -> None:
+        heartbeat = asyncio.create_task(self._keep_lease(queued.id, attempts))
+        try:
+            await self._send_and_mark(queued, attempts)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _keep_lease(self, message_id: int, attempts: int) -> None:
+        """Renew the lease until cancelled; stop if another worker took the row over."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            values = [message_id, timezone.now() + self.lease, attempts]
+            try:
+                held = await execute(default_connection(), _EXTEND_LEASE, values)
+            except Exception as error:  # the next beat may get through
+                if is_database_unavailable(error):
+                    self._outages.record(error)
+                else:
+                    log.exception("outbox %s: renewing the lease failed", message_id)
+                continue
+            if not held:
+                log.warning("outbox %s: lease lost to another worker", message_id)
+                return
+
+    async def _send_and_mark(self, queued: Queued, attempts: int) -> None:
         async with self._slots:
             try:
                 message = await self.builder.build(queued)
@@ -142,14 +202,32 @@ class DeliveryWorker:
             if self.before_mark is not None:
                 await self.before_mark(queued)
             values = [queued.id, timezone.now(), message["Message-ID"], attempts]
-            await execute(default_connection(), _MARK_SENT, values)
+            await self._mark(_MARK_SENT, values)
 
     async def _mark_failed(self, queued: Queued, attempts: int, reason: str, final: bool) -> None:
         delay = retry_delay(attempts, self.settings.outbox_retry_base_seconds)
         retry_at: datetime = timezone.now() + timedelta(seconds=delay)
         status = "failed" if final else "pending"
         values = [queued.id, status, retry_at, reason, attempts]
-        await execute(default_connection(), _MARK_FAILED, values)
+        await self._mark(_MARK_FAILED, values)
+
+    async def _mark(self, sql: str, values: list[Any]) -> None:
+        """Record an outcome, waiting out a database outage: a sent message left in
+        `sending` is sent again when its lease ends, so a restart of PostgreSQL
+        would cost a duplicate of every message in flight. Within the lease no other
+        worker takes the row; after it, the attempt check makes a late mark a no-op."""
+        deadline = time.monotonic() + 2 * self.lease.total_seconds()
+        pause = MARK_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                await execute(default_connection(), sql, values)
+                return
+            except Exception as error:
+                if not is_database_unavailable(error) or time.monotonic() + pause > deadline:
+                    raise
+                self._outages.record(error)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MARK_RETRY_MAX_SECONDS)
 
     async def run(self, stop: asyncio.Event, drain_seconds: float = 10.0) -> None:
         """Deliver until `stop` is set, then drain: send what is already due (for at
@@ -167,8 +245,11 @@ class DeliveryWorker:
                     continue
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be restarting: keep the worker alive
-                log.exception("outbox worker pass failed")
+            except Exception as error:  # the database may be restarting: keep the worker alive
+                if is_database_unavailable(error):
+                    self._outages.record(error)
+                else:
+                    log.exception("outbox worker pass failed")
             try:
                 await asyncio.wait_for(stop.wait(), self.poll_seconds)
             except TimeoutError:
@@ -178,7 +259,10 @@ class DeliveryWorker:
             try:
                 if not await self.run_once():
                     break
-            except Exception:
-                log.exception("outbox drain pass failed")
+            except Exception as error:
+                if is_database_unavailable(error):
+                    self._outages.record(error)
+                else:
+                    log.exception("outbox drain pass failed")
                 break
         await self.sender.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,5 +50,30 @@ def smtp_server(port: int | None = None, **options: Any) -> Iterator[tuple[Mailb
     controller.start()
     try:
         yield mailbox, f"smtp://127.0.0.1:{port}?timeout=5"
+    finally:
+        controller.stop()
+
+
+class SlowMailbox(Mailbox):
+    """Records a message as soon as its data arrives, then takes `delay` seconds to
+    answer: a slow or hanging mail server, with the message possibly delivered."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.delay)
+        return answer
+
+
+@contextmanager
+def slow_smtp_server(delay: float) -> Iterator[tuple[SlowMailbox, str]]:
+    mailbox = SlowMailbox(delay)
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield mailbox, f"smtp://127.0.0.1:{controller.port}?timeout=60"
     finally:
         controller.stop()

@@ -201,7 +201,7 @@ async def test_registrations_are_searchable_paginated_and_exported(
 
     exported = await client.get(f"{url}.csv", params={"q": "acme"}, headers=admin)
     assert exported.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert {r["email"] for r in rows} == {"attendee1@example.org", "attendee3@example.org"}
     # A name is never a spreadsheet formula.
     assert "'=HYPERLINK(1)" in {r["name"] for r in rows}

@@ -433,7 +433,7 @@ async def test_results_csv_export(client: httpx.AsyncClient, login_as: LoginAs) 
             )
     response = await client.get(f"{API}/rounds/{setup.round_id}/results.csv", headers=admin)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [int(r["entry_id"]) for r in rows] == [
         setup.entries[1],
         setup.entries[2],

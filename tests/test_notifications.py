@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import io
 import re
 import signal
@@ -16,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -39,7 +41,7 @@ from notifications.senders import sender_from_url
 from notifications.worker import DeliveryWorker
 from tests.conftest import Backend, LoginAs
 from tests.factories import attendee, in_days, make_event, make_link, register, token_of
-from tests.mail_server import Mailbox, smtp_server
+from tests.mail_server import Mailbox, slow_smtp_server, smtp_server
 from tests.server import cli_env, free_port
 
 
@@ -272,6 +274,91 @@ async def test_a_crash_between_send_and_mark_costs_at_most_one_duplicate(
     assert copies[0]["Message-ID"] == copies[1]["Message-ID"]
     row = await OutboxMessage.get(id=row.id)
     assert row.status == OutboxStatus.SENT and row.message_id == copies[0]["Message-ID"]
+    assert row.redeliveries == 1
+
+
+async def eventually(condition: Callable[[], Awaitable[bool] | bool], seconds: float) -> bool:
+    """Whether `condition` holds within `seconds`, polling it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        held = condition()
+        if await held if inspect.isawaitable(held) else held:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+
+
+async def queue_one(key: str) -> OutboxMessage:
+    await enqueue(
+        kind=Kind.JUDGE_ASSIGNED,
+        dedupe_key=key,
+        recipient=f"{key}@example.org",
+        payload={"name": "Judge", "round": "Final", "event": "Cup", "count": 3},
+    )
+    return await OutboxMessage.get(dedupe_key=key)
+
+
+async def test_a_send_slower_than_the_lease_keeps_its_row_by_heartbeat(
+    app: Litestar, db: Backend
+) -> None:
+    row = await queue_one("slow-send")
+    with slow_smtp_server(delay=2.0) as (mailbox, url):
+        sending = worker_for(app, url, lease_seconds=0.6)
+        delivery = asyncio.create_task(sending.run_once())
+        # The first worker is in the middle of its send.
+        assert await eventually(lambda: bool(mailbox.messages), 10)
+        other = worker_for(app, url, lease_seconds=0.6)
+        # Three leases long, another worker polls and never gets the row.
+        while not delivery.done():
+            assert await other.run_once() == 0
+            await asyncio.sleep(0.1)
+        assert await delivery == 1
+        assert len(mailbox.messages) == 1
+    row = await OutboxMessage.get(id=row.id)
+    assert row.status == OutboxStatus.SENT and row.attempts == 1 and row.redeliveries == 0
+
+
+async def test_a_worker_killed_mid_send_is_redelivered_after_a_short_lease_and_shown(
+    app: Litestar,
+    db: Backend,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    mail: tuple[Mailbox, str],
+    tmp_path: Path,
+) -> None:
+    row = await queue_one("killed-mid-send")
+    with slow_smtp_server(delay=60) as (hanging, hanging_url):
+        # A real `events-service worker` with a one-second lease, killed (SIGKILL: no
+        # cleanup) while the mail server has the message but has not answered yet.
+        env = cli_env(
+            db.database_url, tmp_path, EVENTS_SMTP_URL=hanging_url, EVENTS_OUTBOX_LEASE_SECONDS="1"
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "events_service.cli", "worker",
+            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            assert await eventually(lambda: bool(hanging.messages), 30), "the worker never sent"
+            await asyncio.sleep(2.5)  # over two leases: its heartbeat keeps the row
+            held = await OutboxMessage.get(id=row.id)
+            assert held.status == OutboxStatus.SENDING and held.due_at > timezone.now()
+        finally:
+            process.kill()
+            await asyncio.wait_for(process.wait(), 10)
+        mailbox, url = mail
+        survivor = worker_for(app, url)
+        # The dead worker's lease runs out within a second; then the row is sent again.
+        assert await eventually(survivor.run_once, 5)
+        (first,) = hanging.messages
+        (second,) = mailbox.messages
+        assert first["Message-ID"] == second["Message-ID"]
+
+    listed = await client.get("/api/v1/outbox", headers=admin)
+    (item,) = [i for i in listed.json()["items"] if i["id"] == row.id]
+    assert item["status"] == "sent" and item["attempts"] == 2
+    assert item["redelivered"] is True and item["redeliveries"] == 1
+    assert item["message_id"] == first["Message-ID"]
 
 
 async def test_two_workers_send_each_of_500_messages_exactly_once(

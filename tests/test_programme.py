@@ -150,7 +150,7 @@ async def test_the_records_behind_each_kpi_add_up_to_it(
 
     exported = await client.get(f"{API}/programme/kpis/companies/records.csv", headers=admin)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert sorted(r["name"] for r in rows) == ["Org 0", "Org 1"]
     assert {r["people_admitted"] for r in rows} == {"2"}
 

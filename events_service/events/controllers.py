@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-import csv
-import io
 from datetime import datetime
 from typing import Annotated
 
-from litestar import Controller, Response, get, patch, post
+from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from events_service.auth.guards import admin_only
 from events_service.boundary import Limit, LinkSlug, LinkSlugQuery, Offset
@@ -28,6 +27,8 @@ from events_service.events.schemas import (
     RegistrationPage,
     TicketKeyOut,
 )
+from events_service.web.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
+from events_service.web.csv_export import csv_response
 from models.enums import EventKind, EventStatus, RegistrationStatus
 
 Search = Annotated[str | None, QueryParameter(max_length=200)]
@@ -122,7 +123,7 @@ class EventController(Controller):
     @get(
         "/{event_id:int}/registrations.csv",
         summary="Registrations as CSV (same filters)",
-        media_type="text/csv",
+        media_type=CSV_MEDIA_TYPE,
     )
     async def export_registrations(
         self,
@@ -130,32 +131,13 @@ class EventController(Controller):
         q: Search = None,
         status: FromQuery[RegistrationStatus | None] = None,
         link: LinkSlugQuery = None,
-    ) -> Response[str]:
-        rows, _ = await service.list_registrations(
-            event_id, q=q, status=status, link_slug=link, limit=None
+    ) -> Stream:
+        rows = await service.registrations_for_export(event_id, q=q, status=status, link_slug=link)
+        return csv_response(
+            f"event-{event_id}-registrations.csv",
+            CSV_COLUMNS,
+            ([getattr(row, column) for column in CSV_COLUMNS] async for row in rows),
         )
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for row in rows:
-            writer.writerow([_csv_cell(getattr(row, column)) for column in CSV_COLUMNS])
-        return Response(
-            buffer.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="event-{event_id}-registrations.csv"'
-            },
-        )
-
-
-def _csv_cell(value: object) -> str:
-    if value is None:
-        return ""
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
-    # Spreadsheets execute cells starting with these; a name is never a formula.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
 
 
 class LinkController(Controller):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -359,6 +360,39 @@ async def list_registrations(
             )
         )
     return rows, total
+
+
+EXPORT_PAGE_ROWS = 500
+
+
+async def registrations_for_export(
+    event_id: int,
+    *,
+    q: str | None = None,
+    status: RegistrationStatus | None = None,
+    link_slug: str | None = None,
+    page_rows: int = EXPORT_PAGE_ROWS,
+) -> AsyncIterator[RegistrationRow]:
+    """The rows of list_registrations, a page at a time, for a streamed export.
+
+    Checks the event now (a missing one is a 404 before anything is sent); the pages
+    are read as the client takes them. Ordered by id, so a registration arriving
+    meanwhile lands at the end instead of shifting a page."""
+    await get_event(event_id)
+
+    async def rows() -> AsyncIterator[RegistrationRow]:
+        offset = 0
+        while True:
+            page, _ = await list_registrations(
+                event_id, q=q, status=status, link_slug=link_slug, limit=page_rows, offset=offset
+            )
+            for row in page:
+                yield row
+            if len(page) < page_rows:
+                return
+            offset += page_rows
+
+    return rows()
 
 
 async def _admission_of(registration: Registration) -> Admission | None:

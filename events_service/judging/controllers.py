@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_200_OK
 
@@ -15,6 +16,8 @@ from events_service.errors import Forbidden, Unprocessable
 from events_service.judging import entries, judges, results, schemas, service, sheets, winners
 from events_service.judging.ranking import Ranking
 from events_service.web.bodies import csv_text
+from events_service.web.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
+from events_service.web.csv_export import csv_response
 from models import Award, StaffUser
 from models.enums import Role
 
@@ -200,13 +203,10 @@ class RoundController(Controller):
     async def ranking(self, round_id: FromPath[int]) -> Ranking:
         return await results.round_ranking(round_id)
 
-    @get("/results.csv", summary="Results as CSV", media_type="text/csv")
-    async def results_csv(self, round_id: FromPath[int]) -> Response[str]:
-        return Response(
-            await results.results_csv(round_id),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="round-{round_id}-results.csv"'},
-        )
+    @get("/results.csv", summary="Results as CSV", media_type=CSV_MEDIA_TYPE)
+    async def results_csv(self, round_id: FromPath[int]) -> Stream:
+        rows = await results.results_rows(round_id)
+        return csv_response(f"round-{round_id}-results.csv", results.CSV_HEADER, rows)
 
     @get("/awards", summary="Awards of a round")
     async def list_awards(self, round_id: FromPath[int]) -> list[schemas.AwardOut]:

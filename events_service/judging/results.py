@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from tortoise import connections
 from tortoise.transactions import in_transaction
@@ -167,22 +166,21 @@ CSV_HEADER = [
 ]
 
 
-def _cell(value: float | None) -> str:
-    return "" if value is None else f"{value:.4f}"
+def _cell(value: float | None) -> Decimal | None:
+    # A number, not text: the CSV writer escapes text starting with "-" as a formula.
+    return None if value is None else Decimal(f"{value:.4f}")
 
 
-async def results_csv(round_id: int) -> str:
+async def results_rows(round_id: int) -> list[list[object]]:
+    """The ranking as rows under CSV_HEADER (web.csv_export writes and escapes them)."""
     result = await round_ranking(round_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    rows: list[list[object]] = []
     for r in result.entries:
-        writer.writerow(
+        rows.append(
             [
                 r.rank or "",
                 r.entry_id,
-                # A leading = + - @ would be a formula in a spreadsheet: neutralise it.
-                ("'" + r.title) if r.title.startswith(("=", "+", "-", "@")) else r.title,
+                r.title,
                 _cell(r.score),
                 _cell(r.raw_mean),
                 _cell(r.median),
@@ -195,4 +193,4 @@ async def results_csv(round_id: int) -> str:
                 result.method_used,
             ]
         )
-    return out.getvalue()
+    return rows

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from events_service.auth.guards import admin_only
@@ -17,8 +16,10 @@ from events_service.boundary import Limit, Offset
 from events_service.deps import SettingsDep
 from events_service.programme import ledger
 from events_service.programme.kpis import ProgrammeStatus, programme_status
-from events_service.programme.records import kpi_records
+from events_service.programme.records import COLUMNS, kpi_records, kpi_records_for_export
 from events_service.web.bodies import csv_text
+from events_service.web.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
+from events_service.web.csv_export import csv_response
 from models import Milestone
 
 
@@ -36,19 +37,6 @@ class RecordPageOut(msgspec.Struct):
     limit: int
     offset: int
     items: list[dict[str, Any]]
-
-
-def _csv(rows: list[dict[str, Any]], filename: str) -> Response[str]:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 @get("/api/v1/programme", tags=["programme"], summary="KPIs against targets, with pace (public)")
@@ -83,10 +71,15 @@ class KpiRecordsController(Controller):
         page = await kpi_records(name, settings, limit=limit, offset=offset)
         return RecordPageOut(page.kpi, page.total, page.limit, page.offset, page.items)
 
-    @get("/records.csv", summary="Every record behind a KPI, as CSV")
-    async def records_csv(self, name: KpiName, settings: SettingsDep) -> Response[str]:
-        page = await kpi_records(name, settings, limit=None)
-        return _csv(page.items, f"{name}-records.csv")
+    @get("/records.csv", summary="Every record behind a KPI, as CSV", media_type=CSV_MEDIA_TYPE)
+    async def records_csv(self, name: KpiName, settings: SettingsDep) -> Stream:
+        records = await kpi_records_for_export(name, settings)
+        columns = COLUMNS[name]
+        return csv_response(
+            f"{name}-records.csv",
+            columns,
+            ([record[c] for c in columns] async for record in records),
+        )
 
 
 class FinancingController(Controller):

@@ -26,6 +26,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from events_service.db import default_connection, fetch_rows
+from events_service.errors import OutageLog, is_database_unavailable
 from events_service.reach.counter import ADMITTED_AT_EVENT_SQL, read_figures
 from events_service.settings import Settings
 
@@ -89,6 +90,7 @@ class LivePublisher:
         self.channels = channels
         self._changed: set[int] = set()
         self._wake = asyncio.Event()
+        self._outages = OutageLog(log, "live figures wait")
 
     def attendance_changed(self, event_id: int) -> None:
         self._changed.add(event_id)
@@ -103,8 +105,11 @@ class LivePublisher:
             try:
                 data = await snapshot(self.settings, changed)
                 await self.channels.wait_published(msgspec.json.encode(data), CHANNEL)
-            except Exception:  # a lost update is repaired by the next one
-                log.exception("publishing live figures failed")
+            except Exception as error:  # a lost update is repaired by the next one
+                if is_database_unavailable(error):
+                    self._outages.record(error)
+                else:
+                    log.exception("publishing live figures failed")
 
 
 @asynccontextmanager

@@ -6,7 +6,9 @@ total of a listing equals the KPI's value.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from events_service.db import default_connection, fetch_rows
@@ -44,7 +46,7 @@ ORDER BY MIN(re.created_at), e.id
 _FINANCED = """
 SELECT o.id AS organisation_id, o.name AS organisation, MIN(f.financed_on) AS first_financed_on,
        COUNT(*) AS financings,
-       STRING_AGG_PLACEHOLDER AS partners
+       PARTNERS AS partners
 FROM financing_record f JOIN organisation o ON o.id = f.organisation_id
 GROUP BY o.id, o.name
 ORDER BY MIN(f.financed_on), o.id
@@ -52,22 +54,52 @@ ORDER BY MIN(f.financed_on), o.id
 _FIRMS = """
 SELECT o.id AS organisation_id, o.name AS organisation, MIN(s.served_on) AS first_served_on,
        COUNT(*) AS services,
-       STRING_AGG_PLACEHOLDER AS service_kinds
+       SERVICE_KINDS AS service_kinds
 FROM service_record s JOIN organisation o ON o.id = s.organisation_id
 GROUP BY o.id, o.name
 ORDER BY MIN(s.served_on), o.id
 """
-# Both engines aggregate text, with different names.
+# The distinct values of a multi-valued cell, sorted byte by byte and joined by
+# SEPARATOR, the same on both engines. SQLite's GROUP_CONCAT takes no separator
+# with DISTINCT, hence its subquery; PostgreSQL sorts in "C" (bytewise, as SQLite's
+# BINARY) whatever the database's collation.
+SEPARATOR = "; "
 _AGGREGATE = {
     "postgres": {
-        "partners": "STRING_AGG(DISTINCT f.partner, '; ')",
-        "service_kinds": "STRING_AGG(DISTINCT s.service_kind, '; ')",
+        "PARTNERS": """STRING_AGG(DISTINCT f.partner::text COLLATE "C", '; '
+            ORDER BY f.partner::text COLLATE "C")""",
+        "SERVICE_KINDS": """STRING_AGG(DISTINCT s.service_kind::text COLLATE "C", '; '
+            ORDER BY s.service_kind::text COLLATE "C")""",
     },
     "sqlite": {
-        "partners": "GROUP_CONCAT(DISTINCT f.partner)",
-        "service_kinds": "GROUP_CONCAT(DISTINCT s.service_kind)",
+        "PARTNERS": """(SELECT GROUP_CONCAT(partner, '; ') FROM (
+            SELECT DISTINCT partner FROM financing_record
+            WHERE organisation_id = o.id ORDER BY partner))""",
+        "SERVICE_KINDS": """(SELECT GROUP_CONCAT(service_kind, '; ') FROM (
+            SELECT DISTINCT service_kind FROM service_record
+            WHERE organisation_id = o.id ORDER BY service_kind))""",
     },
 }
+# The columns of each listing, in order: the CSV header even when there are no rows.
+COLUMNS = {
+    "talents": (
+        "person_id", "name", "email", "organisation", "first_admitted_at", "admissions",
+    ),
+    "companies": (
+        "organisation_id", "name", "kind", "first_benefitted_at", "people_admitted", "entries",
+    ),
+    "projects": (
+        "entry_id", "title", "team_name", "organisation", "competition",
+        "admitted_to_round_at", "furthest_round",
+    ),
+    "financed_startups": (
+        "organisation_id", "organisation", "first_financed_on", "financings", "partners",
+    ),
+    "firms": ("organisation_id", "organisation", "first_served_on", "services", "service_kinds"),
+}  # fmt: skip
+# SQLite hands timestamps back as the text it stored; PostgreSQL as datetimes.
+_TIMESTAMPS = ("first_admitted_at", "first_benefitted_at", "admitted_to_round_at")
+EXPORT_PAGE_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -94,11 +126,25 @@ _COUNTS = {
 
 
 def _query(name: str, dialect: str) -> str:
+    check_kpi(name)
+    sql = _QUERIES[name]
+    for placeholder, aggregate in _AGGREGATE[
+        "postgres" if dialect == "postgres" else "sqlite"
+    ].items():
+        sql = sql.replace(placeholder, aggregate)
+    return sql
+
+
+def check_kpi(name: str) -> None:
     if name not in _QUERIES:
         raise NotFound(f"No KPI {name!r}; one of {', '.join(_QUERIES)}.")
-    aggregate = _AGGREGATE["postgres" if dialect == "postgres" else "sqlite"]
-    placeholder = aggregate["partners" if name == "financed_startups" else "service_kinds"]
-    return _QUERIES[name].replace("STRING_AGG_PLACEHOLDER", placeholder)
+
+
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    for column in _TIMESTAMPS:
+        if isinstance(row.get(column), str):
+            row[column] = datetime.fromisoformat(row[column])
+    return row
 
 
 def _values(name: str, settings: Settings) -> list[Any]:
@@ -120,5 +166,25 @@ async def kpi_records(
         total=int(total_rows[0]["n"]),
         limit=limit or 0,
         offset=offset,
-        items=[dict(row) for row in rows],
+        items=[_record(dict(row)) for row in rows],
     )
+
+
+async def kpi_records_for_export(
+    name: str, settings: Settings, *, page_rows: int = EXPORT_PAGE_ROWS
+) -> AsyncIterator[dict[str, Any]]:
+    """Every record of a KPI, a page at a time, for a streamed export. An unknown KPI
+    is refused now, before anything is sent."""
+    check_kpi(name)
+
+    async def records() -> AsyncIterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            page = await kpi_records(name, settings, limit=page_rows, offset=offset)
+            for item in page.items:
+                yield item
+            if len(page.items) < page_rows:
+                return
+            offset += page_rows
+
+    return records()
