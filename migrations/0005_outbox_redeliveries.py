@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_event_admission_counters')]
+    dependencies = [('models', '0004_staff_trust')]
 
     initial = False
 
