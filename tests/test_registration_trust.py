@@ -157,6 +157,16 @@ async def test_a_waitlisted_registration_is_not_revealed_either(
     assert subjects == ["You are on the waitlist: Full Day"] * 2
 
 
+async def test_the_api_schema_documents_the_answer_without_a_ticket(
+    client: httpx.AsyncClient,
+) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    answers = schema["paths"]["/api/v1/register/{slug}"]["post"]["responses"]
+    assert {"200", "201"} <= set(answers)
+    ticket_url = schema["components"]["schemas"]["RegistrationOut"]["properties"]["ticket_url"]
+    assert {"type": "null"} in ticket_url["oneOf"]
+
+
 async def test_ten_minutes_later_the_ticket_is_mailed_again(
     client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -430,6 +440,22 @@ async def test_a_cancelled_events_ticket_shows_the_cancellation(
         assert gone.status_code == 410, part
         assert gone.headers["content-type"].startswith("application/problem+json")
         assert gone.json()["type"] == "/problems/event-cancelled"
+
+
+async def test_cancelling_a_cancelled_events_ticket_promotes_nobody(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    event = await make_event(client, admin, capacity=1, waitlist_enabled=True)
+    link = await make_link(client, admin, event["id"])
+    holder = token_of((await register(client, link["slug"], attendee(1))).json())
+    waiting = token_of((await register(client, link["slug"], attendee(2))).json())
+    await client.post(f"/api/v1/events/{event['id']}/cancel", headers=admin)
+
+    assert (await client.post(f"/t/{holder}/cancel")).status_code == 303
+
+    page = await client.get(f"/t/{waiting}")
+    assert "This event has been cancelled." in page.text and "<svg" not in page.text
+    assert await OutboxMessage.filter(kind=Kind.REGISTRATION_PROMOTED).count() == 0
 
 
 async def test_a_cancelled_registration_has_no_code_or_invite(

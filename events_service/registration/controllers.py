@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -26,6 +27,12 @@ def ticket_url(public_base_url: str, manage_token: str) -> str:
         "registration in ten minutes). `ticket_url` is null unless this request created the "
         "person: a ticket of a known address goes to that address only."
     ),
+    responses={
+        HTTP_200_OK: ResponseSpec(
+            data_container=RegistrationOut,
+            description="Already registered: the ticket was e-mailed again (no ticket_url).",
+        )
+    },
 )
 async def register_json(
     slug: FromPath[str], data: JSONBody[RegistrationIn], settings: SettingsDep

@@ -500,7 +500,8 @@ class AlreadyAdmitted(Conflict):
 async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
     """Cancel a ticket, free its seat and promote from the waitlist, in one transaction.
 
-    Returns the registration and the ids promoted. Cancelling twice is harmless.
+    Returns the registration and the ids promoted. Cancelling twice is harmless, and
+    so is cancelling a ticket of a cancelled event (it changes nothing).
     """
     async with in_transaction() as conn:
         registration = (
@@ -512,6 +513,17 @@ async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
         if registration is None:
             raise NotFound("No ticket with this link.")
         if registration.status == RegistrationStatus.CANCELLED:
+            return registration, []
+        if (
+            await Event.filter(
+                id=registration.event_id,  # type: ignore[attr-defined]
+                status=EventStatus.CANCELLED,
+            )
+            .using_db(conn)
+            .exists()
+        ):
+            # Nothing to free: a cancelled event promotes nobody and mails no "place
+            # freed up" for a day that will not happen. (Its page offers no cancel.)
             return registration, []
         if await Admission.filter(registration_id=registration.id).using_db(conn).exists():
             raise AlreadyAdmitted("This ticket was used at the door; it cannot be cancelled.")
