@@ -23,7 +23,7 @@ from tortoise import timezone
 
 from events_service.checkin.codes import issue_code
 from events_service.reach.counter import verify
-from models import OutboxMessage
+from models import Organisation, OutboxMessage, Person
 from models.enums import OutboxStatus
 from notifications.outbox import Kind, enqueue
 from notifications.senders import sender_from_url
@@ -68,14 +68,14 @@ def victim(**fields: Any) -> dict[str, Any]:
 
 
 def stranger(**fields: Any) -> dict[str, Any]:
-    return attendee(
-        "stranger",
-        name="Mallory",
-        phone="+442079460958",
-        organisation="Evil Corp",
-        job_title="Spy",
+    typed = {
+        "name": "Mallory",
+        "phone": "+442079460958",
+        "organisation": "Evil Corp",
+        "job_title": "Spy",
         **fields,
-    )
+    }
+    return attendee("stranger", **typed)
 
 
 def ticket_links(text: str) -> list[str]:
@@ -210,6 +210,21 @@ async def test_registering_never_changes_the_person_who_exists(
     assert 'value="+8613800138000"' in page.text and 'value="ACME Motors"' in page.text
     assert 'value="Engineer"' in page.text
     assert "Evil Corp" not in page.text and "Spy" not in page.text
+
+
+async def test_a_known_person_registering_elsewhere_makes_no_organisation(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Both engines alike: the organisation a stranger types for a known address is
+    not created (a person who exists keeps theirs)."""
+    await register(client, await open_link(client, admin), victim())
+    second = await open_link(client, admin, title="Second Summit")
+
+    answer = await register(client, second, stranger(email=VICTIM, organisation="Shell Co"))
+
+    assert answer.status_code == 201
+    assert await Organisation.all().values_list("name", flat=True) == ["ACME Motors"]
+    assert await Person.all().count() == 1
 
 
 async def test_the_form_for_another_event_mails_the_ticket_of_a_known_person(

@@ -209,20 +209,23 @@ WITH existing AS (
     SELECT r.id, r.status, r.manage_token, r.locale FROM registration r
     JOIN person p ON p.id = r.person_id
     WHERE p.email = $1 AND r.event_id = $9
+), known AS (
+    -- A person who exists keeps their organisation: the typed one is not even made.
+    SELECT id FROM person WHERE email = $1
 ), found_org AS (
     SELECT id FROM organisation WHERE name_key = $6::text
 ), new_org AS (
     INSERT INTO organisation (name, name_key, kind, created_at)
     SELECT $5::text, $6::text, 'unspecified', $8::timestamptz
     WHERE $6::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM found_org)
-      AND NOT EXISTS (SELECT 1 FROM existing)
+      AND NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM known)
     ON CONFLICT (name_key) DO NOTHING
     RETURNING id
 ), org AS (
     SELECT id FROM found_org UNION ALL SELECT id FROM new_org
 ), go AS (
     SELECT 1 AS one WHERE NOT EXISTS (SELECT 1 FROM existing)
-      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM org))
+      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM org) OR EXISTS (SELECT 1 FROM known))
 ), queued AS (
     -- Registrations for one event queue here first, in arrival order: the lock
     -- manager's queue is fair, where waiters on a row lock can be overtaken by
