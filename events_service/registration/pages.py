@@ -120,7 +120,9 @@ async def _form_page(
     if link is None or event is None or state is LinkState.UNKNOWN:
         return _page(request, "pages/register.html", settings, 404, state="unknown", event=None)
     opens, _ = service.registration_window(link, event)
-    status_code = 422 if errors else STATE_STATUS.get(state, 200)
+    notice = MAILED_NOTICES.get(mailed or "")
+    # After a registration the answer is the notice, whatever the link's state now.
+    status_code = 422 if errors else 200 if notice else STATE_STATUS.get(state, 200)
     return _page(
         request,
         "pages/register.html",
@@ -133,7 +135,7 @@ async def _form_page(
         ),
         values=values or {},
         errors=errors or {},
-        mailed=MAILED_NOTICES.get(mailed or ""),
+        mailed=notice,
         **_event_context(event, locale),
     )
 
