@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test lint format install clean bench bench-smoke
+.PHONY: run test fuzz lint format install clean bench bench-smoke
 
 run: install
 	$(BIN)/events-service demo --base-url http://$(HOST):$(PORT)
@@ -18,6 +18,11 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# The long schemathesis run: many more examples per operation than the suite's pass.
+FUZZ_EXAMPLES ?= 100
+fuzz: install
+	EVENTS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -s tests/test_api_fuzz.py
 
 # Benchmarks need PostgreSQL (EVENTS_BENCH_POSTGRES_URL); each prints its ceiling.
 bench: install

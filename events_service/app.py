@@ -20,7 +20,9 @@ from litestar.template import TemplateConfig
 
 from events_service import __version__
 from events_service.auth.controllers import AuthController, StaffUserController
+from events_service.auth.csrf import csrf_middleware
 from events_service.auth.tokens import build_jwt_auth
+from events_service.boundary import check_request
 from events_service.checkin.controllers import (
     checkin,
     event_attendance,
@@ -64,8 +66,8 @@ from events_service.registration.pages import (
     ticket_qr_png,
     ticket_qr_svg,
 )
-from events_service.row_ids import refuse_ids_out_of_range
 from events_service.settings import Settings
+from events_service.stores import store_registry
 from events_service.web.i18n import other_locale, pick_locale, translator
 from events_service.web.login import login_form, login_page
 from notifications.controllers import OutboxController
@@ -205,9 +207,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[db_lifespan, live_publishing],
         on_app_init=[jwt_auth.on_app_init],
+        middleware=[csrf_middleware(settings)],
         plugins=[problem_details_plugin(), channels_plugin(settings)],
         exception_handlers={TooManyRequestsException: _too_many_requests},
-        before_request=refuse_ids_out_of_range,
+        before_request=check_request,
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
@@ -221,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[ScalarRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
+        stores=store_registry(settings),
         state=State({"settings": settings}),
         debug=False,
     )

@@ -8,12 +8,11 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from events_service.auth.guards import admin_only
+from events_service.boundary import Limit, Offset
 from models.enums import OutboxStatus
 from notifications import admin
 from notifications.admin import OutboxPage, OutboxRow
 
-Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 KindFilter = Annotated[str | None, QueryParameter(max_length=60)]
 
 

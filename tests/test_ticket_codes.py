@@ -67,6 +67,17 @@ def test_code_claiming_another_event_is_forged() -> None:
         read_code(MASTER, spliced)
 
 
+def test_an_edited_version_byte_is_forged_not_unknown() -> None:
+    """The door must say "forged" for a tampered code, never "not a ticket"."""
+    genuine = issue_code(MASTER, registration_id=7, event_id=3)
+    raw = bytearray(base64.b32decode(genuine + "=" * (-len(genuine) % 8)))
+    for version in (0, 2, 255):
+        raw[0] = version
+        edited = base64.b32encode(bytes(raw)).decode().rstrip("=")
+        with pytest.raises(ForgedCode):
+            read_code(MASTER, edited)
+
+
 @pytest.mark.parametrize("text", ["", "hello", "ÄÖÜ", "A" * 500, "https://example.org/x"])
 def test_garbage_is_malformed(text: str) -> None:
     with pytest.raises(MalformedCode):

@@ -103,10 +103,12 @@ def read_code(master_key: bytes, text: str) -> TicketClaims:
         raise MalformedCode("not a ticket code")
     payload, signature = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
     version, registration_id, event_id = _PAYLOAD.unpack(payload)
-    if version != CODE_VERSION:
-        raise MalformedCode(f"unknown code version {version}")
+    # The signature covers the version byte too: an edited version is a forgery,
+    # and only a genuine code of a version we do not read is "unknown".
     try:
         event_public_key(master_key, event_id).verify(signature, _SIGNING_CONTEXT + payload)
     except InvalidSignature:
         raise ForgedCode("signature does not match") from None
+    if version != CODE_VERSION:
+        raise MalformedCode(f"unknown code version {version}")
     return TicketClaims(registration_id=registration_id, event_id=event_id)

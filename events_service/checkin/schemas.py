@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from events_service.row_ids import RowId
+from events_service.boundary import RowId
 
 Gate = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=400)]

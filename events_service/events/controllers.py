@@ -12,6 +12,7 @@ from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from events_service.auth.guards import admin_only
+from events_service.boundary import Limit, LinkSlug, LinkSlugQuery, Offset
 from events_service.checkin.codes import CODE_VERSION
 from events_service.deps import SettingsDep
 from events_service.events import service
@@ -29,8 +30,6 @@ from events_service.events.schemas import (
 )
 from models.enums import EventKind, EventStatus, RegistrationStatus
 
-Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 Search = Annotated[str | None, QueryParameter(max_length=200)]
 
 CSV_COLUMNS = (
@@ -111,7 +110,7 @@ class EventController(Controller):
         event_id: FromPath[int],
         q: Search = None,
         status: FromQuery[RegistrationStatus | None] = None,
-        link: FromQuery[str | None] = None,
+        link: LinkSlugQuery = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> RegistrationPage:
@@ -130,7 +129,7 @@ class EventController(Controller):
         event_id: FromPath[int],
         q: Search = None,
         status: FromQuery[RegistrationStatus | None] = None,
-        link: FromQuery[str | None] = None,
+        link: LinkSlugQuery = None,
     ) -> Response[str]:
         rows, _ = await service.list_registrations(
             event_id, q=q, status=status, link_slug=link, limit=None
@@ -166,7 +165,7 @@ class LinkController(Controller):
 
     @patch("/{slug:str}", summary="Change a link (label, quota, window, active)")
     async def update_link(
-        self, slug: FromPath[str], data: JSONBody[LinkPatch], settings: SettingsDep
+        self, slug: LinkSlug, data: JSONBody[LinkPatch], settings: SettingsDep
     ) -> LinkOut:
         link = await service.update_link(slug, data)
         _, figures = await service.list_links(link.event_id)  # type: ignore[attr-defined]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_200_OK
 
 from events_service.auth.guards import admin_only, judge_only
+from events_service.boundary import RowIdFilter
 from events_service.errors import Forbidden, Unprocessable
 from events_service.judging import entries, judges, results, schemas, service, sheets, winners
 from events_service.judging.ranking import Ranking
@@ -334,7 +335,7 @@ class WinnersController(Controller):
     tags = ["winners"]
 
     @get("/", summary="Published winner records (public)", opt=PUBLIC)
-    async def list_winners(self, event_id: FromQuery[int | None] = None) -> list[winners.WinnerOut]:
+    async def list_winners(self, event_id: RowIdFilter = None) -> list[winners.WinnerOut]:
         return await winners.list_winners(event_id)
 
     @get("/verify", summary="Recompute the hash chain and report tampering (public)", opt=PUBLIC)

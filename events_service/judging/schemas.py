@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from events_service.row_ids import RowId
+from events_service.boundary import RowId
 from models.enums import RankingMethod
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -18,7 +18,8 @@ Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
 Id = RowId
 TieBreakRule = Annotated[
-    str, msgspec.Meta(pattern=r"^(median|judges|earliest|raw_mean|criterion:\d+)$")
+    str,
+    msgspec.Meta(max_length=20, pattern=r"^(median|judges|earliest|raw_mean|criterion:\d{1,10})$"),
 ]
 
 

@@ -9,19 +9,17 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from events_service.auth.guards import admin_only
+from events_service.boundary import Limit, Offset
 from events_service.deps import SettingsDep
 from events_service.programme import ledger
 from events_service.programme.kpis import ProgrammeStatus, programme_status
 from events_service.programme.records import kpi_records
 from events_service.web.bodies import csv_text
 from models import Milestone
-
-Limit = Annotated[int, QueryParameter(ge=1, le=500)]
-Offset = Annotated[int, QueryParameter(ge=0)]
 
 
 class MilestoneOut(msgspec.Struct):
@@ -70,6 +68,9 @@ async def milestones() -> list[MilestoneOut]:
     ]
 
 
+KpiName = Annotated[str, PathParameter(min_length=1, max_length=40)]
+
+
 class KpiRecordsController(Controller):
     path = "/api/v1/programme/kpis/{name:str}"
     tags = ["programme"]
@@ -77,13 +78,13 @@ class KpiRecordsController(Controller):
 
     @get("/records", summary="The records behind a KPI, paginated")
     async def records(
-        self, name: FromPath[str], settings: SettingsDep, limit: Limit = 50, offset: Offset = 0
+        self, name: KpiName, settings: SettingsDep, limit: Limit = 50, offset: Offset = 0
     ) -> RecordPageOut:
         page = await kpi_records(name, settings, limit=limit, offset=offset)
         return RecordPageOut(page.kpi, page.total, page.limit, page.offset, page.items)
 
     @get("/records.csv", summary="Every record behind a KPI, as CSV")
-    async def records_csv(self, name: FromPath[str], settings: SettingsDep) -> Response[str]:
+    async def records_csv(self, name: KpiName, settings: SettingsDep) -> Response[str]:
         page = await kpi_records(name, settings, limit=None)
         return _csv(page.items, f"{name}-records.csv")
 

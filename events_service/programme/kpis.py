@@ -18,7 +18,6 @@ from events_service.db import default_connection, fetch_rows
 from events_service.reach.counter import ReachFigures, reached_since, read_figures
 from events_service.settings import Settings
 
-KPI_NAMES = ("talents", "companies", "projects", "financed_startups", "firms")
 PACE_WINDOW_DAYS = 90
 DAYS_PER_MONTH = 365.25 / 12
 

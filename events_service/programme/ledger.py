@@ -25,7 +25,7 @@ R = TypeVar("R", FinancingRecord, ServiceRecord)
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Note = Annotated[str, msgspec.Meta(max_length=2000)]
 ServiceKind = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3, pattern="^[A-Z]{3}$")]
 
 
 class FinancingIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -126,8 +126,11 @@ MAX_AMOUNT = Decimal("99999999999999")
 
 
 def _check_amount(amount: Decimal | None) -> None:
-    # msgspec checks ranges on int and float only.
-    if amount is not None and not (0 <= amount <= MAX_AMOUNT and amount == round(amount, 2)):
+    # msgspec checks ranges on int and float only, and reads "NaN", "sNaN" and
+    # "Infinity" as decimals: is_finite() comes first, as NaN refuses to be compared.
+    if amount is not None and not (
+        amount.is_finite() and 0 <= amount <= MAX_AMOUNT and amount == round(amount, 2)
+    ):
         raise Unprocessable(
             f"amount must be between 0 and {MAX_AMOUNT} with at most 2 decimals, got {amount}."
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from litestar import Response, post
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from events_service.boundary import LinkSlug
 from events_service.deps import SettingsDep
 from events_service.registration import service
 from events_service.registration.forms import RegistrationForm, clean_registration
@@ -35,7 +36,7 @@ def ticket_url(public_base_url: str, manage_token: str) -> str:
     },
 )
 async def register_json(
-    slug: FromPath[str], data: JSONBody[RegistrationIn], settings: SettingsDep
+    slug: LinkSlug, data: JSONBody[RegistrationIn], settings: SettingsDep
 ) -> Response[RegistrationOut]:
     form = clean_registration(
         RegistrationForm(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -10,6 +10,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from tortoise import timezone
 
+from events_service.boundary import TicketToken
 from events_service.checkin.codes import issue_code
 from events_service.deps import SettingsDep
 from events_service.errors import DomainError, NotFound
@@ -24,6 +25,7 @@ from events_service.registration.forms import (
     clean_registration,
 )
 from events_service.registration.qr import qr_png, qr_svg
+from events_service.registration.schemas import Email, JobTitle, Name, Organisation, Phone
 from events_service.registration.service import LinkState, RegistrationRefused
 from events_service.web.i18n import (
     LOCALE_COOKIE,
@@ -49,22 +51,22 @@ STATE_STATUS = {
 class FormIn(msgspec.Struct):
     """The HTML form as posted; every field arrives as text and is checked by forms.py."""
 
-    name: str = ""
-    email: str = ""
-    phone: str = ""
-    organisation: str = ""
-    job_title: str = ""
-    consent: str = ""
+    name: Name = ""
+    email: Email = ""
+    phone: Phone = ""
+    organisation: Organisation = ""
+    job_title: JobTitle = ""
+    consent: Annotated[str, msgspec.Meta(max_length=10)] = ""
 
 
 class DetailsIn(msgspec.Struct):
     """The ticket page's "Edit my details" form as posted."""
 
-    name: str = ""
-    phone: str = ""
+    name: Name = ""
+    phone: Phone = ""
     # Absent (None) when the page showed it read-only: then it is not being changed.
-    organisation: str | None = None
-    job_title: str = ""
+    organisation: Organisation | None = None
+    job_title: JobTitle = ""
 
 
 # After a registration whose ticket is not shown (the address was known already),
@@ -233,7 +235,7 @@ def _ticket_view(
 
 
 @get("/t/{token:str}", include_in_schema=False)
-async def ticket_page(request: Request, token: FromPath[str], settings: SettingsDep) -> Template:
+async def ticket_page(request: Request, token: TicketToken, settings: SettingsDep) -> Template:
     found = await _ticket_or_page(request, settings, token)
     if isinstance(found, Template):
         return found
@@ -242,7 +244,7 @@ async def ticket_page(request: Request, token: FromPath[str], settings: Settings
 
 @post("/t/{token:str}/details", include_in_schema=False, status_code=303)
 async def ticket_details(
-    request: Request, token: FromPath[str], data: URLEncodedBody[DetailsIn], settings: SettingsDep
+    request: Request, token: TicketToken, data: URLEncodedBody[DetailsIn], settings: SettingsDep
 ) -> Response[Any]:
     """The attendee's own edit of their details: the only way they change."""
     try:
@@ -311,19 +313,19 @@ class TicketGone(DomainError):
 
 
 @get("/t/{token:str}/qr.png", include_in_schema=False, media_type="image/png")
-async def ticket_qr_png(token: FromPath[str], settings: SettingsDep) -> Response[bytes]:
+async def ticket_qr_png(token: TicketToken, settings: SettingsDep) -> Response[bytes]:
     code = await _confirmed_code(token, settings)
     return Response(qr_png(code), media_type="image/png", headers={"Cache-Control": "private"})
 
 
 @get("/t/{token:str}/qr.svg", include_in_schema=False, media_type="image/svg+xml")
-async def ticket_qr_svg(token: FromPath[str], settings: SettingsDep) -> Response[str]:
+async def ticket_qr_svg(token: TicketToken, settings: SettingsDep) -> Response[str]:
     code = await _confirmed_code(token, settings)
     return Response(qr_svg(code), media_type="image/svg+xml", headers={"Cache-Control": "private"})
 
 
 @get("/t/{token:str}/calendar.ics", include_in_schema=False, media_type="text/calendar")
-async def ticket_calendar(token: FromPath[str], settings: SettingsDep) -> Response[bytes]:
+async def ticket_calendar(token: TicketToken, settings: SettingsDep) -> Response[bytes]:
     registration = await _usable_ticket(token)
     invite = event_invite(
         registration.event,
@@ -341,7 +343,7 @@ async def ticket_calendar(token: FromPath[str], settings: SettingsDep) -> Respon
 
 @post("/t/{token:str}/cancel", include_in_schema=False, status_code=303)
 async def ticket_cancel(
-    request: Request, token: FromPath[str], settings: SettingsDep
+    request: Request, token: TicketToken, settings: SettingsDep
 ) -> Response[Any]:
     try:
         await service.cancel(token)

@@ -46,10 +46,16 @@
 
   function focusInput() { if (!$("door").hidden) $("code").focus(); }
 
+  // Cookie-authenticated writes carry the CSRF token the page was served with.
+  function csrfHeaders() {
+    const found = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return found ? { "x-csrftoken": decodeURIComponent(found[1]) } : {};
+  }
+
   async function post(body) {
     const response = await fetch("/api/v1/checkins", {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", ...csrfHeaders() }, body: JSON.stringify(body),
     });
     if (response.status === 401) { window.location.assign(`/login?next=/scan`); return null; }
     const answer = await response.json();

@@ -6,7 +6,7 @@ the browser here with `?next=` and it comes back after.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -22,9 +22,9 @@ LOGIN_PAGE = "/login"
 
 
 class LoginForm(msgspec.Struct):
-    email: str = ""
-    password: str = ""
-    next: str = "/"
+    email: Annotated[str, msgspec.Meta(max_length=320)] = ""
+    password: Annotated[str, msgspec.Meta(max_length=256)] = ""
+    next: Annotated[str, msgspec.Meta(max_length=2000)] = "/"
 
 
 def safe_next(target: str | None) -> str:

@@ -2,6 +2,12 @@
 "use strict";
 
 (function () {
+  // Cookie-authenticated writes carry the CSRF token the page was served with.
+  function csrfHeaders() {
+    const found = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return found ? { "x-csrftoken": decodeURIComponent(found[1]) } : {};
+  }
+
   const login = document.getElementById("login");
   if (login) {
     login.addEventListener("submit", async (event) => {
@@ -14,7 +20,7 @@
       };
       const response = await fetch("/api/v1/auth/login", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: { "Content-Type": "application/json", ...csrfHeaders() },
         credentials: "same-origin",
         body: JSON.stringify(body),
       });
@@ -33,7 +39,9 @@
   if (logout) {
     logout.addEventListener("click", async () => {
       // Revokes the token server-side and clears the cookie: safe on a shared device.
-      await fetch("/api/v1/auth/logout", { method: "POST", credentials: "same-origin" });
+      await fetch("/api/v1/auth/logout", {
+        method: "POST", credentials: "same-origin", headers: csrfHeaders(),
+      });
       window.location.assign("/judge/login");
     });
   }
@@ -68,7 +76,7 @@
   async function put(submit) {
     const response = await fetch(`/api/v1/judge/assignments/${id}/scores`, {
       method: "PUT",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", ...csrfHeaders() },
       credentials: "same-origin",
       // keepalive: a save started as the judge leaves the page still arrives.
       keepalive: true,
