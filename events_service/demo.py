@@ -35,9 +35,9 @@ from models import (
 from models.enums import EventKind, EventStatus, FinancingKind, OrganisationKind, RoundStatus
 
 DEMO_ACCOUNTS = (
-    ("admin@demo.local", "demo-admin-password", ["admin"], "Demo Organiser"),
-    ("staff@demo.local", "demo-staff-password", ["staff"], "Demo Door Staff"),
-    ("judge@demo.local", "demo-judge-password", ["judge"], "Demo Judge"),
+    ("admin@demo.example.org", "demo-admin-password", ["admin"], "Demo Organiser"),
+    ("staff@demo.example.org", "demo-staff-password", ["staff"], "Demo Door Staff"),
+    ("judge@demo.example.org", "demo-judge-password", ["judge"], "Demo Judge"),
 )
 
 DEMO_ENTRIES = (

@@ -3,6 +3,8 @@
 import hashlib
 import unicodedata
 
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
+
 MAX_EMAIL_LENGTH = 254
 
 
@@ -11,14 +13,47 @@ def normalise_email(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).strip().casefold()
 
 
-def is_plausible_email(email: str) -> bool:
-    """A cheap shape check; the only real proof is a delivered message."""
-    if not email or len(email) > MAX_EMAIL_LENGTH or any(ch.isspace() for ch in email):
-        return False
-    if email.count("@") != 1:
-        return False
-    local, _, domain = email.partition("@")
-    return bool(local and "." in domain.strip(".") and ".." not in domain)
+def _validated(address: str) -> ValidatedEmail | None:
+    try:
+        return validate_email(
+            address,
+            check_deliverability=False,  # no DNS: the only real proof is a delivered message
+            # Our mail goes out without SMTPUTF8: a non-ASCII local part would be a
+            # registration whose ticket can never be delivered.
+            allow_smtputf8=False,
+            allow_display_name=False,
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+            allow_empty_local=False,
+        )
+    except EmailNotValidError:
+        return None
+
+
+def checked_email(raw: str) -> str | None:
+    """The address's identity form (see normalise_email), or None when it is not one
+    plain addr-spec at a public domain name.
+
+    RFC 5322 also allows comments, display names, groups and lists in an address
+    header: `(1)same@x.org` would be a second person with the same mailbox, and
+    `victim,attacker@evil.org` a ticket mailed to two. email-validator accepts only
+    a dot-atom local part at a domain name, which is also all that a mail header
+    carries without quoting; it refuses special-use names (`.local`, `.test`, ...).
+    """
+    address = normalise_email(raw or "")
+    if not address or len(address) > MAX_EMAIL_LENGTH:
+        return None
+    valid = _validated(address)
+    # email-validator lower-cases and IDNA-maps the domain; ours stays the one rule
+    # of identity, applied to what it gives back (a no-op for an ASCII address).
+    return normalise_email(valid.normalized) if valid is not None else None
+
+
+def ascii_email(address: str) -> str | None:
+    """A stored address as a mail header spells it (an internationalised domain in
+    IDNA form), or None when it is not one plain addr-spec."""
+    valid = _validated(address)
+    return valid.ascii_email if valid is not None else None
 
 
 MAX_ORGANISATION_KEY = 200  # Organisation.name_key's column

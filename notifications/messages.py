@@ -8,7 +8,10 @@ the other kinds carry what they show in their payload, fixed when queued.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from events_service.checkin.codes import issue_code
+from events_service.identity import ascii_email
 from events_service.registration.calendar import event_invite
 from events_service.registration.qr import qr_png
 from events_service.settings import Settings
@@ -43,6 +47,42 @@ REGISTRATION_NOTICES = frozenset({Kind.REGISTRATION_CANCELLED, Kind.EVENT_CANCEL
 
 class Undeliverable(Exception):
     """The message can never be built (its subject is gone): retrying will not help."""
+
+
+# Every character that ends a header line somewhere (CR, LF, and what str.splitlines
+# also splits on: VT, FF, FS-RS, NEL, U+2028/9) and every other control character.
+_UNSAFE_IN_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """Text typed by people (an event title, a round's name) made safe as a header value.
+
+    A CR/LF in a title made the email package refuse every message of that event
+    ("Header values may not contain linefeed"), and a header that accepted it would
+    let the title add headers of its own ("Summit" CR LF "Bcc: x@evil.test"). Control
+    characters become spaces, runs of spaces one.
+    """
+    return " ".join(_UNSAFE_IN_HEADER.sub(" ", value).split())
+
+
+def recipient_address(recipient: str) -> Address:
+    """The outbox recipient as exactly one address, never a header's raw text.
+
+    Recipients were checked when they were stored (events_service.identity); this
+    refuses a row that would still make a list, a group or a comment of the To
+    header, whatever wrote it, and spells an internationalised domain in ASCII
+    (IDNA), which is what a header without SMTPUTF8 can carry.
+    """
+    spelled = ascii_email(recipient)
+    if spelled is None:
+        raise Undeliverable(f"recipient {recipient!r} is not one plain e-mail address")
+    try:
+        # The header is built from the parsed parts, so nothing but this address
+        # can reach it; a second parse of what we validated is the belt to its braces.
+        address = Address(addr_spec=spelled)
+    except (HeaderParseError, ValueError, IndexError) as exc:
+        raise Undeliverable(f"recipient {recipient!r} is not one e-mail address: {exc}") from None
+    return address
 
 
 @dataclass(frozen=True)
@@ -86,9 +126,9 @@ class MessageBuilder:
         subject, template, context, attachments = parts
         context |= {"t": t, "locale": locale, "subject": subject, "programme": self._programme}
         message = EmailMessage()
-        message["Subject"] = subject
+        message["Subject"] = header_text(subject)
         message["From"] = self.settings.mail_from
-        message["To"] = queued.recipient
+        message["To"] = recipient_address(queued.recipient)
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = self.message_id(queued)
         message["Auto-Submitted"] = "auto-generated"

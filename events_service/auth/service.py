@@ -16,7 +16,7 @@ from events_service.auth.guards import roles_allow
 from events_service.auth.passwords import hash_password, needs_rehash, verify_password
 from events_service.db import default_connection, fetch_rows
 from events_service.errors import Conflict, NotFound, Unprocessable
-from events_service.identity import is_plausible_email, normalise_email
+from events_service.identity import checked_email, normalise_email
 from models import RevokedToken, StaffUser
 from models.enums import Role
 
@@ -43,8 +43,8 @@ def _checked_password(password: str) -> str:
 async def create_staff_user(
     email: str, password: str, roles: Iterable[str], name: str = ""
 ) -> StaffUser:
-    address = normalise_email(email)
-    if not is_plausible_email(address):
+    address = checked_email(email)
+    if address is None:
         raise Unprocessable(f"{email!r} is not an e-mail address.")
     checked_roles = _checked_roles(roles)
     password_hash = await hash_password(_checked_password(password))

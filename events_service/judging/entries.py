@@ -12,7 +12,7 @@ from tortoise import timezone
 from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound, Unprocessable
-from events_service.identity import is_plausible_email, normalise_email, organisation_key
+from events_service.identity import checked_email, organisation_key
 from events_service.judging import schemas
 from events_service.judging.service import competition
 from events_service.reach.counter import benefit_organisation, recheck_organisation
@@ -54,8 +54,8 @@ def _checked_members(members: Sequence[schemas.MemberIn]) -> list[tuple[str, str
     seen: set[str] = set()
     checked = []
     for member in members:
-        email = normalise_email(member.email)
-        if not is_plausible_email(email):
+        email = checked_email(member.email)
+        if email is None:
             raise Unprocessable(f"{member.email!r} is not an e-mail address.")
         if email in seen:
             raise Unprocessable(f"{email} is listed twice as a member.")

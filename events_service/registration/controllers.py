@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, post
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -21,7 +22,18 @@ def ticket_url(public_base_url: str, manage_token: str) -> str:
     "/api/v1/register/{slug:str}",
     tags=["registration"],
     summary="Register through a link (public)",
-    description="201 with a new ticket; 200 with the existing ticket when already registered.",
+    description=(
+        "201 with a new registration; 200 with `created: false` when the address is already "
+        "registered for the event (its ticket is e-mailed to it again, at most once per "
+        "registration in ten minutes). `ticket_url` is null unless this request created the "
+        "person: a ticket of a known address goes to that address only."
+    ),
+    responses={
+        HTTP_200_OK: ResponseSpec(
+            data_container=RegistrationOut,
+            description="Already registered: the ticket was e-mailed again (no ticket_url).",
+        )
+    },
 )
 async def register_json(
     slug: LinkSlug, data: JSONBody[RegistrationIn], settings: SettingsDep
@@ -42,7 +54,11 @@ async def register_json(
     ticket = result.ticket
     body = RegistrationOut(
         status=ticket.status.value,
-        ticket_url=ticket_url(settings.public_base_url, ticket.manage_token),
+        ticket_url=(
+            ticket_url(settings.public_base_url, ticket.manage_token)
+            if result.ticket_shown
+            else None
+        ),
         registration_id=ticket.registration_id,
         created=result.created,
     )

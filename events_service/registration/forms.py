@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from events_service.errors import DomainError
-from events_service.identity import is_plausible_email, normalise_email
+from events_service.identity import checked_email
 
 MAX_NAME = 200
 MAX_ORGANISATION = 200
@@ -74,18 +74,34 @@ def normalise_phone(raw: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def clean_registration(form: RegistrationForm, default_locale: str = "en") -> CleanRegistration:
-    """The cleaned form, or InvalidRegistration listing every field that is wrong."""
-    errors: dict[str, str] = {}
+@dataclass(frozen=True)
+class DetailsForm:
+    """The attendee's own edit of their details, on their ticket page."""
+
+    name: str
+    phone: str | None = None
+    # None: not posted (the field is read-only once the person has been admitted).
+    organisation: str | None = None
+    job_title: str | None = None
+
+
+@dataclass(frozen=True)
+class CleanDetails:
+    name: str
+    phone: str | None
+    organisation: str | None
+    job_title: str | None
+    # False when the form did not carry the organisation: it stays as it is.
+    organisation_given: bool = True
+
+
+def _clean_details(form: RegistrationForm | DetailsForm, errors: dict[str, str]) -> CleanDetails:
+    """The rules of the person's own fields, the same on registration and on edit."""
     name = _clean_text(form.name)
     if not name:
         errors["name"] = "required"
     elif len(name) > MAX_NAME:
         errors["name"] = f"at most {MAX_NAME} characters"
-
-    email = normalise_email(form.email or "")
-    if not is_plausible_email(email):
-        errors["email"] = "not an e-mail address"
 
     phone = None
     if form.phone and form.phone.strip():
@@ -99,6 +115,36 @@ def clean_registration(form: RegistrationForm, default_locale: str = "en") -> Cl
     job_title = _clean_text(form.job_title) or None
     if job_title and len(job_title) > MAX_JOB_TITLE:
         errors["job_title"] = f"at most {MAX_JOB_TITLE} characters"
+    return CleanDetails(
+        name=name,
+        phone=phone,
+        organisation=organisation,
+        job_title=job_title,
+        organisation_given=form.organisation is not None,
+    )
+
+
+def clean_details(form: DetailsForm) -> CleanDetails:
+    """The cleaned edit, or InvalidRegistration listing every field that is wrong."""
+    errors: dict[str, str] = {}
+    details = _clean_details(form, errors)
+    if errors:
+        raise InvalidRegistration(errors)
+    return details
+
+
+def clean_registration(form: RegistrationForm, default_locale: str = "en") -> CleanRegistration:
+    """The cleaned form, or InvalidRegistration listing every field that is wrong."""
+    errors: dict[str, str] = {}
+    detail_errors: dict[str, str] = {}
+    details = _clean_details(form, detail_errors)
+    errors.update({k: v for k, v in detail_errors.items() if k == "name"})
+
+    email = checked_email(form.email or "")
+    if email is None:
+        errors["email"] = "not an e-mail address"
+    # The fields in the form's order: name, e-mail, then the optional ones.
+    errors.update({k: v for k, v in detail_errors.items() if k != "name"})
 
     if form.consent is not True:
         errors["consent"] = "consent to the use of your data is required to register"
@@ -109,11 +155,12 @@ def clean_registration(form: RegistrationForm, default_locale: str = "en") -> Cl
 
     if errors:
         raise InvalidRegistration(errors)
+    assert email is not None
     return CleanRegistration(
-        name=name,
+        name=details.name,
         email=email,
-        phone=phone,
-        organisation=organisation,
-        job_title=job_title,
+        phone=details.phone,
+        organisation=details.organisation,
+        job_title=details.job_title,
         locale=locale,
     )

@@ -14,12 +14,14 @@ from events_service.boundary import TicketToken
 from events_service.checkin.codes import issue_code
 from events_service.deps import SettingsDep
 from events_service.errors import DomainError, NotFound
-from events_service.registration import service
+from events_service.registration import details, service
 from events_service.registration.calendar import event_invite
 from events_service.registration.controllers import ticket_url
 from events_service.registration.forms import (
+    DetailsForm,
     InvalidRegistration,
     RegistrationForm,
+    clean_details,
     clean_registration,
 )
 from events_service.registration.qr import qr_png, qr_svg
@@ -34,7 +36,7 @@ from events_service.web.i18n import (
     translator,
 )
 from models import Event, Registration
-from models.enums import RegistrationStatus
+from models.enums import EventStatus, RegistrationStatus
 
 STATE_STATUS = {
     LinkState.UNKNOWN: 404,
@@ -55,6 +57,21 @@ class FormIn(msgspec.Struct):
     organisation: Organisation = ""
     job_title: JobTitle = ""
     consent: Annotated[str, msgspec.Meta(max_length=10)] = ""
+
+
+class DetailsIn(msgspec.Struct):
+    """The ticket page's "Edit my details" form as posted."""
+
+    name: Name = ""
+    phone: Phone = ""
+    # Absent (None) when the page showed it read-only: then it is not being changed.
+    organisation: Organisation | None = None
+    job_title: JobTitle = ""
+
+
+# After a registration whose ticket is not shown (the address was known already),
+# the form's page says where the ticket went: ?mailed=again or ?mailed=new.
+MAILED_NOTICES = {"again": "already_registered", "new": "ticket_mailed"}
 
 
 def _page(
@@ -96,6 +113,7 @@ async def _form_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     refusal: LinkState | None = None,
+    mailed: str | None = None,
 ) -> Template:
     locale = pick_locale(request, settings.default_locale)
     link = await service.find_link(slug)
@@ -104,7 +122,9 @@ async def _form_page(
     if link is None or event is None or state is LinkState.UNKNOWN:
         return _page(request, "pages/register.html", settings, 404, state="unknown", event=None)
     opens, _ = service.registration_window(link, event)
-    status_code = 422 if errors else STATE_STATUS.get(state, 200)
+    notice = MAILED_NOTICES.get(mailed or "")
+    # After a registration the answer is the notice, whatever the link's state now.
+    status_code = 422 if errors else 200 if notice else STATE_STATUS.get(state, 200)
     return _page(
         request,
         "pages/register.html",
@@ -117,6 +137,7 @@ async def _form_page(
         ),
         values=values or {},
         errors=errors or {},
+        mailed=notice,
         **_event_context(event, locale),
     )
 
@@ -125,7 +146,7 @@ async def _form_page(
 async def registration_page(
     request: Request, slug: FromPath[str], settings: SettingsDep
 ) -> Template:
-    return await _form_page(request, settings, slug)
+    return await _form_page(request, settings, slug, mailed=request.query_params.get("mailed"))
 
 
 @post("/r/{slug:str}", include_in_schema=False, status_code=303)
@@ -151,8 +172,12 @@ async def registration_form(
         return await _form_page(request, settings, slug, values=values, errors=exc.errors)
     except RegistrationRefused as exc:
         return await _form_page(request, settings, slug, values=values, refusal=exc.state)
-    target = f"/t/{result.ticket.manage_token}"
-    return Redirect(target if result.created else f"{target}?again=1", status_code=303)
+    if result.ticket_shown:
+        return Redirect(f"/t/{result.ticket.manage_token}", status_code=303)
+    # The address was known: whoever typed it may not own it. The ticket went to the
+    # address (service.register); the page only says so.
+    mailed = "new" if result.created else "again"
+    return Redirect(f"/r/{slug}?mailed={mailed}", status_code=303)
 
 
 async def _ticket_or_page(request: Request, settings: Any, token: str) -> Registration | Template:
@@ -162,30 +187,109 @@ async def _ticket_or_page(request: Request, settings: Any, token: str) -> Regist
         return _page(request, "pages/message.html", settings, 404, message_key="not_found")
 
 
+def _ticket_view(
+    request: Request,
+    settings: Any,
+    registration: Registration,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    locale = pick_locale(request, registration.locale)
+    event_cancelled = registration.event.status == EventStatus.CANCELLED
+    # A cancelled event's ticket admits nobody: no code, no invite, nothing to cancel.
+    confirmed = registration.status == RegistrationStatus.CONFIRMED and not event_cancelled
+    person = registration.person
+    form = details.editable(registration)
+    organisation = person.organisation.name if person.organisation else ""
+    current = {
+        "name": person.name,
+        "phone": person.phone or "",
+        "organisation": organisation,
+        "job_title": person.job_title or "",
+    }
+    code = issue_code(settings.signing_key, registration.id, registration.event.id)
+    return _page(
+        request,
+        "pages/ticket.html",
+        settings,
+        status_code,
+        # The ticket's own address, also when answering a post to one of its forms.
+        path=f"/t/{registration.manage_token}",
+        registration=registration,
+        person=person,
+        confirmed=confirmed,
+        event_cancelled=event_cancelled,
+        status=registration.status.value,
+        qr_svg=qr_svg(code) if confirmed else "",
+        cancelled_now=request.query_params.get("cancelled") == "1",
+        saved=request.query_params.get("saved") == "1",
+        editable=form.editable,
+        organisation_locked=form.organisation_locked,
+        organisation=organisation,
+        values={**current, **(values or {})},
+        errors=errors or {},
+        **_event_context(registration.event, locale),
+    )
+
+
 @get("/t/{token:str}", include_in_schema=False)
 async def ticket_page(request: Request, token: TicketToken, settings: SettingsDep) -> Template:
     found = await _ticket_or_page(request, settings, token)
     if isinstance(found, Template):
         return found
-    locale = pick_locale(request, found.locale)
-    code = issue_code(settings.signing_key, found.id, found.event.id)
-    return _page(
-        request,
-        "pages/ticket.html",
-        settings,
-        registration=found,
-        person=found.person,
-        confirmed=found.status == RegistrationStatus.CONFIRMED,
-        status=found.status.value,
-        qr_svg=qr_svg(code) if found.status == RegistrationStatus.CONFIRMED else "",
-        again=request.query_params.get("again") == "1",
-        cancelled_now=request.query_params.get("cancelled") == "1",
-        **_event_context(found.event, locale),
-    )
+    return _ticket_view(request, settings, found)
+
+
+@post("/t/{token:str}/details", include_in_schema=False, status_code=303)
+async def ticket_details(
+    request: Request, token: TicketToken, data: URLEncodedBody[DetailsIn], settings: SettingsDep
+) -> Response[Any]:
+    """The attendee's own edit of their details: the only way they change."""
+    try:
+        edit = clean_details(
+            DetailsForm(
+                name=data.name,
+                phone=data.phone,
+                organisation=data.organisation,
+                job_title=data.job_title,
+            )
+        )
+        await details.update_details(token, edit)
+    except NotFound:
+        return _page(request, "pages/message.html", settings, 404, message_key="not_found")
+    except details.TicketClosed:
+        return _page(request, "pages/message.html", settings, 409, message_key="ticket_closed")
+    except InvalidRegistration as exc:
+        found = await _ticket_or_page(request, settings, token)
+        if isinstance(found, Template):
+            return found
+        posted = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
+        return _ticket_view(
+            request, settings, found, values=posted, errors=exc.errors, status_code=422
+        )
+    return Redirect(f"/t/{token}?saved=1", status_code=303)
+
+
+async def _usable_ticket(token: str) -> Registration:
+    """The ticket, unless it will never admit anyone again (410 Gone)."""
+    registration = await service.get_ticket(token)
+    if registration.event.status == EventStatus.CANCELLED:
+        raise TicketGone(
+            "The event has been cancelled: this ticket admits nobody.",
+            slug="event-cancelled",
+        )
+    if registration.status == RegistrationStatus.CANCELLED:
+        raise TicketGone(
+            "This registration is cancelled: its ticket admits nobody.",
+            slug="registration-cancelled",
+        )
+    return registration
 
 
 async def _confirmed_code(token: str, settings: Any) -> str:
-    registration = await service.get_ticket(token)
+    registration = await _usable_ticket(token)
     if registration.status != RegistrationStatus.CONFIRMED:
         raise TicketNotUsable(f"This registration is {registration.status.value}: no entry code.")
     return issue_code(settings.signing_key, registration.id, registration.event.id)
@@ -195,6 +299,17 @@ class TicketNotUsable(DomainError):
     status_code = 409  # type: ignore[assignment]
     slug = "ticket-not-confirmed"
     title = "The ticket has no entry code"
+
+
+class TicketGone(DomainError):
+    """A cancelled event or registration: the code and the invite are gone for good."""
+
+    status_code = 410  # type: ignore[assignment]
+    title = "The ticket is no longer valid"
+
+    def __init__(self, detail: str, *, slug: str) -> None:
+        super().__init__(detail)
+        self.slug = slug
 
 
 @get("/t/{token:str}/qr.png", include_in_schema=False, media_type="image/png")
@@ -211,7 +326,7 @@ async def ticket_qr_svg(token: TicketToken, settings: SettingsDep) -> Response[s
 
 @get("/t/{token:str}/calendar.ics", include_in_schema=False, media_type="text/calendar")
 async def ticket_calendar(token: TicketToken, settings: SettingsDep) -> Response[bytes]:
-    registration = await service.get_ticket(token)
+    registration = await _usable_ticket(token)
     invite = event_invite(
         registration.event,
         uid=f"registration-{registration.id}@events-service",

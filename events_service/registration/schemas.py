@@ -27,9 +27,13 @@ class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class RegistrationOut(msgspec.Struct):
     status: str
-    ticket_url: str
+    # The ticket's page (its URL is the ticket's secret), only for a person this
+    # request created. Null when the address was known already: the ticket is then
+    # e-mailed to that address, never handed to whoever typed it.
+    ticket_url: str | None
     registration_id: int
-    # False when this e-mail was already registered: the existing ticket is returned.
+    # False when this e-mail was already registered for the event: nothing changed,
+    # and the existing ticket was e-mailed to it again.
     created: bool
 
 

@@ -3,7 +3,10 @@
 The invariants (DESIGN.md) rest on the database, not on Python:
 - the link quota and the event capacity are taken by conditional UPDATEs;
 - one registration per person and event is a unique constraint; a concurrent
-  duplicate rolls its whole transaction back and gets the existing ticket.
+  duplicate rolls its whole transaction back and is answered as a duplicate;
+- a duplicate never sees the existing ticket: whoever typed the address may not be
+  its owner. The ticket is e-mailed to the address again instead (rate-limited),
+  and registering never changes the details of a person who exists.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import functools
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -28,7 +31,7 @@ from events_service.identity import organisation_key
 from events_service.registration.forms import CleanRegistration
 from events_service.registration.upserts import PERSON_ON_CONFLICT, upsert_person
 from events_service.registration.waitlist import free_seat, promote_waitlisted, take_seat
-from models import Admission, Event, Person, Registration, RegistrationLink
+from models import Admission, Event, OutboxMessage, Person, Registration, RegistrationLink
 from models.enums import EventStatus, RegistrationStatus
 from notifications.outbox import Kind, enqueue
 
@@ -78,13 +81,24 @@ class Ticket:
     registration_id: int
     status: RegistrationStatus
     manage_token: str
+    locale: str  # the registration's, which its e-mails are written in
 
 
 @dataclass(frozen=True)
 class RegistrationResult:
     ticket: Ticket
-    # False when the person was already registered and got their existing ticket.
+    # False when the person was already registered: nothing changed, and the ticket
+    # was e-mailed to them again (never shown to whoever asked).
     created: bool
+    # True when this request created the person, so that everything the ticket page
+    # shows is what the requester typed. Otherwise the ticket goes out by e-mail only:
+    # its page would show a stranger the person's name and contact details.
+    new_person: bool = False
+
+    @property
+    def ticket_shown(self) -> bool:
+        """May the answer carry the ticket (its page, its manage token)?"""
+        return self.created and self.new_person
 
 
 def registration_window(link: RegistrationLink, event: Event) -> tuple[datetime | None, datetime]:
@@ -164,7 +178,7 @@ def new_manage_token() -> str:
 # The hot path is fixed SQL (see events_service.db): it runs for every one of the
 # hundreds of people who open a fresh link in its first minute.
 TICKET_OF = """
-SELECT r.id, r.status, r.manage_token FROM registration r
+SELECT r.id, r.status, r.manage_token, r.locale FROM registration r
 JOIN person p ON p.id = r.person_id
 WHERE p.email = $1 AND r.event_id = $2
 """
@@ -178,36 +192,40 @@ WHERE id = $1 AND (quota IS NULL OR used_count < quota)
 # commits, never across a round trip to a busy event loop (which made registrations
 # queue behind each other's locks: p99 of 340 ms at 32 clients with BEGIN ... COMMIT).
 # In order: an existing registration of this e-mail at the event stops everything
-# (its ticket is the answer); the organisation is found or created; the link's and
-# the event's rows are locked and their room read; the quota and the seat are taken
-# together or not at all; only then is the person created or brought up to date,
-# with the registration and its ticket e-mail. If the statement fails (the same
-# person registering concurrently), all of it rolls back. If a concurrent
-# registration created the organisation after our snapshot, nothing is written and
-# `went` is false: the caller runs it again. A refusal may leave a new organisation
-# (a name, no person). Every registration locks the link, the event and then the
-# person, in that order, so registrations cannot deadlock each other.
+# (the caller mails its ticket again); the organisation is found or created; the
+# link's and the event's rows are locked and their room read; the quota and the seat
+# are taken together or not at all; only then is the person created (a person who
+# exists is left as they are, see PERSON_ON_CONFLICT), with the registration and its
+# ticket e-mail. If the statement fails (the same person registering concurrently),
+# all of it rolls back. If a concurrent registration created the organisation after
+# our snapshot, nothing is written and `went` is false: the caller runs it again. A
+# refusal may leave a new organisation (a name, no person). Every registration locks
+# the link, the event and then the person, in that order, so registrations cannot
+# deadlock each other.
 # $1 email, $2 name, $3 phone, $4 job title, $5 organisation name, $6 its key,
 # $7 locale, $8 now, $9 event, $10 link, $11 manage token, $12 waitlist enabled.
 REGISTER_PG = f"""
 WITH existing AS (
-    SELECT r.id, r.status, r.manage_token FROM registration r
+    SELECT r.id, r.status, r.manage_token, r.locale FROM registration r
     JOIN person p ON p.id = r.person_id
     WHERE p.email = $1 AND r.event_id = $9
+), known AS (
+    -- A person who exists keeps their organisation: the typed one is not even made.
+    SELECT id FROM person WHERE email = $1
 ), found_org AS (
     SELECT id FROM organisation WHERE name_key = $6::text
 ), new_org AS (
     INSERT INTO organisation (name, name_key, kind, created_at)
     SELECT $5::text, $6::text, 'unspecified', $8::timestamptz
     WHERE $6::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM found_org)
-      AND NOT EXISTS (SELECT 1 FROM existing)
+      AND NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM known)
     ON CONFLICT (name_key) DO NOTHING
     RETURNING id
 ), org AS (
     SELECT id FROM found_org UNION ALL SELECT id FROM new_org
 ), go AS (
     SELECT 1 AS one WHERE NOT EXISTS (SELECT 1 FROM existing)
-      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM org))
+      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM org) OR EXISTS (SELECT 1 FROM known))
 ), queued AS (
     -- Registrations for one event queue here first, in arrival order: the lock
     -- manager's queue is fair, where waiters on a row lock can be overtaken by
@@ -244,7 +262,9 @@ WITH existing AS (
     SELECT $1, $2, $3::text, $4::text, (SELECT id FROM org LIMIT 1), $7, $8
     WHERE EXISTS (SELECT 1 FROM quota)
     {PERSON_ON_CONFLICT}
-    RETURNING id
+    -- xmax is 0 only on a row version this statement inserted: a person who existed
+    -- (or was created meanwhile by a concurrent registration) comes back locked, xmax set.
+    RETURNING id, xmax = 0 AS new_person
 ), placed AS (
     INSERT INTO registration (person_id, event_id, link_id, status, manage_token, locale,
                               consent_at, created_at, updated_at)
@@ -264,9 +284,11 @@ WITH existing AS (
 SELECT (SELECT id FROM existing) AS existing_id,
        (SELECT status FROM existing) AS existing_status,
        (SELECT manage_token FROM existing) AS existing_token,
+       (SELECT locale FROM existing) AS existing_locale,
        EXISTS (SELECT 1 FROM go) AS went,
        (SELECT on_link FROM room) AS on_link,
-       (SELECT id FROM placed) AS id, (SELECT status FROM placed) AS status
+       (SELECT id FROM placed) AS id, (SELECT status FROM placed) AS status,
+       (SELECT new_person FROM person_row) AS new_person
 """  # noqa: S608 - only our own constants are formatted in
 _INSERT_REGISTRATION = """
 INSERT INTO registration (person_id, event_id, link_id, status, manage_token, locale,
@@ -286,10 +308,59 @@ async def _ticket_of(conn: BaseDBAsyncClient, email: str, event_id: int) -> Tick
     if not rows:
         return None
     row = rows[0]
-    return Ticket(row["id"], RegistrationStatus(row["status"]), row["manage_token"])
+    return Ticket(row["id"], RegistrationStatus(row["status"]), row["manage_token"], row["locale"])
+
+
+# A ticket is mailed again at most once per registration in this time, however
+# often its address is typed into a form.
+RESEND_EVERY = timedelta(minutes=10)
+
+
+def _resend_key(registration_id: int, window: int) -> str:
+    return f"registration.again:{registration_id}:{window}"
 
 
 async def register(slug: str, form: CleanRegistration) -> RegistrationResult:
+    """Register the form's person through the link; a duplicate gets its ticket mailed."""
+    result = await _place(slug, form)
+    if not result.created:
+        await resend_ticket(result.ticket, form.email)
+    return result
+
+
+async def resend_ticket(ticket: Ticket, email: str) -> bool:
+    """Queue the ticket e-mail of an existing registration to its own address again;
+    False when it was mailed again less than RESEND_EVERY ago (or there is no ticket).
+
+    Time is cut into windows of RESEND_EVERY; the dedupe key names the window, so
+    concurrent repeats queue one message, and a message of the window before that is
+    younger than RESEND_EVERY holds the next one back. The e-mail is built from the
+    registration's rows at send time, as the first one was.
+    """
+    if ticket.status == RegistrationStatus.CANCELLED:
+        return False
+    now = timezone.now()
+    window = int(now.timestamp() // RESEND_EVERY.total_seconds())
+    recent = OutboxMessage.filter(
+        dedupe_key=_resend_key(ticket.registration_id, window - 1),
+        created_at__gt=now - RESEND_EVERY,
+    )
+    if await recent.exists():
+        return False
+    return await enqueue(
+        kind=(
+            Kind.REGISTRATION_CONFIRMED
+            if ticket.status == RegistrationStatus.CONFIRMED
+            else Kind.REGISTRATION_WAITLISTED
+        ),
+        dedupe_key=_resend_key(ticket.registration_id, window),
+        recipient=email,
+        locale=ticket.locale,
+        payload={"registration_id": ticket.registration_id},
+    )
+
+
+async def _place(slug: str, form: CleanRegistration) -> RegistrationResult:
     link = await find_link(slug)
     event = link.event if link else None
     state = link_state(link, event, timezone.now())
@@ -325,7 +396,7 @@ async def _register_in_transaction(
 ) -> RegistrationResult:
     now = timezone.now()
     async with in_transaction() as conn:
-        person_id = await upsert_person(conn, form)
+        person_id, new_person = await upsert_person(conn, form)
         if cancelled is not None:
             current = await fetch_rows(conn, _LOCK_REGISTRATION, [cancelled.registration_id])
             if current[0]["status"] != RegistrationStatus.CANCELLED.value:
@@ -350,7 +421,7 @@ async def _register_in_transaction(
             payload={"registration_id": ticket.registration_id},
             using_db=conn,
         )
-    return RegistrationResult(ticket, created=True)
+    return RegistrationResult(ticket, created=True, new_person=new_person)
 
 
 async def _register_in_one_statement(
@@ -369,9 +440,10 @@ async def _register_in_one_statement(
             status = RegistrationStatus(row["existing_status"])
             if status == RegistrationStatus.CANCELLED:
                 return None
-            return RegistrationResult(
-                Ticket(row["existing_id"], status, row["existing_token"]), created=False
+            existing = Ticket(
+                row["existing_id"], status, row["existing_token"], row["existing_locale"]
             )
+            return RegistrationResult(existing, created=False)
         if row["went"]:
             break
     else:
@@ -380,9 +452,8 @@ async def _register_in_one_statement(
         raise refuse(LinkState.QUOTA_REACHED)
     if row["id"] is None:
         raise refuse(LinkState.SOLD_OUT)  # and nothing was taken or written
-    return RegistrationResult(
-        Ticket(row["id"], RegistrationStatus(row["status"]), token), created=True
-    )
+    ticket = Ticket(row["id"], RegistrationStatus(row["status"]), token, form.locale)
+    return RegistrationResult(ticket, created=True, new_person=bool(row["new_person"]))
 
 
 async def _take_place_step_by_step(
@@ -408,11 +479,11 @@ async def _take_place_step_by_step(
     if cancelled is not None:
         values = [cancelled.registration_id, status.value, link.id, form.locale, now]
         await execute(conn, _REACTIVATE_REGISTRATION, values)
-        return Ticket(cancelled.registration_id, status, cancelled.manage_token)
+        return Ticket(cancelled.registration_id, status, cancelled.manage_token, form.locale)
     token = new_manage_token()
     values = [person_id, event.id, link.id, status.value, token, form.locale, now]
     rows = await fetch_rows(conn, _INSERT_REGISTRATION, values)
-    return Ticket(rows[0]["id"], status, token)
+    return Ticket(rows[0]["id"], status, token, form.locale)
 
 
 async def get_ticket(manage_token: str) -> Registration:
@@ -432,7 +503,8 @@ class AlreadyAdmitted(Conflict):
 async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
     """Cancel a ticket, free its seat and promote from the waitlist, in one transaction.
 
-    Returns the registration and the ids promoted. Cancelling twice is harmless.
+    Returns the registration and the ids promoted. Cancelling twice is harmless, and
+    so is cancelling a ticket of a cancelled event (it changes nothing).
     """
     async with in_transaction() as conn:
         registration = (
@@ -444,6 +516,17 @@ async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
         if registration is None:
             raise NotFound("No ticket with this link.")
         if registration.status == RegistrationStatus.CANCELLED:
+            return registration, []
+        if (
+            await Event.filter(
+                id=registration.event_id,  # type: ignore[attr-defined]
+                status=EventStatus.CANCELLED,
+            )
+            .using_db(conn)
+            .exists()
+        ):
+            # Nothing to free: a cancelled event promotes nobody and mails no "place
+            # freed up" for a day that will not happen. (Its page offers no cancel.)
             return registration, []
         if await Admission.filter(registration_id=registration.id).using_db(conn).exists():
             raise AlreadyAdmitted("This ticket was used at the door; it cannot be cancelled.")

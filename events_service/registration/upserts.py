@@ -25,22 +25,23 @@ ON CONFLICT (name_key) DO NOTHING
 RETURNING id
 """
 
-# Registering again is the person telling us their current details; the e-mail
-# (their identity) never changes, and a field left empty keeps what we knew.
+# Registering never changes a person who exists: whoever types an address into a
+# form may not be its owner, and their name, phone and organisation would replace
+# the owner's. Details change only on the person's own ticket page (details.py).
+# REGISTER_PG (one statement) needs the existing row's id back and the row locked,
+# as before: a no-op update gives both, where DO NOTHING returns no row.
 PERSON_ON_CONFLICT = """
-ON CONFLICT (email) DO UPDATE SET
-    name = excluded.name,
-    phone = COALESCE(excluded.phone, person.phone),
-    job_title = COALESCE(excluded.job_title, person.job_title),
-    organisation_id = COALESCE(excluded.organisation_id, person.organisation_id),
-    locale = excluded.locale
+ON CONFLICT (email) DO UPDATE SET locale = person.locale
 """
-UPSERT_PERSON = f"""
+# The step-by-step path inserts or, on a conflict, reads: both engines then see the
+# existing (committed) row, and whether this transaction created it is exact.
+INSERT_PERSON = """
 INSERT INTO person (email, name, phone, job_title, organisation_id, locale, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
-{PERSON_ON_CONFLICT}
+ON CONFLICT (email) DO NOTHING
 RETURNING id
-"""  # noqa: S608 - only our own constants are formatted in
+"""
+FIND_PERSON = "SELECT id FROM person WHERE email = $1"
 
 
 async def _first_id(conn: BaseDBAsyncClient, sql: str, values: list[object]) -> int | None:
@@ -60,12 +61,21 @@ async def organisation_id(conn: BaseDBAsyncClient, name: str) -> int:
     return found
 
 
-async def upsert_person(conn: BaseDBAsyncClient, form: CleanRegistration) -> int:
-    """The id of the person with this e-mail, created or brought up to date."""
+async def upsert_person(conn: BaseDBAsyncClient, form: CleanRegistration) -> tuple[int, bool]:
+    """The id of the person with this e-mail, and whether this call created them.
+
+    A person who exists is left exactly as they are (see PERSON_ON_CONFLICT)."""
+    found = await _first_id(conn, FIND_PERSON, [form.email])
+    if found is not None:  # the common case of a returning person: no organisation made
+        return found, False
     org_id = await organisation_id(conn, form.organisation) if form.organisation else None
     values = [
         form.email, form.name, form.phone, form.job_title, org_id, form.locale, timezone.now(),
     ]  # fmt: skip
-    person_id = await _first_id(conn, UPSERT_PERSON, values)
-    assert person_id is not None
-    return person_id
+    created = await _first_id(conn, INSERT_PERSON, values)
+    if created is not None:
+        return created, True
+    # Inserted meanwhile by a concurrent registration of the same address.
+    found = await _first_id(conn, FIND_PERSON, [form.email])
+    assert found is not None
+    return found, False

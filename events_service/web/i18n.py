@@ -50,7 +50,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cancel_confirm": "Cancel this registration? Your place goes to the next person.",
         "cancelled_done": "Your registration is cancelled.",
         "not_found": "No ticket with this link. Check the link in your confirmation e-mail.",
-        "already_registered": "You were already registered: here is your ticket.",
+        "already_registered": (
+            "You are already registered for this event; we have e-mailed your ticket again "
+            "to that address."
+        ),
+        "ticket_mailed": (
+            "Thank you: your registration is in. We have e-mailed your ticket to that address."
+        ),
+        "status_event_cancelled": (
+            "This event has been cancelled. This ticket is no longer valid; we are sorry."
+        ),
+        "edit_details": "Edit my details",
+        "save_details": "Save my details",
+        "details_saved": "Your details are saved.",
+        "organisation_locked": (
+            "Your organisation is counted in the programme's figures since your attendance: "
+            "to change it, please contact the organisers."
+        ),
+        "ticket_closed": "This registration is cancelled: its details can no longer be changed.",
         "too_many": "Too many attempts from your network. Wait a minute and try again.",
         "admitted_no_cancel": "This ticket was used at the entrance: it cannot be cancelled.",
         "language": "中文",
@@ -89,7 +106,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cancel_confirm": "确定取消报名吗？您的名额将让给下一位。",
         "cancelled_done": "您的报名已取消。",
         "not_found": "找不到此凭证，请核对确认邮件中的链接。",
-        "already_registered": "您已报名，这是您的入场凭证。",
+        "already_registered": "您已报名本次活动，我们已将入场凭证再次发送到该邮箱。",
+        "ticket_mailed": "感谢报名！我们已将入场凭证发送到该邮箱。",
+        "status_event_cancelled": "本次活动已取消，此入场凭证已失效，敬请谅解。",
+        "edit_details": "修改我的信息",
+        "save_details": "保存我的信息",
+        "details_saved": "您的信息已保存。",
+        "organisation_locked": "您参会后，您的单位已计入项目统计；如需修改，请联系主办方。",
+        "ticket_closed": "此报名已取消，信息无法再修改。",
         "too_many": "您所在网络的请求过多，请一分钟后再试。",
         "admitted_no_cancel": "此凭证已在入口使用，无法取消。",
         "language": "English",
