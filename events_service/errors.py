@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import asyncpg
+import redis.exceptions
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
@@ -298,6 +299,16 @@ def _from_database_error(exc: Exception) -> ProblemDetailsException:
     return unavailable_problem()
 
 
+def _from_redis_error(exc: Exception) -> ProblemDetailsException:
+    """The shared Redis (rate limits, live figures) away: a retryable 503 as well."""
+    logger.warning("Redis unavailable: %s", exc)
+    return _problem(
+        503,
+        "The service cannot reach its shared store just now; try again in a few seconds.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
     logger.exception("unhandled error", exc_info=exc)
     return _problem(500, "Something went wrong on our side; it has been logged.")
@@ -319,6 +330,8 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
                 asyncpg.InterfaceError: _from_database_error,
                 sqlite3.OperationalError: _from_database_error,
                 OSError: _from_database_error,
+                redis.exceptions.ConnectionError: _from_redis_error,
+                redis.exceptions.TimeoutError: _from_redis_error,
                 Exception: _from_unexpected,
             }
         )

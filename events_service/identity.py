@@ -1,6 +1,7 @@
 """How people and organisations are told apart: normalised e-mail address and name."""
 
 import hashlib
+import re
 import unicodedata
 
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
@@ -49,11 +50,23 @@ def checked_email(raw: str) -> str | None:
     return normalise_email(valid.normalized) if valid is not None else None
 
 
+_SPECIAL_USE_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+
+
 def ascii_email(address: str) -> str | None:
     """A stored address as a mail header spells it (an internationalised domain in
-    IDNA form), or None when it is not one plain addr-spec."""
+    IDNA form), or None when it is not one plain addr-spec.
+
+    Addresses stored before registration refused special-use domains (an intranet's
+    `ops@corp.local`) are still one plain address and still go out: at send time
+    only the shape matters, checked on the same local part at a public domain."""
     valid = _validated(address)
-    return valid.ascii_email if valid is not None else None
+    if valid is not None:
+        return valid.ascii_email
+    local, at, domain = address.rpartition("@")
+    if at and domain.isascii() and _SPECIAL_USE_DOMAIN.match(domain.casefold()):
+        return address if _validated(f"{local}@example.org") is not None else None
+    return None
 
 
 MAX_ORGANISATION_KEY = 200  # Organisation.name_key's column

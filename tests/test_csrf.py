@@ -35,6 +35,9 @@ async def test_a_cookie_authenticated_write_without_the_token_is_refused(
                                                       "origin": "http://evil.test"}},
         {"json": {"label": "evil"}, "headers": {"origin": "http://evil.test"}},
         {"json": {"label": "evil"}, "headers": {"x-csrftoken": "made-up"}},
+        # No token after the scheme: Litestar's JWT auth then reads the cookie.
+        {"json": {"label": "evil"}, "headers": {"authorization": "x"}},
+        {"json": {"label": "evil"}, "headers": {"authorization": "Bearer "}},
     ]  # fmt: skip
     for request in forged:
         response = await client.post(links, **request)

@@ -411,6 +411,27 @@ async def test_a_stored_list_of_recipients_is_never_mailed(
     assert row.status == OutboxStatus.FAILED and "not one" in (row.last_error or "")
 
 
+async def test_an_address_stored_under_the_old_rules_is_still_mailed(
+    app: Litestar, client: httpx.AsyncClient, admin: dict[str, str], mail: tuple[Mailbox, str]
+) -> None:
+    """An intranet address (`.local`), refused at registration today, was accepted
+    before: its reminders and milestone mails must not silently stop."""
+    mailbox, url = mail
+    slug = await open_link(client, admin)
+    ticket = (await register(client, slug, attendee(2))).json()
+    await OutboxMessage.all().delete()
+    await enqueue(
+        kind=Kind.REGISTRATION_CONFIRMED,
+        dedupe_key="intranet-row",
+        recipient="ops@corp.local",
+        payload={"registration_id": ticket["registration_id"]},
+    )
+
+    await deliver(app, url)
+
+    assert [recipients for _, recipients in mailbox.envelopes] == [["ops@corp.local"]]
+
+
 # ---- 4. header injection ----------------------------------------------------------
 
 

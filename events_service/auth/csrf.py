@@ -23,9 +23,9 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
+from events_service.auth.tokens import AUTH_COOKIE
 from events_service.settings import Settings
 
-AUTH_COOKIE = "events_token"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
 _NO_TOKEN_PATHS = ("/api/", "/static/", "/health", "/schema")
@@ -40,6 +40,12 @@ def _has_cookie(headers: Headers, name: str) -> bool:
     )
 
 
+def _has_bearer(headers: Headers) -> bool:
+    # Litestar's JWT auth falls back to the cookie when the header carries no token
+    # after its scheme ("Authorization: x"): only a real token exempts the request.
+    return bool(headers.get("authorization", "").partition(" ")[2].strip())
+
+
 class CookieCSRFMiddleware(CSRFMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -48,7 +54,7 @@ class CookieCSRFMiddleware(CSRFMiddleware):
                 if scope["path"].startswith(_NO_TOKEN_PATHS):
                     await self.app(scope, receive, send)
                     return
-            elif "authorization" in headers or not _has_cookie(headers, AUTH_COOKIE):
+            elif _has_bearer(headers) or not _has_cookie(headers, AUTH_COOKIE):
                 await self.app(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)

@@ -16,6 +16,9 @@ from events_service.auth.service import user_for_token
 from events_service.settings import Settings
 from models import StaffUser
 
+# The login cookie (CSRF protection keys on it too: events_service.auth.csrf).
+AUTH_COOKIE = "events_token"
+
 # Routes that anyone may call; everything else needs a valid staff token.
 PUBLIC_PATHS = [
     "^/$",
@@ -112,7 +115,7 @@ def build_jwt_auth(settings: Settings) -> JWTCookieAuth[StaffUser, Token]:
         retrieve_user_handler=_retrieve_user,
         default_token_expiration=timedelta(minutes=settings.token_lifetime_minutes),
         exclude=PUBLIC_PATHS,
-        key="events_token",
+        key=AUTH_COOKIE,
         samesite="lax",
         secure=settings.public_base_url.startswith("https://"),
         description="Staff login: POST /api/v1/auth/login, then send the token as a bearer.",

@@ -18,6 +18,8 @@ from events_service.checkin.schemas import (
     GateCount,
 )
 from events_service.errors import NotFound
+from events_service.identity import normalise_email
+from events_service.registration.forms import normalise_phone
 from models import Admission, AttendeeLookup, Event, Registration
 from models.enums import RegistrationStatus
 
@@ -107,10 +109,19 @@ async def find_attendees(
 
 
 async def _matching(event_id: int, needle: str, show_contacts: bool) -> list[AttendeeRow]:
-    digits = "".join(ch for ch in needle if ch.isdigit())
-    match = Q(person__name__icontains=needle) | Q(person__email__icontains=needle.casefold())
-    if len(digits) >= 4:
-        match |= Q(person__phone__contains=digits)
+    match = Q(person__name__icontains=needle)
+    if show_contacts:
+        digits = "".join(ch for ch in needle if ch.isdigit())
+        match |= Q(person__email__icontains=needle.casefold())
+        if len(digits) >= 4:
+            match |= Q(person__phone__contains=digits)
+    else:
+        # Door staff find a person by the whole address or number only: a substring
+        # match would spell out a masked address one guessed character at a time.
+        match |= Q(person__email=normalise_email(needle))
+        phone = normalise_phone(needle)
+        if phone is not None:
+            match |= Q(person__phone=phone)
     registrations = (
         await Registration.filter(match, event_id=event_id)
         .exclude(status=RegistrationStatus.CANCELLED)

@@ -61,7 +61,11 @@
     const answer = await response.json();
     // A refusal (a problem document, e.g. a scan_id already used for another scan)
     // is never a verdict: it must not show green, whatever the body holds.
-    if (!response.ok) throw new Error(answer.detail || answer.title || "request refused");
+    if (!response.ok) {
+      const refused = new Error(answer.detail || answer.title || "request refused");
+      refused.settles = [400, 409, 422].includes(response.status);
+      throw refused;
+    }
     return answer;
   }
 
@@ -136,7 +140,14 @@
   async function flush() {
     const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
     while (queue.length) {
-      try { await post(queue[0]); } catch (error) { if (error instanceof TypeError) break; }
+      // Only an answer about the scan itself settles it: a verdict (2xx) or a refusal
+      // of that very request (400/409/422). Logged out (401, post() returns null),
+      // a missing token (403), a limit (429) or a server away (5xx) keep the queue.
+      try {
+        if (!(await post(queue[0]))) break;
+      } catch (error) {
+        if (error instanceof TypeError || !error.settles) break;
+      }
       queue.shift(); localStorage.setItem(QUEUE, JSON.stringify(queue));
     }
     showPending();
