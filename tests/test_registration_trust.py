@@ -207,7 +207,9 @@ async def test_registering_never_changes_the_person_who_exists(
     assert elsewhere.json()["created"] is True and elsewhere.json()["ticket_url"] is None
     page = await client.get(f"/t/{token_of(own)}")
     assert "Li Wei" in page.text and "Mallory" not in page.text
-    assert 'value="+8613800138000"' in page.text and 'value="ACME Motors"' in page.text
+    # The number on file is shown masked, never written back into the page.
+    assert 'placeholder="+86*******8000"' in page.text and "+8613800138000" not in page.text
+    assert 'value="ACME Motors"' in page.text
     assert 'value="Engineer"' in page.text
     assert "Evil Corp" not in page.text and "Spy" not in page.text
 
@@ -274,12 +276,19 @@ async def test_the_ticket_holder_edits_their_details(
     assert saved.status_code == 303 and saved.headers["location"] == f"/t/{token}?saved=1"
     after = await client.get(saved.headers["location"])
     assert "Your details are saved." in after.text
-    assert "Li Wei-Zhang" in after.text and 'value="+8613800138001"' in after.text
+    assert "Li Wei-Zhang" in after.text and 'placeholder="+86*******8001"' in after.text
     assert 'value="Tongji Motors"' in after.text and 'value="Engineer"' not in after.text
     # Organisers see the same.
     listed = await client.get(f"/api/v1/events/{event['id']}/registrations", headers=admin)
     (row,) = listed.json()["items"]
     assert row["name"] == "Li Wei-Zhang" and row["organisation"] == "Tongji Motors"
+    # The page never shows the number, so an empty phone field keeps it.
+    kept = await client.post(
+        f"/t/{token}/details", data={"name": "Li Wei-Zhang", "organisation": "Tongji Motors"}
+    )
+    assert kept.status_code == 303, kept.text
+    listed = await client.get(f"/api/v1/events/{event['id']}/registrations", headers=admin)
+    assert listed.json()["items"][0]["phone"] == "+8613800138001"
 
     chinese = await client.get(f"/t/{token}?lang=zh-Hans")
     assert "修改我的信息" in chinese.text and "保存我的信息" in chinese.text

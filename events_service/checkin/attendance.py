@@ -19,6 +19,7 @@ from events_service.checkin.schemas import (
 )
 from events_service.errors import NotFound
 from events_service.identity import normalise_email
+from events_service.privacy.masks import mask_email, mask_phone
 from events_service.registration.forms import normalise_phone
 from models import Admission, AttendeeLookup, Event, Registration
 from models.enums import RegistrationStatus
@@ -54,22 +55,6 @@ async def attendance(event_id: int) -> AttendanceOut:
         by_gate=[GateCount(gate, n) for gate, n in sorted(by_gate.items())],
         by_5_minutes=[BucketCount(start, n) for start, n in sorted(by_bucket.items())],
     )
-
-
-def mask_email(email: str) -> str:
-    """`zhang.wei@x.test` as `z***@x.test`: enough to tell two namesakes apart when the
-    person says their address, too little to write to them."""
-    local, at, domain = email.partition("@")
-    return f"{local[:1]}***{at}{domain}" if at else "***"
-
-
-def mask_phone(phone: str) -> str:
-    """`+86 139 1234 1234` as `+86*******1234`: the country code and the last four digits."""
-    compact = "".join(ch for ch in phone if not ch.isspace() and ch not in "-().")
-    if len(compact) < 8:
-        return "*" * max(len(compact) - 2, 0) + compact[-2:]
-    head = compact[:3] if compact.startswith("+") else ""
-    return head + "*" * (len(compact) - len(head) - 4) + compact[-4:]
 
 
 def query_digest(audit_key: bytes, query: str) -> str:

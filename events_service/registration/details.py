@@ -75,7 +75,7 @@ async def update_details(manage_token: str, details: CleanDetails) -> Person:
         if details.organisation_given:
             await _change_organisation(conn, person, details.organisation)
         person.name = details.name
-        person.phone = details.phone
+        person.phone = details.phone or person.phone  # the page never shows it: empty keeps it
         person.job_title = details.job_title
         await person.save(using_db=conn, update_fields=["name", "phone", "job_title"])
     return person

@@ -14,6 +14,7 @@ from events_service.boundary import TicketToken
 from events_service.checkin.codes import issue_code
 from events_service.deps import SettingsDep
 from events_service.errors import DomainError, NotFound
+from events_service.privacy.masks import mask_phone
 from events_service.registration import details, service
 from events_service.registration.calendar import event_invite
 from events_service.registration.controllers import ticket_url
@@ -205,7 +206,10 @@ def _ticket_view(
     organisation = person.organisation.name if person.organisation else ""
     current = {
         "name": person.name,
-        "phone": person.phone or "",
+        # Never written back into the page: whoever holds this link (the first to
+        # type an address, before its owner ever registered) sees only a masked
+        # number; an empty field keeps the one on file.
+        "phone": "",
         "organisation": organisation,
         "job_title": person.job_title or "",
     }
@@ -228,6 +232,7 @@ def _ticket_view(
         editable=form.editable,
         organisation_locked=form.organisation_locked,
         organisation=organisation,
+        phone_on_file=mask_phone(person.phone) if person.phone else "",
         values={**current, **(values or {})},
         errors=errors or {},
         **_event_context(registration.event, locale),
