@@ -38,7 +38,7 @@ from common import (  # isort: skip
     scratch_database,
 )
 from events_service.identity import organisation_key
-from events_service.registration.service import REGISTER_PG
+from events_service.registration.statements import REGISTER_PG
 
 
 async def _event_and_link(
@@ -146,8 +146,9 @@ async def _ceiling(
             async with pool.acquire() as conn:
                 link_id, event = await conn.fetchrow(LINK_SQL, slug)
                 row = await conn.fetchrow(
-                    REGISTER_PG, email, f"Ceiling {n}", None, None, org, organisation_key(org),
-                    "en", now, event, link_id, secrets.token_urlsafe(24), True,
+                    REGISTER_PG.postgres, email, f"Ceiling {n}", None, None, org,
+                    organisation_key(org), "en", now, event, link_id, secrets.token_urlsafe(24),
+                    True,
                 )  # fmt: skip
                 if row["id"] is None:
                     raise RuntimeError("no place")

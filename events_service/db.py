@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 import asyncpg
@@ -107,10 +109,55 @@ TORTOISE_ORM = tortoise_config(os.environ.get("EVENTS_DATABASE_URL", "sqlite://e
 
 
 # Raw SQL for hot paths. The ORM builds each statement anew (a noticeable share of
-# a request's CPU); these helpers run fixed SQL written once with PostgreSQL's
-# `$n` placeholders, rewritten for SQLite, on the caller's connection.
-_PLACEHOLDER = re.compile(r"\$\d+")
-_ROW_LOCK = re.compile(r"\s+FOR (NO KEY )?UPDATE( SKIP LOCKED)?")
+# a request's CPU); these helpers run fixed SQL on the caller's connection.
+#
+# The one way the code base tells the engines apart: a statement is a `str` when both
+# engines take the same text, or a `Query` holding each engine's form side by side.
+# Both forms use PostgreSQL's `$n` placeholders: SQLite reads `$1` as a parameter
+# named "1", so its values go as a mapping (a placeholder may repeat, in any order).
+# Python that must differ by engine (one statement on PostgreSQL, several steps on
+# SQLite) asks `engine_of(conn)`.
+
+
+class Engine(StrEnum):
+    POSTGRES = "postgres"
+    SQLITE = "sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One statement in the form each engine takes; None where an engine never runs it."""
+
+    postgres: str | None
+    sqlite: str | None
+
+    def text(self, engine: Engine) -> str:
+        text = self.postgres if engine is Engine.POSTGRES else self.sqlite
+        if text is None:
+            raise RuntimeError(f"This statement has no {engine} form: {self!r:.200}")
+        return text
+
+    @classmethod
+    def postgres_only(cls, text: str) -> Query:
+        return cls(postgres=text, sqlite=None)
+
+
+def with_row_lock(sql: str, lock: str, rest: str = "") -> Query:
+    """`sql`, then the row-lock clause `lock` on PostgreSQL only, then `rest`. SQLite has
+    no row locks: its single writer holds the whole database until it commits."""
+    return Query(postgres=f"{sql}\n{lock}{rest}", sqlite=f"{sql}{rest}")
+
+
+Sql = str | Query
+
+
+def per_engine(build: Callable[[Engine], str]) -> Query:
+    """A Query whose forms `build` writes from one description, once, at import."""
+    return Query(postgres=build(Engine.POSTGRES), sqlite=build(Engine.SQLITE))
+
+
+def text_for(engine: Engine, sql: Sql) -> str:
+    return sql if isinstance(sql, str) else sql.text(engine)
 
 
 class Statements(Protocol):
@@ -119,32 +166,37 @@ class Statements(Protocol):
 
     capabilities: Capabilities
 
-    async def execute_query_dict(
-        self, query: str, values: list[Any] | None = None
-    ) -> list[dict[str, Any]]: ...
+    async def execute_query_dict(self, query: str, values: Any = None) -> list[dict[str, Any]]: ...
 
-    async def execute_query(
-        self, query: str, values: list[Any] | None = None
-    ) -> tuple[int, Sequence[Any]]: ...
+    async def execute_query(self, query: str, values: Any = None) -> tuple[int, Sequence[Any]]: ...
 
 
-def for_dialect(conn: Statements, sql: str, values: list[Any]) -> tuple[str, list[Any]]:
-    """SQLite takes `?` in order of appearance (so `$n` may repeat) and has no row locks."""
-    if conn.capabilities.dialect != "sqlite":
-        return sql, values
-    order = [int(match[1:]) - 1 for match in _PLACEHOLDER.findall(sql)]
-    return _PLACEHOLDER.sub("?", _ROW_LOCK.sub("", sql)), [values[i] for i in order]
+def engine_of(conn: Statements) -> Engine:
+    return Engine.POSTGRES if conn.capabilities.dialect == "postgres" else Engine.SQLITE
 
 
-async def fetch_rows(conn: Statements, sql: str, values: list[Any]) -> list[dict[str, Any]]:
+def for_engine(conn: Statements, sql: Sql, values: list[Any]) -> tuple[str, Any]:
+    """The statement's text for the connection's engine, and its values as that engine's
+    driver binds `$n`: a list for asyncpg, a mapping by number for SQLite."""
+    if conn.capabilities.dialect == "postgres":
+        return text_for(Engine.POSTGRES, sql), values
+    return text_for(Engine.SQLITE, sql), {str(n): value for n, value in enumerate(values, 1)}
+
+
+async def fetch_rows(conn: Statements, sql: Sql, values: list[Any]) -> list[dict[str, Any]]:
     # execute_query_dict always fetches; execute_query drops RETURNING rows on PostgreSQL.
-    return await conn.execute_query_dict(*for_dialect(conn, sql, values))
+    return await conn.execute_query_dict(*for_engine(conn, sql, values))
 
 
-async def execute(conn: Statements, sql: str, values: list[Any]) -> int:
+async def execute(conn: Statements, sql: Sql, values: list[Any]) -> int:
     """Run a statement; the number of rows it changed."""
-    changed, _ = await conn.execute_query(*for_dialect(conn, sql, values))
+    changed, _ = await conn.execute_query(*for_engine(conn, sql, values))
     return changed
+
+
+def as_datetime(value: datetime | str) -> datetime:
+    """A timestamp of a raw row: SQLite's rows carry the ISO text the ORM wrote."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 def default_connection() -> BaseDBAsyncClient:
@@ -166,18 +218,14 @@ class HeldConnection:
         self.capabilities = capabilities
         self._raw = raw
 
-    async def execute_query_dict(
-        self, query: str, values: list[Any] | None = None
-    ) -> list[dict[str, Any]]:
+    async def execute_query_dict(self, query: str, values: Any = None) -> list[dict[str, Any]]:
         try:
             return [dict(row) for row in await self._raw.fetch(query, *(values or ()))]
         except asyncpg.PostgresError as exc:
             _raise_translated(exc)
             raise
 
-    async def execute_query(
-        self, query: str, values: list[Any] | None = None
-    ) -> tuple[int, Sequence[Any]]:
+    async def execute_query(self, query: str, values: Any = None) -> tuple[int, Sequence[Any]]:
         try:
             status = await self._raw.execute(query, *(values or ()))
         except asyncpg.PostgresError as exc:
@@ -211,7 +259,7 @@ async def held_connection() -> AsyncIterator[Statements]:
     """On PostgreSQL, one pooled connection for the statements of the block (a
     HeldConnection); on SQLite, whose client has a single connection, that client."""
     pooled = default_connection()
-    if pooled.capabilities.dialect != "postgres":
+    if engine_of(pooled) is not Engine.POSTGRES:
         yield pooled
         return
     async with pooled.acquire_connection() as raw:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from events_service.db import default_connection, fetch_rows
+from events_service.db import Engine, default_connection, fetch_rows
 
 
-class Kind:
+class Kind(StrEnum):
     """Every kind of message the service sends (the outbox's `kind` column)."""
 
     REGISTRATION_CONFIRMED = "registration.confirmed"
@@ -34,20 +35,52 @@ class Kind:
     REACH_MILESTONE = "reach.milestone"
 
 
-# ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a
-# failed INSERT would abort the caller's whole transaction.
-ENQUEUE_SQL = """
+def dedupe_key(cause: str, *parts: object) -> str:
+    """The dedupe key of a message: what caused it (usually its Kind) and the parts
+    that tell one cause from another, e.g. "registration.cancelled:42:1764597600.0".
+    The one builder: a key spelled two ways would let one cause queue twice."""
+    return ":".join((cause, *map(str, parts)))
+
+
+def dedupe_key_sql(cause_sql: str, *parts_sql: str) -> str:
+    """dedupe_key in SQL, for rows an INSERT ... SELECT builds from columns."""
+    return " || ':' || ".join((cause_sql, *parts_sql))
+
+
+def registration_payload_sql(engine: Engine, registration_id_sql: str) -> str:
+    """The payload of a registration's messages, {"registration_id": n}, in SQL."""
+    if engine is Engine.POSTGRES:
+        return f"json_build_object('registration_id', {registration_id_sql})::jsonb"
+    return f"json_object('registration_id', {registration_id_sql})"
+
+
+# A message as it is queued: waiting, not yet tried. The last two of every row given
+# to insert_messages.
+NEW_MESSAGE = "'pending', 0"
+
+
+def insert_messages(rows_sql: str) -> str:
+    """The one INSERT into the outbox: the rows `rows_sql` gives (a VALUES list or a
+    SELECT) in the order (kind, dedupe key, recipient, locale, payload, due at, created
+    at, then NEW_MESSAGE). A cause already queued is skipped: ON CONFLICT DO NOTHING
+    rather than catching the unique violation, which on PostgreSQL would abort the
+    caller's transaction. (A subquery around `rows_sql` would spare callers the last
+    two, but PostgreSQL would then type its parameters as text, not as the columns.)"""
+    return f"""
 INSERT INTO outbox_message
-    (kind, dedupe_key, recipient, locale, payload, status, attempts, due_at, created_at)
-VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING id
-"""
+    (kind, dedupe_key, recipient, locale, payload, due_at, created_at, status, attempts)
+{rows_sql}
+ON CONFLICT (dedupe_key) DO NOTHING"""
+
+
+ENQUEUE_SQL = (
+    insert_messages(f"VALUES ($1, $2, $3, $4, $5, $6, $7, {NEW_MESSAGE})") + "\nRETURNING id"
+)
 
 
 async def enqueue(
     *,
-    kind: str,
+    kind: Kind,
     dedupe_key: str,
     recipient: str,
     payload: dict[str, Any],
@@ -58,7 +91,7 @@ async def enqueue(
     """Queue one message; False when this cause was already queued."""
     now = timezone.now()
     values = [
-        kind,
+        str(kind),
         dedupe_key,
         recipient,
         locale,

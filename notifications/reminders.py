@@ -14,25 +14,40 @@ from datetime import datetime, timedelta
 from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from events_service.db import default_connection, fetch_rows
+from events_service.db import Engine, default_connection, fetch_rows, per_engine
 from events_service.settings import Settings
 from events_service.web.i18n import format_instant
 from models import Event, JudgeAssignment, Round
 from models.enums import AssignmentStatus, EventStatus, RegistrationStatus, RoundStatus
-from notifications.outbox import Kind, enqueue
+from notifications.outbox import (
+    NEW_MESSAGE,
+    Kind,
+    dedupe_key,
+    dedupe_key_sql,
+    enqueue,
+    insert_messages,
+    registration_payload_sql,
+)
 
-_FAN_OUT = """
-INSERT INTO outbox_message
-    (kind, dedupe_key, recipient, locale, payload, status, attempts, due_at, created_at)
-SELECT $2, $3 || r.id, p.email, r.locale, {payload}, 'pending', 0, $4, $4
+
+def _fan_out(engine: Engine, statuses: tuple[RegistrationStatus, ...]) -> str:
+    # Statuses are our own enum values, never user input.
+    listed = ", ".join(f"'{status.value}'" for status in statuses)
+    rows = f"""
+SELECT $2, {dedupe_key_sql("$3", "r.id")}, p.email, r.locale,
+       {registration_payload_sql(engine, "r.id")}, $4, $4, {NEW_MESSAGE}
 FROM registration r JOIN person p ON p.id = r.person_id
-WHERE r.event_id = $1 AND r.status IN ({statuses})
-ON CONFLICT (dedupe_key) DO NOTHING
-RETURNING id
-"""
-_PAYLOAD = {
-    "postgres": "json_build_object('registration_id', r.id)::jsonb",
-    "sqlite": "json_object('registration_id', r.id)",
+WHERE r.event_id = $1 AND r.status IN ({listed})"""  # noqa: S608 - our own constants
+    return insert_messages(rows) + "\nRETURNING id"
+
+
+# Built once per set of statuses: a fixed statement for each of them.
+_FAN_OUTS = {
+    statuses: per_engine(lambda engine, statuses=statuses: _fan_out(engine, statuses))
+    for statuses in (
+        (RegistrationStatus.CONFIRMED,),
+        (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED),
+    )
 }
 
 
@@ -40,18 +55,15 @@ async def queue_for_event(
     conn: BaseDBAsyncClient,
     event_id: int,
     *,
-    kind: str,
-    key_prefix: str,
+    kind: Kind,
+    cause: tuple[object, ...] = (),
     statuses: tuple[RegistrationStatus, ...],
     now: datetime | None = None,
 ) -> int:
     """One message per registration of the event in `statuses`; the dedupe key is
-    `key_prefix` followed by the registration id. How many were queued."""
-    dialect = "postgres" if conn.capabilities.dialect == "postgres" else "sqlite"
-    # Statuses are our own enum values, never user input.
-    listed = ", ".join(f"'{status.value}'" for status in statuses)
-    sql = _FAN_OUT.format(payload=_PAYLOAD[dialect], statuses=listed)
-    rows = await fetch_rows(conn, sql, [event_id, kind, key_prefix, now or timezone.now()])
+    dedupe_key(kind, *cause, registration id). How many were queued."""
+    values = [event_id, str(kind), dedupe_key(kind, *cause), now or timezone.now()]
+    rows = await fetch_rows(conn, _FAN_OUTS[statuses], values)
     return len(rows)
 
 
@@ -69,7 +81,6 @@ async def queue_due_reminders(settings: Settings, now: datetime | None = None) -
             conn,
             event_id,
             kind=Kind.EVENT_REMINDER,
-            key_prefix="event.reminder:",
             statuses=(RegistrationStatus.CONFIRMED,),
             now=now,
         )
@@ -89,7 +100,7 @@ async def queue_due_reminders(settings: Settings, now: datetime | None = None) -
     return queued
 
 
-async def _remind_judges(round_: Round, settings: Settings, kind: str) -> int:
+async def _remind_judges(round_: Round, settings: Settings, kind: Kind) -> int:
     """Judges of the round with sheets still unsubmitted, one message each."""
     open_sheets = await JudgeAssignment.filter(
         round_id=round_.id, status__not=AssignmentStatus.SUBMITTED, judge__active=True
@@ -103,7 +114,7 @@ async def _remind_judges(round_: Round, settings: Settings, kind: str) -> int:
     for (judge_id, email, name), count in pending.items():
         queued += await enqueue(
             kind=kind,
-            dedupe_key=f"{kind}:{round_.id}:{judge_id}:{stamp}",
+            dedupe_key=dedupe_key(kind, round_.id, judge_id, stamp),
             recipient=email,
             locale=locale,
             payload={

@@ -27,7 +27,7 @@ from typing import Any
 
 from tortoise import timezone
 
-from events_service.db import default_connection, execute, fetch_rows
+from events_service.db import default_connection, execute, fetch_rows, with_row_lock
 from events_service.errors import OutageLog, is_database_unavailable
 from events_service.programme.milestones import check_milestones
 from events_service.settings import Settings
@@ -41,7 +41,8 @@ LEASE_EXPIRED = "lease expired"
 # A row still `sending` is one whose lease ran out: the worker holding it may have
 # sent it before it stopped. (SET reads the row as it was before this update, on
 # both engines, so `status` here is the old status.)
-_CLAIM = f"""
+_CLAIM = with_row_lock(
+    f"""
 UPDATE outbox_message SET status = 'sending', attempts = attempts + 1, due_at = $2,
     redeliveries = redeliveries + CASE WHEN status = 'sending' THEN 1 ELSE 0 END,
     last_error = CASE WHEN status = 'sending'
@@ -51,11 +52,13 @@ WHERE id IN (
     SELECT id FROM outbox_message
     WHERE status IN ('pending', 'sending') AND due_at <= $1
     ORDER BY due_at, id
-    LIMIT $3
-    FOR UPDATE SKIP LOCKED
+    LIMIT $3""",  # noqa: S608 - a constant, no input
+    "    FOR UPDATE SKIP LOCKED",
+    """
 )
 RETURNING id, kind, dedupe_key, recipient, locale, payload, attempts, last_error
-"""  # noqa: S608 - a constant, no input
+""",
+)
 # The heartbeat: only while this worker still holds the row (same attempt).
 _EXTEND_LEASE = """
 UPDATE outbox_message SET due_at = $2

@@ -17,7 +17,8 @@ from litestar import Litestar
 from events_service.identity import organisation_key
 from events_service.programme.live import snapshot
 from events_service.reach.counter import verify
-from events_service.registration.service import REGISTER_PG, new_manage_token
+from events_service.registration.service import new_manage_token
+from events_service.registration.statements import REGISTER_PG
 from models import Admission, Person, Registration, RegistrationLink, ScanLog
 from tests.checkin_helpers import bulk_tickets, event_now, link_for, ticket_for
 from tests.conftest import Backend, _asyncpg_dsn
@@ -210,7 +211,7 @@ async def test_a_registration_in_progress_does_not_hold_up_the_door(
         values = ["late@example.org", "Late Comer", None, None, "Tongji Motors",
                   organisation_key("Tongji Motors"), "en", datetime.now(UTC), event["id"],
                   link.id, new_manage_token(), True]  # fmt: skip
-        (row,) = await registering.fetch(REGISTER_PG, *values)
+        (row,) = await registering.fetch(REGISTER_PG.postgres, *values)
         assert row["status"] == "confirmed"
 
         answer = await asyncio.wait_for(

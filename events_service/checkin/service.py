@@ -22,10 +22,19 @@ from events_service.auth.guards import ClaimedStaff
 from events_service.auth.service import confirm_claimed_staff
 from events_service.checkin import statements as sql
 from events_service.checkin.codes import CodeError, ForgedCode, normalise_code, read_code
-from events_service.db import HeldConnection, Statements, execute, fetch_rows, held_connection
+from events_service.db import (
+    Engine,
+    HeldConnection,
+    Statements,
+    as_datetime,
+    engine_of,
+    execute,
+    fetch_rows,
+    held_connection,
+)
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.reach.counter import (
-    _as_datetime,
+    admission_keys,
     benefit_organisation_of,
     count_admission,
     count_first_admission,
@@ -33,6 +42,7 @@ from events_service.reach.counter import (
     first_admission_keys,
     organisation_of,
     recheck_organisation,
+    shard_of,
 )
 from models.enums import EventStatus, RegistrationStatus, ScanVerdict
 
@@ -111,12 +121,12 @@ class _Blank(dict[str, Any]):
 
 
 def _window(event: dict[str, Any]) -> tuple[datetime, datetime]:
-    starts = _as_datetime(event["starts_at"])
+    starts = as_datetime(event["starts_at"])
     opens = event["checkin_opens_at"]
     closes = event["checkin_closes_at"]
     return (
-        _as_datetime(opens) if opens else starts - DEFAULT_DOORS_OPEN_BEFORE,
-        _as_datetime(closes) if closes else _as_datetime(event["ends_at"]),
+        as_datetime(opens) if opens else starts - DEFAULT_DOORS_OPEN_BEFORE,
+        as_datetime(closes) if closes else as_datetime(event["ends_at"]),
     )
 
 
@@ -269,19 +279,20 @@ async def _admit(
     moment: datetime,
     now: datetime,
 ) -> ScanResult:
-    if isinstance(held, HeldConnection):
+    if engine_of(held) is Engine.POSTGRES:
+        assert isinstance(held, HeldConnection)  # held_connection's, on PostgreSQL
         return await _admit_pg(held, request, ticket, event, hashed, moment, now)
     async with in_transaction() as conn:
         values = [ticket["id"], ticket["person_id"], event["id"], request.gate,
                   request.staff_id, moment]  # fmt: skip
-        admitted = await fetch_rows(conn, sql.ADMIT, values)
+        admitted = await fetch_rows(conn, sql.INSERT_ADMISSION, values)
         if not admitted:
             first = (await fetch_rows(conn, sql.ADMISSION_OF, [ticket["id"]]))[0]
             await _log(conn, request, hashed, ScanVerdict.ALREADY_ADMITTED, ticket["id"], now)
             return _result(
                 ScanVerdict.ALREADY_ADMITTED,
                 ticket,
-                admitted_at=_as_datetime(first["admitted_at"]),
+                admitted_at=as_datetime(first["admitted_at"]),
                 gate=first["gate"],
             )
         await count_admission(conn, ticket["person_id"], event["id"])
@@ -304,7 +315,8 @@ async def _admit_pg(
     person_id = ticket["person_id"]
     talent_keys = [*first_admission_keys(moment, event["kind"]), day_key(moment)]
     values = [ticket["id"], person_id, event["id"], request.gate, request.staff_id, moment,
-              hashed, request.scan_id, request.scanned_at or now, now, *talent_keys]  # fmt: skip
+              hashed, request.scan_id, request.scanned_at or now, now, *talent_keys,
+              *admission_keys(event["id"]), shard_of(person_id)]  # fmt: skip
     (row,) = await fetch_rows(conn, sql.ADMIT_PG, values)
     if row["admission_id"] is None:
         first = (await fetch_rows(conn, sql.ADMISSION_OF, [ticket["id"]]))[0]
@@ -338,7 +350,7 @@ async def _count_if_first(
     person = await fetch_rows(conn, sql.LOCK_PERSON, [person_id])
     first = person[0]["first_admitted_at"]
     if first is not None:
-        first = _as_datetime(first)
+        first = as_datetime(first)
         if first <= moment:
             return
         (old,) = await fetch_rows(conn, sql.KIND_OF_ADMISSION_AT, [person_id, first])
@@ -393,7 +405,7 @@ async def _replay(conn: Statements, request: ScanRequest, hashed: str) -> ScanRe
         admission = await fetch_rows(conn, sql.ADMISSION_OF, [registration_id])
         if admission:
             extra = {
-                "admitted_at": _as_datetime(admission[0]["admitted_at"]),
+                "admitted_at": as_datetime(admission[0]["admitted_at"]),
                 "gate": admission[0]["gate"],
             }
     return _result(verdict, ticket, **extra)
@@ -409,19 +421,19 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> int:
         # Lock the person first: a concurrent first admission elsewhere waits for us.
         person = await fetch_rows(conn, sql.LOCK_PERSON, [person_id])
         first_before = person[0]["first_admitted_at"]
-        kind_before = await fetch_rows(conn, sql.FIRST_KIND, [person_id])
+        kind_before = await fetch_rows(conn, sql.FIRST_ADMISSION, [person_id])
         removed = await fetch_rows(conn, sql.UNDO, [registration_id])
         if not removed:
             raise NotFound(f"Registration {registration_id} has not been admitted.")
         await count_admission(conn, person_id, event_id, -1)
-        remaining = await fetch_rows(conn, sql.REMAINING, [person_id])
+        remaining = await fetch_rows(conn, sql.FIRST_ADMISSION, [person_id])
         if first_before is not None and kind_before:
             # Take the person out of the figures of their old first admission...
-            first = _as_datetime(first_before)
+            first = as_datetime(first_before)
             await count_first_admission(conn, person_id, first, kind_before[0]["kind"], -1)
         if remaining:
             # ...and back in under the admission that is now their first.
-            new_first = _as_datetime(remaining[0]["admitted_at"])
+            new_first = as_datetime(remaining[0]["admitted_at"])
             await execute(conn, sql.MARK_FIRST, [person_id, new_first])
             await count_first_admission(conn, person_id, new_first, remaining[0]["kind"])
         else:

@@ -1,10 +1,17 @@
-"""The SQL of the scan path, written once, shared by the service and its benchmark ceiling.
+"""Every statement of the door, for both engines, shared by the service and its
+benchmark ceiling.
 
-Fixed statements with PostgreSQL placeholders (events_service.db rewrites them for
-SQLite): the ORM would build each anew on every scan.
+Fixed statements (events_service.db): the ORM would build each anew on every scan.
+PostgreSQL admits in one statement (ADMIT_PG); SQLite takes the same steps one by one
+in a transaction (INSERT_ADMISSION, LOG, the reach counter's statements, LOCK_PERSON,
+MARK_FIRST). ADMIT_PG is built from the same fragments (the admission's INSERT, the
+log's columns, the counters' add_to_counters and shard rule), and
+tests/test_engine_parity.py runs both paths and compares every row and counter.
 """
 
-from events_service.reach.counter import ADMISSIONS, COMPANIES, EVENT, SHARDS
+from events_service.db import Query, with_row_lock
+from events_service.reach.counter import COMPANIES, add_to_counters, shard_sql
+from models.enums import ScanVerdict
 
 TICKET = """
 SELECT r.id, r.status, r.event_id, r.person_id, p.name, o.name AS organisation,
@@ -15,42 +22,41 @@ LEFT JOIN organisation o ON o.id = p.organisation_id
 JOIN event e ON e.id = r.event_id
 WHERE r.id = $1
 """
-ADMIT = """
+# $1 registration, $2 person, $3 event, $4 gate, $5 staff, $6 admitted at. A second
+# admission of the ticket inserts nothing (exactly once: the unique index decides).
+INSERT_ADMISSION = """
 INSERT INTO admission (registration_id, person_id, event_id, gate, staff_id, admitted_at)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (registration_id) DO NOTHING
-RETURNING id
-"""
+RETURNING id"""
 ADMISSION_OF = "SELECT admitted_at, gate FROM admission WHERE registration_id = $1"
 # NO KEY UPDATE, not UPDATE: inserting the admission already holds a KEY SHARE
 # lock on the person (its foreign key), and two scans of one person upgrading to
 # FOR UPDATE would deadlock; NO KEY UPDATE queues them without conflicting.
-LOCK_PERSON = "SELECT first_admitted_at FROM person WHERE id = $1 FOR NO KEY UPDATE"
+LOCK_PERSON = with_row_lock(
+    "SELECT first_admitted_at FROM person WHERE id = $1", "FOR NO KEY UPDATE"
+)
 MARK_FIRST = "UPDATE person SET first_admitted_at = $2 WHERE id = $1"
 KIND_OF_ADMISSION_AT = """
 SELECT e.kind FROM admission a JOIN event e ON e.id = a.event_id
 WHERE a.person_id = $1 AND a.admitted_at = $2 ORDER BY a.id LIMIT 1
 """
-LOG = """
-INSERT INTO scan_log (code_hash, verdict, event_id, registration_id, gate, staff_id, scan_id,
-                      scanned_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-"""
+SCAN_LOG_COLUMNS = (
+    "code_hash, verdict, event_id, registration_id, gate, staff_id, scan_id, scanned_at, created_at"
+)
+LOG = f"INSERT INTO scan_log ({SCAN_LOG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 LOGGED = """
 SELECT verdict, registration_id, event_id, code_hash FROM scan_log WHERE scan_id = $1
 """
 
 # Undo of an admission.
 UNDO = "DELETE FROM admission WHERE registration_id = $1 RETURNING person_id, admitted_at"
-REMAINING = """
+# A person's earliest admission: when, and at what kind of event.
+FIRST_ADMISSION = """
 SELECT a.admitted_at, e.kind FROM admission a JOIN event e ON e.id = a.event_id
 WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
 """
 PERSON_OF_REGISTRATION = "SELECT person_id, event_id FROM registration WHERE id = $1"
-FIRST_KIND = """
-SELECT e.kind FROM admission a JOIN event e ON e.id = a.event_id
-WHERE a.person_id = $1 ORDER BY a.admitted_at, a.id LIMIT 1
-"""
 
 
 # One look-up for everything a scan decides on: the scanning event, the ticket the
@@ -96,18 +102,26 @@ LEFT JOIN staff_user s ON s.id = $4
 # that person).
 # $1 registration, $2 person, $3 event, $4 gate, $5 staff, $6 admitted at, $7 code
 # hash, $8 scan id, $9 scanned at, $10 now, $11-$14 the talent keys (total, month,
-# kind, day) of an admission at $6.
-ADMIT_PG = f"""
-WITH admitted AS (
-    INSERT INTO admission (registration_id, person_id, event_id, gate, staff_id, admitted_at)
-    VALUES ($1, $2, $3, $4, $5, $6)
-    ON CONFLICT (registration_id) DO NOTHING
-    RETURNING id
+# kind, day) of an admission at $6, $15-$16 the admission keys (programme, event),
+# $17 the person's shard.
+# ADMIT_PG's counter steps; the conditions make each wait for the step before it.
+_COUNT_ADMISSION = add_to_counters("""
+    -- Only once the person's row is held, whichever of the two took it: the sum
+    -- is always >= 0, reading both is what makes them run first.
+    SELECT key, $17::int, 1 FROM (VALUES ($15::text), ($16::text)) AS keys (key)
+    WHERE EXISTS (SELECT 1 FROM admitted)
+      AND (SELECT count(*) FROM marked) + (SELECT count(*) FROM earlier) >= 0""")
+_COUNT_TALENT = add_to_counters("""
+    SELECT key, $17::int, 1
+    FROM (VALUES ($11::text), ($12::text), ($13::text), ($14::text)) AS keys (key)
+    WHERE EXISTS (SELECT 1 FROM counted) AND EXISTS (SELECT 1 FROM marked)""")
+_COUNT_COMPANY = add_to_counters(f"SELECT '{COMPANIES}', {shard_sql('id')}, 1 FROM benefitted")
+ADMIT_PG = Query.postgres_only(f"""
+WITH admitted AS ({INSERT_ADMISSION}
 ), logged AS (
-    INSERT INTO scan_log (code_hash, verdict, event_id, registration_id, gate, staff_id,
-                          scan_id, scanned_at, created_at)
-    SELECT $7, CASE WHEN EXISTS (SELECT 1 FROM admitted) THEN 'admitted'
-                    ELSE 'already_admitted' END,
+    INSERT INTO scan_log ({SCAN_LOG_COLUMNS})
+    SELECT $7, CASE WHEN EXISTS (SELECT 1 FROM admitted) THEN '{ScanVerdict.ADMITTED}'
+                    ELSE '{ScanVerdict.ALREADY_ADMITTED}' END,
            $3, $1, $4, $5, $8, $9, $10
 ), marked AS (
     UPDATE person SET first_admitted_at = $6
@@ -119,34 +133,18 @@ WITH admitted AS (
     SELECT first_admitted_at FROM person
     WHERE id = $2 AND EXISTS (SELECT 1 FROM admitted) AND NOT EXISTS (SELECT 1 FROM marked)
     FOR NO KEY UPDATE
-), counted AS (
-    -- Only once the person's row is held, whichever of the two took it: the sum
-    -- is always >= 0, reading both is what makes them run first.
-    INSERT INTO reach_counter (key, shard, value)
-    SELECT key, $2::int % {SHARDS}, 1
-    FROM (VALUES ('{ADMISSIONS}'), ('{EVENT}' || $3::int)) AS keys (key)
-    WHERE EXISTS (SELECT 1 FROM admitted)
-      AND (SELECT count(*) FROM marked) + (SELECT count(*) FROM earlier) >= 0
-    ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
+), counted AS ({_COUNT_ADMISSION}
     RETURNING shard
-), talents AS (
-    INSERT INTO reach_counter (key, shard, value)
-    SELECT key, $2::int % {SHARDS}, 1
-    FROM (VALUES ($11::text), ($12::text), ($13::text), ($14::text)) AS keys (key)
-    WHERE EXISTS (SELECT 1 FROM counted) AND EXISTS (SELECT 1 FROM marked)
-    ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
+), talents AS ({_COUNT_TALENT}
     RETURNING shard
 ), benefitted AS (
     UPDATE organisation SET first_benefitted_at = $6
     WHERE id = (SELECT organisation_id FROM marked) AND first_benefitted_at IS NULL
       AND EXISTS (SELECT 1 FROM talents)
     RETURNING id
-), companies AS (
-    INSERT INTO reach_counter (key, shard, value)
-    SELECT '{COMPANIES}', id % {SHARDS}, 1 FROM benefitted
-    ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + 1
+), companies AS ({_COUNT_COMPANY}
 )
 SELECT (SELECT id FROM admitted) AS admission_id,
        EXISTS (SELECT 1 FROM marked) AS first_ever,
        (SELECT first_admitted_at FROM earlier) AS first_admitted_at
-"""  # noqa: S608 - only our own constants are formatted in
+""")

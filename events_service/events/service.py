@@ -193,7 +193,7 @@ async def _tell_attendees(
             conn,
             event.id,
             kind=Kind.EVENT_CANCELLED,
-            key_prefix=f"event.cancelled:{event.id}:",
+            cause=(event.id,),
             statuses=holding,
         )
         return
@@ -205,7 +205,7 @@ async def _tell_attendees(
             conn,
             event.id,
             kind=Kind.EVENT_CHANGED,
-            key_prefix=f"event.changed:{event.id}:{version}:",
+            cause=(event.id, version),
             statuses=holding,
         )
 

@@ -26,7 +26,7 @@ from models import (
     StaffUser,
 )
 from models.enums import AssignmentStatus, Role, RoundStatus
-from notifications.outbox import Kind, enqueue
+from notifications.outbox import Kind, dedupe_key, enqueue
 
 
 class AssignmentNotPossible(Unprocessable):
@@ -157,7 +157,7 @@ async def _tell_judges(
         digest = hashlib.sha256(",".join(map(str, share)).encode()).hexdigest()[:12]
         await enqueue(
             kind=Kind.JUDGE_ASSIGNED,
-            dedupe_key=f"{Kind.JUDGE_ASSIGNED}:{round_.id}:{judge.id}:{digest}",
+            dedupe_key=dedupe_key(Kind.JUDGE_ASSIGNED, round_.id, judge.id, digest),
             recipient=judge.email,
             payload={
                 "name": judge.name or judge.email,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from events_service.db import for_engine
 from events_service.errors import Conflict, Unprocessable
 from events_service.judging import ranking
 from events_service.judging.service import get_round, require_status
@@ -29,14 +30,13 @@ class RoundData:
 # than the ranking itself.
 _SCORES_SQL = (
     "SELECT s.assignment_id, s.criterion_id, s.value FROM score s "
-    "JOIN judge_assignment a ON a.id = s.assignment_id WHERE a.round_id = {placeholder}"
+    "JOIN judge_assignment a ON a.id = s.assignment_id WHERE a.round_id = $1"
 )
 
 
 async def _score_rows(round_id: int) -> list[tuple[int, int, object]]:
     conn = connections.get("default")
-    placeholder = "$1" if conn.capabilities.dialect == "postgres" else "?"
-    _, rows = await conn.execute_query(_SCORES_SQL.format(placeholder=placeholder), [round_id])
+    _, rows = await conn.execute_query(*for_engine(conn, _SCORES_SQL, [round_id]))
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 

@@ -37,7 +37,7 @@ from models import (
     WinnerRecord,
 )
 from models.enums import RoundStatus
-from notifications.outbox import Kind, enqueue
+from notifications.outbox import Kind, dedupe_key, enqueue
 
 GENESIS = "0" * 64
 
@@ -496,7 +496,7 @@ async def _tell_winners(
     for email, name, locale in members:
         await enqueue(
             kind=Kind.WINNER_PUBLISHED,
-            dedupe_key=f"{Kind.WINNER_PUBLISHED}:{record.id}:{email}",
+            dedupe_key=dedupe_key(Kind.WINNER_PUBLISHED, record.id, email),
             recipient=email,
             locale=locale or "en",
             payload={

@@ -15,7 +15,7 @@ from events_service.programme.kpis import Kpi, programme_status
 from events_service.settings import Settings
 from models import StaffUser
 from models.enums import Role
-from notifications.outbox import Kind, enqueue
+from notifications.outbox import Kind, dedupe_key, enqueue
 
 STEPS = (25, 50, 75, 100)
 KPI_LABELS = {
@@ -56,7 +56,7 @@ async def record_milestones(kpis: list[Kpi]) -> list[tuple[str, int]]:
                 for user in organisers:
                     await enqueue(
                         kind=Kind.REACH_MILESTONE,
-                        dedupe_key=f"{Kind.REACH_MILESTONE}:{kpi.name}:{step}:{user.email}",
+                        dedupe_key=dedupe_key(Kind.REACH_MILESTONE, kpi.name, step, user.email),
                         recipient=user.email,
                         payload={
                             "name": user.name or user.email,

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from events_service.db import default_connection, fetch_rows
+from events_service.db import (
+    Engine,
+    Sql,
+    default_connection,
+    engine_of,
+    fetch_rows,
+    per_engine,
+    text_for,
+)
 from events_service.errors import NotFound
 from events_service.settings import Settings
 
@@ -43,43 +51,46 @@ WHERE r.position >= $1
 GROUP BY e.id, e.title, e.team_name, o.name, ev.title
 ORDER BY MIN(re.created_at), e.id
 """
-_FINANCED = """
-SELECT o.id AS organisation_id, o.name AS organisation, MIN(f.financed_on) AS first_financed_on,
-       COUNT(*) AS financings,
-       PARTNERS AS partners
-FROM financing_record f JOIN organisation o ON o.id = f.organisation_id
-GROUP BY o.id, o.name
-ORDER BY MIN(f.financed_on), o.id
-"""
-_FIRMS = """
-SELECT o.id AS organisation_id, o.name AS organisation, MIN(s.served_on) AS first_served_on,
-       COUNT(*) AS services,
-       SERVICE_KINDS AS service_kinds
-FROM service_record s JOIN organisation o ON o.id = s.organisation_id
-GROUP BY o.id, o.name
-ORDER BY MIN(s.served_on), o.id
-"""
 # The distinct values of a multi-valued cell, sorted byte by byte and joined by
 # SEPARATOR, the same on both engines. SQLite's GROUP_CONCAT takes no separator
 # with DISTINCT, hence its subquery; PostgreSQL sorts in "C" (bytewise, as SQLite's
 # BINARY) whatever the database's collation.
 SEPARATOR = "; "
-_AGGREGATE = {
-    "postgres": {
-        "PARTNERS": """STRING_AGG(DISTINCT f.partner::text COLLATE "C", '; '
-            ORDER BY f.partner::text COLLATE "C")""",
-        "SERVICE_KINDS": """STRING_AGG(DISTINCT s.service_kind::text COLLATE "C", '; '
-            ORDER BY s.service_kind::text COLLATE "C")""",
-    },
-    "sqlite": {
-        "PARTNERS": """(SELECT GROUP_CONCAT(partner, '; ') FROM (
-            SELECT DISTINCT partner FROM financing_record
-            WHERE organisation_id = o.id ORDER BY partner))""",
-        "SERVICE_KINDS": """(SELECT GROUP_CONCAT(service_kind, '; ') FROM (
-            SELECT DISTINCT service_kind FROM service_record
-            WHERE organisation_id = o.id ORDER BY service_kind))""",
-    },
-}
+
+
+def _distinct_values(engine: Engine, alias: str, column: str, table: str) -> str:
+    if engine is Engine.POSTGRES:
+        value = f'{alias}.{column}::text COLLATE "C"'
+        return f"STRING_AGG(DISTINCT {value}, '{SEPARATOR}' ORDER BY {value})"
+    return f"""(SELECT GROUP_CONCAT({column}, '{SEPARATOR}') FROM (
+            SELECT DISTINCT {column} FROM {table}
+            WHERE organisation_id = o.id ORDER BY {column}))"""  # noqa: S608 - our constants
+
+
+def _financed(engine: Engine) -> str:
+    return f"""
+SELECT o.id AS organisation_id, o.name AS organisation, MIN(f.financed_on) AS first_financed_on,
+       COUNT(*) AS financings,
+       {_distinct_values(engine, "f", "partner", "financing_record")} AS partners
+FROM financing_record f JOIN organisation o ON o.id = f.organisation_id
+GROUP BY o.id, o.name
+ORDER BY MIN(f.financed_on), o.id
+"""  # noqa: S608 - only our own constants are formatted in
+
+
+def _firms(engine: Engine) -> str:
+    return f"""
+SELECT o.id AS organisation_id, o.name AS organisation, MIN(s.served_on) AS first_served_on,
+       COUNT(*) AS services,
+       {_distinct_values(engine, "s", "service_kind", "service_record")} AS service_kinds
+FROM service_record s JOIN organisation o ON o.id = s.organisation_id
+GROUP BY o.id, o.name
+ORDER BY MIN(s.served_on), o.id
+"""  # noqa: S608 - only our own constants are formatted in
+
+
+_FINANCED = per_engine(_financed)
+_FIRMS = per_engine(_firms)
 # The columns of each listing, in order: the CSV header even when there are no rows.
 COLUMNS = {
     "talents": (
@@ -111,7 +122,7 @@ class RecordPage:
     items: list[dict[str, Any]]
 
 
-_QUERIES = {
+_QUERIES: dict[str, Sql] = {
     "talents": _TALENTS,
     "companies": _COMPANIES,
     "projects": _PROJECTS,
@@ -125,14 +136,9 @@ _COUNTS = {
 }
 
 
-def _query(name: str, dialect: str) -> str:
+def _query(name: str, engine: Engine) -> str:
     check_kpi(name)
-    sql = _QUERIES[name]
-    for placeholder, aggregate in _AGGREGATE[
-        "postgres" if dialect == "postgres" else "sqlite"
-    ].items():
-        sql = sql.replace(placeholder, aggregate)
-    return sql
+    return text_for(engine, _QUERIES[name])
 
 
 def check_kpi(name: str) -> None:
@@ -155,7 +161,7 @@ async def kpi_records(
     name: str, settings: Settings, *, limit: int | None, offset: int = 0
 ) -> RecordPage:
     conn = default_connection()
-    sql = _query(name, conn.capabilities.dialect)
+    sql = _query(name, engine_of(conn))
     values = _values(name, settings)
     count_sql = _COUNTS.get(name) or f"SELECT COUNT(*) AS n FROM ({sql}) counted"  # noqa: S608
     total_rows = await fetch_rows(conn, count_sql, values)

@@ -17,7 +17,15 @@ from datetime import UTC, date, datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from events_service.db import Statements, default_connection, execute, fetch_rows
+from events_service.db import (
+    Engine,
+    Statements,
+    as_datetime,
+    default_connection,
+    engine_of,
+    execute,
+    fetch_rows,
+)
 
 SHARDS = 16
 TOTAL = "total"
@@ -28,11 +36,22 @@ COMPANIES = "companies"  # organisations benefitted: a member admitted or an ent
 # rows instead of counting the event's admissions, which grows with the event.
 EVENT = "event:"
 
-BUMP = """
+
+def add_to_counters(rows_sql: str) -> str:
+    """The one way a figure moves: add the (key, shard, value) rows `rows_sql` gives
+    (a VALUES list or a SELECT) to the counters, creating the rows not there yet."""
+    return f"""
 INSERT INTO reach_counter (key, shard, value)
-VALUES ($1, $4, $5), ($2, $4, $5), ($3, $4, $5), ($6, $4, $5)
-ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
-"""
+{rows_sql}
+ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value"""
+
+
+def shard_sql(id_sql: str) -> str:
+    """shard_of in SQL, for ids known only inside a statement."""
+    return f"{id_sql} % {SHARDS}"
+
+
+BUMP = add_to_counters("VALUES ($1, $4, $5), ($2, $4, $5), ($3, $4, $5), ($6, $4, $5)")
 # Day keys ("day:2026-11-24") serve the last-90-days pace and event keys the live
 # attendance; the programme's figures skip both with index ranges, so reading them
 # stays a handful of rows however long the programme has run.
@@ -50,10 +69,7 @@ SELECT a.person_id, a.event_id, a.admitted_at, e.kind
 FROM admission a JOIN event e ON e.id = a.event_id
 ORDER BY a.person_id, a.admitted_at, a.id
 """
-_ADD_ADMISSION = """
-INSERT INTO reach_counter (key, shard, value) VALUES ($1, $3, $4), ($2, $3, $4)
-ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
-"""
+_ADD_ADMISSION = add_to_counters("VALUES ($1, $3, $4), ($2, $3, $4)")
 # An event's admissions, as SQL on an event row `e` (the key is event_key's).
 ADMITTED_AT_EVENT_SQL = f"""(
     SELECT COALESCE(SUM(c.value), 0) FROM reach_counter c WHERE c.key = '{EVENT}' || e.id
@@ -68,10 +84,7 @@ FROM (SELECT person_id, MIN(admitted_at) AS admitted_at FROM admission GROUP BY 
 WHERE person.id = first.person_id
 """
 _PEOPLE_MARKED = "SELECT id, first_admitted_at FROM person WHERE first_admitted_at IS NOT NULL"
-_ADD = """
-INSERT INTO reach_counter (key, shard, value) VALUES ($1, $2, $3)
-ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value
-"""
+_ADD = add_to_counters("VALUES ($1, $2, $3)")
 # The first benefit of an organisation; the condition makes it count once however
 # many of its people are admitted at the same moment (the row lock serialises them
 # and the loser re-reads a date already set).
@@ -105,8 +118,9 @@ _ORGANISATIONS_MARKED = (
 )
 
 
-def shard_of(person_id: int) -> int:
-    return person_id % SHARDS
+def shard_of(row_id: int) -> int:
+    """The shard of a person's (or an organisation's) counts: see shard_sql too."""
+    return row_id % SHARDS
 
 
 def month_key(moment: datetime) -> str:
@@ -132,11 +146,6 @@ def first_admission_keys(first_at: datetime, event_kind: str) -> list[str]:
     return [TOTAL, month_key(first_at), kind_key(event_kind)]
 
 
-def _as_datetime(value: datetime | str) -> datetime:
-    # Raw SQLite rows carry timestamps as the ISO text the ORM wrote.
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
 async def count_first_admission(
     conn: Statements, person_id: int, first_at: datetime, event_kind: str, delta: int = 1
 ) -> None:
@@ -145,11 +154,15 @@ async def count_first_admission(
     await execute(conn, BUMP, [*keys, shard_of(person_id), delta, day_key(first_at)])
 
 
+def admission_keys(event_id: int) -> list[str]:
+    """The figures every admission counts in, in the order the scan statement takes
+    their rows too (checkin.statements.ADMIT_PG)."""
+    return [ADMISSIONS, event_key(event_id)]
+
+
 async def count_admission(conn: Statements, person_id: int, event_id: int, delta: int = 1) -> None:
     """One admission more (or less) in the programme's and the event's figures."""
-    # In the order the scan statement takes these rows too (checkin.statements.ADMIT_PG).
-    keys = [ADMISSIONS, event_key(event_id)]
-    await execute(conn, _ADD_ADMISSION, [*keys, shard_of(person_id), delta])
+    await execute(conn, _ADD_ADMISSION, [*admission_keys(event_id), shard_of(person_id), delta])
 
 
 async def benefit_organisation(conn: Statements, organisation_id: int | None, at: datetime) -> bool:
@@ -252,8 +265,8 @@ async def recount(conn: BaseDBAsyncClient | None = None) -> Recount:
     shard_values: Counter[tuple[str, int]] = Counter()
     totals: defaultdict[str, int] = defaultdict(int)
     for row in rows:  # ordered: the first row of each person is their first admission
-        first.setdefault(row["person_id"], (_as_datetime(row["admitted_at"]), row["kind"]))
-        for key in (ADMISSIONS, event_key(row["event_id"])):
+        first.setdefault(row["person_id"], (as_datetime(row["admitted_at"]), row["kind"]))
+        for key in admission_keys(row["event_id"]):
             shard_values[(key, shard_of(row["person_id"]))] += 1
             totals[key] += 1
     for person_id, (moment, kind) in first.items():
@@ -261,7 +274,7 @@ async def recount(conn: BaseDBAsyncClient | None = None) -> Recount:
             shard_values[(key, shard_of(person_id))] += 1
             totals[key] += 1
     benefitted = {
-        row["organisation_id"]: _as_datetime(row["at"])
+        row["organisation_id"]: as_datetime(row["at"])
         for row in await fetch_rows(conn, _ORGANISATION_BENEFITS, [])
     }
     for organisation_id in benefitted:
@@ -293,7 +306,7 @@ async def verify() -> Drift:
     conn = default_connection()
     actual = await recount(conn)
     marked = {
-        row["id"]: _as_datetime(row["first_admitted_at"])
+        row["id"]: as_datetime(row["first_admitted_at"])
         for row in await fetch_rows(conn, _PEOPLE_MARKED, [])
     }
     off = sum(1 for pid, moment in marked.items() if actual.first_admitted.get(pid) != moment)
@@ -314,7 +327,7 @@ async def rebuild() -> Drift:
     """Recompute every figure and first_admitted_at from the admissions; the drift repaired."""
     before = await verify()
     async with in_transaction() as conn:
-        if conn.capabilities.dialect == "postgres":
+        if engine_of(conn) is Engine.POSTGRES:
             # Admissions wait (they do not fail) while the figures are rewritten.
             await execute(
                 conn,

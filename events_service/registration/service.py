@@ -25,15 +25,24 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from events_service.db import default_connection, execute, fetch_rows
+from events_service.db import Engine, default_connection, engine_of, execute, fetch_rows
 from events_service.errors import Conflict, DomainError, NotFound
 from events_service.identity import organisation_key
 from events_service.registration.forms import CleanRegistration
-from events_service.registration.upserts import PERSON_ON_CONFLICT, upsert_person
+from events_service.registration.statements import (
+    INSERT_REGISTRATION,
+    LOCK_REGISTRATION,
+    REACTIVATE_REGISTRATION,
+    REGISTER_PG,
+    TAKE_QUOTA,
+    TICKET_MAIL,
+    TICKET_OF,
+)
+from events_service.registration.upserts import upsert_person
 from events_service.registration.waitlist import free_seat, promote_waitlisted, take_seat
 from models import Admission, Event, OutboxMessage, Person, Registration, RegistrationLink
 from models.enums import EventStatus, RegistrationStatus
-from notifications.outbox import Kind, enqueue
+from notifications.outbox import Kind, dedupe_key, enqueue
 
 
 class LinkState(StrEnum):
@@ -175,134 +184,6 @@ def new_manage_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-# The hot path is fixed SQL (see events_service.db): it runs for every one of the
-# hundreds of people who open a fresh link in its first minute.
-TICKET_OF = """
-SELECT r.id, r.status, r.manage_token, r.locale FROM registration r
-JOIN person p ON p.id = r.person_id
-WHERE p.email = $1 AND r.event_id = $2
-"""
-_LOCK_REGISTRATION = "SELECT status FROM registration WHERE id = $1 FOR UPDATE"
-_TAKE_QUOTA = """
-UPDATE registration_link SET used_count = used_count + 1
-WHERE id = $1 AND (quota IS NULL OR used_count < quota)
-"""
-# PostgreSQL: a whole registration in one statement, outside any explicit transaction.
-# The hot link and event rows are then locked only while PostgreSQL runs it and
-# commits, never across a round trip to a busy event loop (which made registrations
-# queue behind each other's locks: p99 of 340 ms at 32 clients with BEGIN ... COMMIT).
-# In order: an existing registration of this e-mail at the event stops everything
-# (the caller mails its ticket again); the organisation is found or created; the
-# link's and the event's rows are locked and their room read; the quota and the seat
-# are taken together or not at all; only then is the person created (a person who
-# exists is left as they are, see PERSON_ON_CONFLICT), with the registration and its
-# ticket e-mail. If the statement fails (the same person registering concurrently),
-# all of it rolls back. If a concurrent registration created the organisation after
-# our snapshot, nothing is written and `went` is false: the caller runs it again. A
-# refusal may leave a new organisation (a name, no person). Every registration locks
-# the link, the event and then the person, in that order, so registrations cannot
-# deadlock each other.
-# $1 email, $2 name, $3 phone, $4 job title, $5 organisation name, $6 its key,
-# $7 locale, $8 now, $9 event, $10 link, $11 manage token, $12 waitlist enabled.
-REGISTER_PG = f"""
-WITH existing AS (
-    SELECT r.id, r.status, r.manage_token, r.locale FROM registration r
-    JOIN person p ON p.id = r.person_id
-    WHERE p.email = $1 AND r.event_id = $9
-), known AS (
-    -- A person who exists keeps their organisation: the typed one is not even made.
-    SELECT id FROM person WHERE email = $1
-), found_org AS (
-    SELECT id FROM organisation WHERE name_key = $6::text
-), new_org AS (
-    INSERT INTO organisation (name, name_key, kind, created_at)
-    SELECT $5::text, $6::text, 'unspecified', $8::timestamptz
-    WHERE $6::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM found_org)
-      AND NOT EXISTS (SELECT 1 FROM existing) AND NOT EXISTS (SELECT 1 FROM known)
-    ON CONFLICT (name_key) DO NOTHING
-    RETURNING id
-), org AS (
-    SELECT id FROM found_org UNION ALL SELECT id FROM new_org
-), go AS (
-    SELECT 1 AS one WHERE NOT EXISTS (SELECT 1 FROM existing)
-      AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM org) OR EXISTS (SELECT 1 FROM known))
-), queued AS (
-    -- Registrations for one event queue here first, in arrival order: the lock
-    -- manager's queue is fair, where waiters on a row lock can be overtaken by
-    -- newcomers (a long tail under a burst). Released at the statement's commit.
-    -- Advisory lock namespace 1: an event's registrations.
-    SELECT pg_advisory_xact_lock(1, $9) FROM go
-), link_row AS (
-    SELECT quota, used_count FROM registration_link
-    WHERE id = $10 AND EXISTS (SELECT 1 FROM queued)
-    FOR NO KEY UPDATE
-), event_row AS (
-    -- Locked after the link (the reference orders them), as every registration does.
-    SELECT capacity, confirmed_count FROM event
-    WHERE id = $9 AND EXISTS (SELECT 1 FROM link_row)
-    FOR NO KEY UPDATE
-), room AS (
-    -- Read from the locked rows, so their latest committed values: nobody else
-    -- can take the link's or the event's last place until this statement ends.
-    SELECT l.quota IS NULL OR l.used_count < l.quota AS on_link,
-           e.capacity IS NULL OR e.confirmed_count < e.capacity AS at_event
-    FROM link_row l, event_row e
-), quota AS (
-    -- The link's place is taken only with a seat or a waitlist place to go with it.
-    UPDATE registration_link SET used_count = used_count + 1
-    WHERE id = $10 AND EXISTS (SELECT 1 FROM room WHERE on_link AND (at_event OR $12))
-    RETURNING id
-), seat AS (
-    UPDATE event SET confirmed_count = confirmed_count + 1
-    WHERE id = $9 AND EXISTS (SELECT 1 FROM room WHERE on_link AND at_event)
-    RETURNING id
-), person_row AS (
-    -- Only with a place (a seat, or the waitlist): a refused person leaves no row.
-    INSERT INTO person (email, name, phone, job_title, organisation_id, locale, created_at)
-    SELECT $1, $2, $3::text, $4::text, (SELECT id FROM org LIMIT 1), $7, $8
-    WHERE EXISTS (SELECT 1 FROM quota)
-    {PERSON_ON_CONFLICT}
-    -- xmax is 0 only on a row version this statement inserted: a person who existed
-    -- (or was created meanwhile by a concurrent registration) comes back locked, xmax set.
-    RETURNING id, xmax = 0 AS new_person
-), placed AS (
-    INSERT INTO registration (person_id, event_id, link_id, status, manage_token, locale,
-                              consent_at, created_at, updated_at)
-    SELECT id, $9, $10,
-           CASE WHEN EXISTS (SELECT 1 FROM seat) THEN 'confirmed' ELSE 'waitlisted' END,
-           $11, $7, $8, $8, $8
-    FROM person_row
-    RETURNING id, status
-), mailed AS (
-    INSERT INTO outbox_message (kind, dedupe_key, recipient, locale, payload, status,
-                                attempts, due_at, created_at)
-    SELECT 'registration.' || status, 'registration.' || status || ':' || id, $1, $7,
-           json_build_object('registration_id', id)::jsonb, 'pending', 0, $8, $8
-    FROM placed
-    ON CONFLICT (dedupe_key) DO NOTHING
-)
-SELECT (SELECT id FROM existing) AS existing_id,
-       (SELECT status FROM existing) AS existing_status,
-       (SELECT manage_token FROM existing) AS existing_token,
-       (SELECT locale FROM existing) AS existing_locale,
-       EXISTS (SELECT 1 FROM go) AS went,
-       (SELECT on_link FROM room) AS on_link,
-       (SELECT id FROM placed) AS id, (SELECT status FROM placed) AS status,
-       (SELECT new_person FROM person_row) AS new_person
-"""  # noqa: S608 - only our own constants are formatted in
-_INSERT_REGISTRATION = """
-INSERT INTO registration (person_id, event_id, link_id, status, manage_token, locale,
-                          consent_at, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)
-RETURNING id
-"""
-_REACTIVATE_REGISTRATION = """
-UPDATE registration SET status = $2, link_id = $3, locale = $4, consent_at = $5,
-    updated_at = $5, cancelled_at = NULL, promoted_at = NULL
-WHERE id = $1
-"""
-
-
 async def _ticket_of(conn: BaseDBAsyncClient, email: str, event_id: int) -> Ticket | None:
     rows = await fetch_rows(conn, TICKET_OF, [email, event_id])
     if not rows:
@@ -317,7 +198,7 @@ RESEND_EVERY = timedelta(minutes=10)
 
 
 def _resend_key(registration_id: int, window: int) -> str:
-    return f"registration.again:{registration_id}:{window}"
+    return dedupe_key("registration.again", registration_id, window)
 
 
 async def register(slug: str, form: CleanRegistration) -> RegistrationResult:
@@ -348,11 +229,7 @@ async def resend_ticket(ticket: Ticket, email: str) -> bool:
     if await recent.exists():
         return False
     return await enqueue(
-        kind=(
-            Kind.REGISTRATION_CONFIRMED
-            if ticket.status == RegistrationStatus.CONFIRMED
-            else Kind.REGISTRATION_WAITLISTED
-        ),
+        kind=TICKET_MAIL[ticket.status],
         dedupe_key=_resend_key(ticket.registration_id, window),
         recipient=email,
         locale=ticket.locale,
@@ -369,7 +246,7 @@ async def _place(slug: str, form: CleanRegistration) -> RegistrationResult:
     assert link is not None and event is not None
 
     conn = default_connection()
-    if conn.capabilities.dialect == "postgres":
+    if engine_of(conn) is Engine.POSTGRES:
         try:
             placed = await _register_in_one_statement(conn, link, event, form)
         except IntegrityError:
@@ -398,7 +275,7 @@ async def _register_in_transaction(
     async with in_transaction() as conn:
         person_id, new_person = await upsert_person(conn, form)
         if cancelled is not None:
-            current = await fetch_rows(conn, _LOCK_REGISTRATION, [cancelled.registration_id])
+            current = await fetch_rows(conn, LOCK_REGISTRATION, [cancelled.registration_id])
             if current[0]["status"] != RegistrationStatus.CANCELLED.value:
                 # Re-registered meanwhile by a concurrent request: that ticket stands.
                 ticket = await _ticket_of(conn, form.email, event.id)
@@ -407,15 +284,11 @@ async def _register_in_transaction(
 
         ticket = await _take_place_step_by_step(conn, person_id, link, event, form, now, cancelled)
         # A registration brought back after a cancellation is a new cause of its own.
-        again = f":{now.timestamp()}" if cancelled is not None else ""
-        kind = (
-            Kind.REGISTRATION_CONFIRMED
-            if ticket.status == RegistrationStatus.CONFIRMED
-            else Kind.REGISTRATION_WAITLISTED
-        )
+        again = (now.timestamp(),) if cancelled is not None else ()
+        kind = TICKET_MAIL[ticket.status]
         await enqueue(
             kind=kind,
-            dedupe_key=f"{kind}:{ticket.registration_id}{again}",
+            dedupe_key=dedupe_key(kind, ticket.registration_id, *again),
             recipient=form.email,
             locale=form.locale,
             payload={"registration_id": ticket.registration_id},
@@ -468,7 +341,7 @@ async def _take_place_step_by_step(
     """The same as the one statement, for SQLite (one writer: nothing waits on locks)
     and for bringing back a cancelled registration."""
     # The link quota first, the event's seat last: the event row is the hot one.
-    if not await execute(conn, _TAKE_QUOTA, [link.id]):
+    if not await execute(conn, TAKE_QUOTA, [link.id]):
         raise refuse(LinkState.QUOTA_REACHED)
     if await take_seat(event.id, conn):
         status = RegistrationStatus.CONFIRMED
@@ -478,11 +351,11 @@ async def _take_place_step_by_step(
         raise refuse(LinkState.SOLD_OUT)
     if cancelled is not None:
         values = [cancelled.registration_id, status.value, link.id, form.locale, now]
-        await execute(conn, _REACTIVATE_REGISTRATION, values)
+        await execute(conn, REACTIVATE_REGISTRATION, values)
         return Ticket(cancelled.registration_id, status, cancelled.manage_token, form.locale)
     token = new_manage_token()
     values = [person_id, event.id, link.id, status.value, token, form.locale, now]
-    rows = await fetch_rows(conn, _INSERT_REGISTRATION, values)
+    rows = await fetch_rows(conn, INSERT_REGISTRATION, values)
     return Ticket(rows[0]["id"], status, token, form.locale)
 
 
@@ -542,8 +415,9 @@ async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
             )
         await enqueue(
             kind=Kind.REGISTRATION_CANCELLED,
-            dedupe_key=f"{Kind.REGISTRATION_CANCELLED}:{registration.id}:"
-            f"{registration.cancelled_at.timestamp()}",
+            dedupe_key=dedupe_key(
+                Kind.REGISTRATION_CANCELLED, registration.id, registration.cancelled_at.timestamp()
+            ),
             recipient=await _email_of(conn, registration.person_id),  # type: ignore[attr-defined]
             locale=registration.locale,
             payload={"registration_id": registration.id},

@@ -14,34 +14,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from events_service.db import fetch_rows
 from events_service.identity import organisation_key
 from events_service.registration.forms import CleanRegistration
+from events_service.registration.statements import (
+    FIND_ORGANISATION,
+    FIND_PERSON,
+    INSERT_ORGANISATION,
+    INSERT_PERSON,
+)
 from models.enums import OrganisationKind
-
-# DO NOTHING, not a no-op update: an update would lock the row, and everyone from
-# a popular organisation would queue on it until the registering transaction ends.
-FIND_ORGANISATION = "SELECT id FROM organisation WHERE name_key = $1"
-INSERT_ORGANISATION = """
-INSERT INTO organisation (name, name_key, kind, created_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (name_key) DO NOTHING
-RETURNING id
-"""
-
-# Registering never changes a person who exists: whoever types an address into a
-# form may not be its owner, and their name, phone and organisation would replace
-# the owner's. Details change only on the person's own ticket page (details.py).
-# REGISTER_PG (one statement) needs the existing row's id back and the row locked,
-# as before: a no-op update gives both, where DO NOTHING returns no row.
-PERSON_ON_CONFLICT = """
-ON CONFLICT (email) DO UPDATE SET locale = person.locale
-"""
-# The step-by-step path inserts or, on a conflict, reads: both engines then see the
-# existing (committed) row, and whether this transaction created it is exact.
-INSERT_PERSON = """
-INSERT INTO person (email, name, phone, job_title, organisation_id, locale, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (email) DO NOTHING
-RETURNING id
-"""
-FIND_PERSON = "SELECT id FROM person WHERE email = $1"
 
 
 async def _first_id(conn: BaseDBAsyncClient, sql: str, values: list[object]) -> int | None:
@@ -64,7 +43,7 @@ async def organisation_id(conn: BaseDBAsyncClient, name: str) -> int:
 async def upsert_person(conn: BaseDBAsyncClient, form: CleanRegistration) -> tuple[int, bool]:
     """The id of the person with this e-mail, and whether this call created them.
 
-    A person who exists is left exactly as they are (see PERSON_ON_CONFLICT)."""
+    A person who exists is left exactly as they are (see statements.PERSON_ON_CONFLICT)."""
     found = await _first_id(conn, FIND_PERSON, [form.email])
     if found is not None:  # the common case of a returning person: no organisation made
         return found, False

@@ -6,31 +6,20 @@ from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from events_service.db import execute
+from events_service.registration.statements import FREE_SEAT, TAKE_SEAT
 from models import Person, Registration
 from models.enums import RegistrationStatus
-from notifications.outbox import Kind, enqueue
-
-# Raw SQL: this runs on every registration, under the event row's lock.
-_TAKE_SEAT = """
-UPDATE event SET confirmed_count = confirmed_count + 1
-WHERE id = $1 AND (capacity IS NULL OR confirmed_count < capacity)
-"""
-_FREE_SEAT = """
-UPDATE event SET confirmed_count = confirmed_count - 1 WHERE id = $1 AND confirmed_count > 0
-"""
+from notifications.outbox import Kind, dedupe_key, enqueue
 
 
 async def take_seat(event_id: int, conn: BaseDBAsyncClient) -> bool:
-    """Count one more confirmed person if a seat is free; False when the event is full.
-
-    One UPDATE with the capacity test in its WHERE: concurrent callers queue on
-    the event row and each sees the count the previous one committed.
-    """
-    return await execute(conn, _TAKE_SEAT, [event_id]) == 1
+    """Count one more confirmed person if a seat is free; False when the event is full
+    (statements.TAKE_SEAT: one UPDATE with the oversell rule in its WHERE)."""
+    return await execute(conn, TAKE_SEAT, [event_id]) == 1
 
 
 async def free_seat(event_id: int, conn: BaseDBAsyncClient) -> None:
-    await execute(conn, _FREE_SEAT, [event_id])
+    await execute(conn, FREE_SEAT, [event_id])
 
 
 async def promote_waitlisted(event_id: int, conn: BaseDBAsyncClient) -> list[int]:
@@ -74,7 +63,9 @@ async def _tell_promoted(conn: BaseDBAsyncClient, registration: Registration) ->
     await enqueue(
         kind=Kind.REGISTRATION_PROMOTED,
         # Promoted twice only after leaving the event and joining its waitlist again.
-        dedupe_key=f"{Kind.REGISTRATION_PROMOTED}:{registration.id}:{registration.updated_at.timestamp()}",
+        dedupe_key=dedupe_key(
+            Kind.REGISTRATION_PROMOTED, registration.id, registration.updated_at.timestamp()
+        ),
         recipient=email,
         locale=registration.locale,
         payload={"registration_id": registration.id},
