@@ -139,10 +139,9 @@ async def _ceiling(
             )
             assert row["staff_active_"] and not row["staff_revoked_"] and not row["logged_"]
             assert row["event_id"] == event_id and row["status"] == "confirmed"
-            keys = [*counter.first_admission_keys(now, row["event_kind_"]), counter.day_key(now)]
             placed = await conn.fetchrow(
                 sql.ADMIT_PG.postgres, row["id"], row["person_id"], event_id, "gate", staff_id,
-                now, "hash", scan_id, now, now, *keys, *counter.admission_keys(event_id),
+                now, "hash", scan_id, now, now, counter.day_of(now), row["event_kind_"],
                 counter.shard_of(row["person_id"]),
             )  # fmt: skip
             assert placed["admission_id"] is not None and placed["first_ever"]

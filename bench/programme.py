@@ -172,7 +172,7 @@ async def ceiling_latency(url: str, requests: int, clients: int) -> list[float]:
     since = datetime.now(UTC) - timedelta(days=kpis.PACE_WINDOW_DAYS)
     statements = [
         (counter.FIGURES_SQL, []),
-        (counter.REACHED_SINCE_SQL, [counter.day_key(since)]),
+        (counter.REACHED_SINCE_SQL, [counter.day_of(since)]),
         (kpis.SUMMARY, [since, since.date(), 1]),
         (kpis.EVENTS_HELD, [datetime.now(UTC)]),
     ]

@@ -18,11 +18,14 @@ from models.judging import (
 from models.outbox import OutboxMessage
 from models.people import Organisation, Person
 from models.programme import (
+    CompanyTally,
+    EventTally,
     FinancingRecord,
     Milestone,
     Programme,
-    ReachCounter,
+    ProgrammeTally,
     ServiceRecord,
+    TalentTally,
 )
 from models.registrations import Registration
 from models.staff import RevokedToken, StaffUser
@@ -43,11 +46,13 @@ __all__ = [
     "Admission",
     "AttendeeLookup",
     "Award",
+    "CompanyTally",
     "ConflictDeclaration",
     "Criterion",
     "Entry",
     "EntryMember",
     "Event",
+    "EventTally",
     "FinancingRecord",
     "JudgeAssignment",
     "Milestone",
@@ -55,7 +60,7 @@ __all__ = [
     "OutboxMessage",
     "Person",
     "Programme",
-    "ReachCounter",
+    "ProgrammeTally",
     "Registration",
     "RegistrationLink",
     "RevokedToken",
@@ -66,5 +71,6 @@ __all__ = [
     "ScoreHistory",
     "ServiceRecord",
     "StaffUser",
+    "TalentTally",
     "WinnerRecord",
 ]

@@ -1,4 +1,4 @@
-"""The programme's window and targets, and the sharded talent-reach counter."""
+"""The programme's window and targets, its ledgers, and the sharded counters of its figures."""
 
 from tortoise import fields
 from tortoise.models import Model
@@ -22,24 +22,69 @@ class Programme(Model):
         table = "programme"
 
 
-class ReachCounter(Model):
-    """One shard of one talent-reach figure: the figure is the sum over its shards.
+# The programme's counters: each figure is the sum of its column over a few shards.
+# Sharding (by person id, or organisation id for companies) spreads concurrent
+# admissions over several rows, so they do not all queue on one row lock; reading a
+# figure sums a handful of rows however long the history. Figures moved by the same
+# admission share a row: a first admission updates three rows (the programme's, the
+# event's, its day's), and reading any figure is a range over indexed columns.
 
-    `key` names the figure: "total", "month:2026-11" (people first reached that
-    month), "kind:summit" (people first reached at a summit). Sharding by person
-    spreads concurrent first admissions over several rows, so they do not all
-    queue on one row lock; reading a figure sums a handful of rows whatever the
-    history.
-    """
+
+class ProgrammeTally(Model):
+    """One shard of the programme's people figures, sharded by person."""
 
     id = fields.IntField(primary_key=True)
-    key = fields.CharField(max_length=40)
-    shard = fields.SmallIntField()
-    value = fields.BigIntField(default=0)
+    shard = fields.SmallIntField(unique=True)
+    admissions = fields.BigIntField(default=0)  # every admission
+    talents = fields.BigIntField(default=0)  # distinct people admitted (the reach)
 
     class Meta:
-        table = "reach_counter"
-        unique_together = (("key", "shard"),)
+        table = "programme_tally"
+
+
+class CompanyTally(Model):
+    """One shard of the organisations benefitted, sharded by organisation.
+
+    Benefitted: a member admitted, or an entry. Apart from ProgrammeTally so that one
+    admission never updates a row twice (PostgreSQL's one-statement admission cannot)."""
+
+    id = fields.IntField(primary_key=True)
+    shard = fields.SmallIntField(unique=True)
+    companies = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "company_tally"
+
+
+class EventTally(Model):
+    """One shard of an event's admissions, for the live attendance.
+
+    No foreign key: each admission would take a key-share lock on the event row for it."""
+
+    id = fields.IntField(primary_key=True)
+    event_id = fields.IntField()
+    shard = fields.SmallIntField()
+    admissions = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "event_tally"
+        unique_together = (("event_id", "shard"),)
+
+
+class TalentTally(Model):
+    """One shard of the people first reached on a day (UTC) at a kind of event.
+
+    The reach by month, by kind of event and the recent pace are ranges over these."""
+
+    id = fields.IntField(primary_key=True)
+    day = fields.DateField()
+    event_kind = fields.CharField(max_length=16)
+    shard = fields.SmallIntField()
+    talents = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "talent_tally"
+        unique_together = (("day", "event_kind", "shard"),)
 
 
 class ServiceRecord(Model):

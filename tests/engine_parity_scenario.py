@@ -167,9 +167,15 @@ async def _rows(start: datetime) -> dict[str, Any]:
     seats = await rows("SELECT title, capacity, confirmed_count FROM event ORDER BY title")
     links = await rows("SELECT label, quota, used_count FROM registration_link ORDER BY label")
     # Shards follow ids, which differ by engine; each figure's sum does not.
-    counters = await rows(
-        "SELECT key, SUM(value) AS value FROM reach_counter GROUP BY key HAVING SUM(value) <> 0"
-    )
+    counters = await rows("""
+        SELECT 'admissions' AS key, SUM(admissions) AS value FROM programme_tally
+        UNION ALL SELECT 'talents', SUM(talents) FROM programme_tally
+        UNION ALL SELECT 'companies', SUM(companies) FROM company_tally
+        UNION ALL SELECT 'event:' || e.title, SUM(t.admissions) FROM event_tally t
+            JOIN event e ON e.id = t.event_id GROUP BY e.title
+        UNION ALL SELECT 'talents:' || t.event_kind || ':' || t.day, SUM(t.talents)
+            FROM talent_tally t GROUP BY t.event_kind, t.day""")
+    counters = [row for row in counters if row["value"]]
     return {
         "people": people,
         "organisations": organisations,

@@ -14,7 +14,16 @@ from litestar import Litestar
 from events_service.checkin.codes import issue_code
 from events_service.programme.live import snapshot
 from events_service.reach.counter import rebuild, verify
-from models import Admission, Person, ReachCounter, Registration, ScanLog, StaffUser
+from models import (
+    Admission,
+    EventTally,
+    Person,
+    ProgrammeTally,
+    Registration,
+    ScanLog,
+    StaffUser,
+    TalentTally,
+)
 from tests.checkin_helpers import event_now, link_for, ticket_for
 from tests.conftest import LoginAs
 from tests.factories import in_days, make_event
@@ -268,13 +277,15 @@ async def test_verify_finds_drift_and_rebuild_repairs_it(
         await scan(client, door, event["id"], ticket.code)
     assert (await verify()).exact
 
-    await ReachCounter.filter(key="total").update(value=0)
-    await ReachCounter.filter(key=f"event:{event['id']}").delete()
+    await ProgrammeTally.all().update(talents=0)
+    await EventTally.filter(event_id=event["id"]).delete()
+    await TalentTally.all().update(talents=7)
     await Person.filter(email="attendee0@example.org").update(first_admitted_at=None)
     drift = await verify()
     assert not drift.exact and drift.counted.total == 0 and drift.actual.total == 3
     assert drift.counted.admitted_by_event == {}
     assert drift.actual.admitted_by_event == {event["id"]: 3}
+    assert sum(drift.counted.by_event_kind.values()) > sum(drift.actual.by_event_kind.values())
     assert drift.people_off == 1
 
     await rebuild()

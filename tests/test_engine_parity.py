@@ -64,9 +64,14 @@ async def test_sqlite_and_postgresql_leave_the_same_rows_and_counters(tmp_path: 
     assert sqlite["drift"]["exact"]
     counters = dict(map(tuple, sqlite["counters"]))
     # Ada, Cai, Dan, Fay reached; Cai and (after undo) Ada first at the competition.
-    assert counters["total"] == 4
-    assert counters["kind:competition"] == 3 and counters["kind:summit"] == 1
+    assert counters["talents"] == 4
+    by_kind = {"competition": 0, "summit": 0}
+    for key, value in counters.items():
+        if key.startswith("talents:"):
+            by_kind[key.split(":")[1]] += value
+    assert by_kind == {"competition": 3, "summit": 1}
     assert counters["admissions"] == 5 and counters["companies"] == 1
+    assert counters["event:Summit"] == 2 and counters["event:Contest"] == 3
     first = {p["email"]: p["first_admitted_at"] for p in sqlite["people"]}
     assert first["cai@example.org"] == 15  # the late offline scan's time
     assert first["ada@example.org"] == 10  # her remaining admission after the undo

@@ -34,12 +34,10 @@ from events_service.db import (
 )
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.reach.counter import (
-    admission_keys,
     benefit_organisation_of,
     count_admission,
     count_first_admission,
-    day_key,
-    first_admission_keys,
+    day_of,
     organisation_of,
     recheck_organisation,
     shard_of,
@@ -313,10 +311,9 @@ async def _admit_pg(
     """The same as the step-by-step path in one statement, outside any transaction
     (sql.ADMIT_PG): a scan holds its locks only while PostgreSQL runs it."""
     person_id = ticket["person_id"]
-    talent_keys = [*first_admission_keys(moment, event["kind"]), day_key(moment)]
     values = [ticket["id"], person_id, event["id"], request.gate, request.staff_id, moment,
-              hashed, request.scan_id, request.scanned_at or now, now, *talent_keys,
-              *admission_keys(event["id"]), shard_of(person_id)]  # fmt: skip
+              hashed, request.scan_id, request.scanned_at or now, now, day_of(moment),
+              event["kind"], shard_of(person_id)]  # fmt: skip
     (row,) = await fetch_rows(conn, sql.ADMIT_PG, values)
     if row["admission_id"] is None:
         first = (await fetch_rows(conn, sql.ADMISSION_OF, [ticket["id"]]))[0]

@@ -10,7 +10,7 @@ tests/test_engine_parity.py runs both paths and compares every row and counter.
 """
 
 from events_service.db import Query, with_row_lock
-from events_service.reach.counter import COMPANIES, add_to_counters, shard_sql
+from events_service.reach.counter import COMPANIES, EVENTS, PROGRAMME, TALENTS, shard_sql
 from models.enums import ScanVerdict
 
 TICKET = """
@@ -95,27 +95,29 @@ LEFT JOIN staff_user s ON s.id = $4
 # marked is passed by without a lock, though: if an undo unmarks them meanwhile,
 # `earlier` (locked, so current) reads NULL and the caller marks them itself.
 # Rows that concurrent writers share are taken in the order an undo takes them too
-# (`undo_admission`): the person, the admissions shard and the event's admissions
-# shard, the talent shards, the organisation, the companies shard. Each step reads
+# (`undo_admission`): the person, the programme's shard, the event's shard, the
+# day's talent shard, the organisation, the companies shard. Each step reads
 # the one before it, which is what makes PostgreSQL run them in that order (a scan
-# that took the admissions shard before the person deadlocked against an undo of
+# that took the programme's shard before the person deadlocked against an undo of
 # that person).
 # $1 registration, $2 person, $3 event, $4 gate, $5 staff, $6 admitted at, $7 code
-# hash, $8 scan id, $9 scanned at, $10 now, $11-$14 the talent keys (total, month,
-# kind, day) of an admission at $6, $15-$16 the admission keys (programme, event),
-# $17 the person's shard.
-# ADMIT_PG's counter steps; the conditions make each wait for the step before it.
-_COUNT_ADMISSION = add_to_counters("""
+# hash, $8 scan id, $9 scanned at, $10 now, $11 the day (UTC) of $6, $12 the event's
+# kind, $13 the person's shard.
+# ADMIT_PG's counter steps, each waiting for the one before it: the programme's
+# row (admissions, and talents on a first admission), the event's, the day's talents,
+# then the organisation's first benefit.
+_COUNT_ADMISSION = PROGRAMME.add("""
     -- Only once the person's row is held, whichever of the two took it: the sum
     -- is always >= 0, reading both is what makes them run first.
-    SELECT key, $17::int, 1 FROM (VALUES ($15::text), ($16::text)) AS keys (key)
+    SELECT $13::int, 1, (SELECT count(*) FROM marked)
     WHERE EXISTS (SELECT 1 FROM admitted)
       AND (SELECT count(*) FROM marked) + (SELECT count(*) FROM earlier) >= 0""")
-_COUNT_TALENT = add_to_counters("""
-    SELECT key, $17::int, 1
-    FROM (VALUES ($11::text), ($12::text), ($13::text), ($14::text)) AS keys (key)
-    WHERE EXISTS (SELECT 1 FROM counted) AND EXISTS (SELECT 1 FROM marked)""")
-_COUNT_COMPANY = add_to_counters(f"SELECT '{COMPANIES}', {shard_sql('id')}, 1 FROM benefitted")
+_COUNT_AT_EVENT = EVENTS.add("""
+    SELECT $3::int, $13::int, 1 WHERE EXISTS (SELECT 1 FROM counted)""")
+_COUNT_TALENT = TALENTS.add("""
+    SELECT $11::date, $12::text, $13::int, 1
+    WHERE EXISTS (SELECT 1 FROM at_event) AND EXISTS (SELECT 1 FROM marked)""")
+_COUNT_COMPANY = COMPANIES.add(f"SELECT {shard_sql('id')}, 1 FROM benefitted")
 ADMIT_PG = Query.postgres_only(f"""
 WITH admitted AS ({INSERT_ADMISSION}
 ), logged AS (
@@ -134,6 +136,8 @@ WITH admitted AS ({INSERT_ADMISSION}
     WHERE id = $2 AND EXISTS (SELECT 1 FROM admitted) AND NOT EXISTS (SELECT 1 FROM marked)
     FOR NO KEY UPDATE
 ), counted AS ({_COUNT_ADMISSION}
+    RETURNING shard
+), at_event AS ({_COUNT_AT_EVENT}
     RETURNING shard
 ), talents AS ({_COUNT_TALENT}
     RETURNING shard

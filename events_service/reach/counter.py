@@ -1,11 +1,12 @@
-"""The talent reach: distinct people with at least one admission, kept as sharded counters.
+"""The talent reach and the programme's other counted figures, kept as sharded tallies.
 
-A person's first-ever admission adds one to three figures in the admission's own
-transaction: "total", the month they were first reached ("month:2026-11", UTC)
-and the kind of event that reached them ("kind:summit"). Each figure is spread
-over SHARDS rows chosen by person id, so concurrent first admissions rarely wait
-on the same row lock, and reading any figure sums a few rows however long the
-history (O(1) in the number of admissions).
+Every admission adds one to the programme's admissions and to its event's; a
+person's first-ever admission also adds them to the talents (the reach), counted by
+the day (UTC) and the kind of event that first reached them, in the admission's own
+transaction. Each tally is spread over SHARDS rows chosen by person id (companies:
+by organisation id), so concurrent admissions rarely wait on the same row lock, and
+reading any figure sums a few rows however long the history (models/programme.py
+describes the four tallies).
 """
 
 from __future__ import annotations
@@ -28,22 +29,31 @@ from events_service.db import (
 )
 
 SHARDS = 16
-TOTAL = "total"
-# Two more programme figures kept the same way, read with the reach:
-ADMISSIONS = "admissions"  # every admission (sharded by person)
-COMPANIES = "companies"  # organisations benefitted: a member admitted or an entry
-# Each event's admissions ("event:42"), for live attendance: read from a handful of
-# rows instead of counting the event's admissions, which grows with the event.
-EVENT = "event:"
 
 
-def add_to_counters(rows_sql: str) -> str:
-    """The one way a figure moves: add the (key, shard, value) rows `rows_sql` gives
-    (a VALUES list or a SELECT) to the counters, creating the rows not there yet."""
-    return f"""
-INSERT INTO reach_counter (key, shard, value)
+@dataclass(frozen=True)
+class Tally:
+    """A counter table: the columns that pick a row, and the figures it adds up."""
+
+    table: str
+    keys: tuple[str, ...]
+    figures: tuple[str, ...]
+
+    def add(self, rows_sql: str) -> str:
+        """The one way a figure moves: add the rows `rows_sql` gives (a VALUES list or a
+        SELECT of the keys, then the figures) to the tally, creating rows not there yet."""
+        columns = ", ".join((*self.keys, *self.figures))
+        sums = ", ".join(f"{name} = {self.table}.{name} + excluded.{name}" for name in self.figures)
+        return f"""
+INSERT INTO {self.table} ({columns})
 {rows_sql}
-ON CONFLICT (key, shard) DO UPDATE SET value = reach_counter.value + excluded.value"""
+ON CONFLICT ({", ".join(self.keys)}) DO UPDATE SET {sums}"""
+
+
+PROGRAMME = Tally("programme_tally", ("shard",), ("admissions", "talents"))
+COMPANIES = Tally("company_tally", ("shard",), ("companies",))
+EVENTS = Tally("event_tally", ("event_id", "shard"), ("admissions",))
+TALENTS = Tally("talent_tally", ("day", "event_kind", "shard"), ("talents",))
 
 
 def shard_sql(id_sql: str) -> str:
@@ -51,29 +61,38 @@ def shard_sql(id_sql: str) -> str:
     return f"{id_sql} % {SHARDS}"
 
 
-BUMP = add_to_counters("VALUES ($1, $4, $5), ($2, $4, $5), ($3, $4, $5), ($6, $4, $5)")
-# Day keys ("day:2026-11-24") serve the last-90-days pace and event keys the live
-# attendance; the programme's figures skip both with index ranges, so reading them
-# stays a handful of rows however long the programme has run.
+# $1 shard, $2 admissions, $3 talents.
+_ADD_TO_PROGRAMME = PROGRAMME.add("VALUES ($1, $2, $3)")
+# $1 event, $2 shard, $3 admissions.
+_ADD_TO_EVENT = EVENTS.add("VALUES ($1, $2, $3)")
+# $1 day, $2 event kind, $3 shard, $4 talents.
+_ADD_TO_TALENTS = TALENTS.add("VALUES ($1, $2, $3, $4)")
+_ADD_TO_COMPANIES = COMPANIES.add("VALUES ($1, $2)")
+
+# The programme's figures in one read: its totals (16 rows), then the talents by
+# day and kind of event, from which the months, the kinds and the days are summed.
 FIGURES_SQL = """
-SELECT key, SUM(value) AS value FROM reach_counter
-WHERE key < 'day:' OR (key >= 'day;' AND key < 'event:') OR key >= 'event;'
-GROUP BY key
+SELECT NULL AS day, NULL AS event_kind, COALESCE(SUM(admissions), 0) AS admissions,
+       COALESCE(SUM(talents), 0) AS talents,
+       (SELECT COALESCE(SUM(companies), 0) FROM company_tally) AS companies
+FROM programme_tally
+UNION ALL
+SELECT day, event_kind, 0, SUM(talents), 0 FROM talent_tally GROUP BY day, event_kind
 """
-_ALL_FIGURES = "SELECT key, SUM(value) AS value FROM reach_counter GROUP BY key"
-REACHED_SINCE_SQL = """
-SELECT COALESCE(SUM(value), 0) AS n FROM reach_counter WHERE key >= $1 AND key < 'day;'
+_ADMITTED_BY_EVENT = """
+SELECT event_id, SUM(admissions) AS admissions FROM event_tally GROUP BY event_id
 """
+# $1 the first day (UTC).
+REACHED_SINCE_SQL = "SELECT COALESCE(SUM(talents), 0) AS n FROM talent_tally WHERE day >= $1"
 _FIRST_ADMISSIONS = """
 SELECT a.person_id, a.event_id, a.admitted_at, e.kind
 FROM admission a JOIN event e ON e.id = a.event_id
 ORDER BY a.person_id, a.admitted_at, a.id
 """
-_ADD_ADMISSION = add_to_counters("VALUES ($1, $3, $4), ($2, $3, $4)")
-# An event's admissions, as SQL on an event row `e` (the key is event_key's).
-ADMITTED_AT_EVENT_SQL = f"""(
-    SELECT COALESCE(SUM(c.value), 0) FROM reach_counter c WHERE c.key = '{EVENT}' || e.id
-)"""  # noqa: S608 - only our own constant is formatted in
+# An event's admissions, as SQL on an event row `e`.
+ADMITTED_AT_EVENT_SQL = """(
+    SELECT COALESCE(SUM(t.admissions), 0) FROM event_tally t WHERE t.event_id = e.id
+)"""
 _UNMARK_PEOPLE = """
 UPDATE person SET first_admitted_at = NULL
 WHERE first_admitted_at IS NOT NULL AND id NOT IN (SELECT person_id FROM admission)
@@ -84,7 +103,6 @@ FROM (SELECT person_id, MIN(admitted_at) AS admitted_at FROM admission GROUP BY 
 WHERE person.id = first.person_id
 """
 _PEOPLE_MARKED = "SELECT id, first_admitted_at FROM person WHERE first_admitted_at IS NOT NULL"
-_ADD = add_to_counters("VALUES ($1, $2, $3)")
 # The first benefit of an organisation; the condition makes it count once however
 # many of its people are admitted at the same moment (the row lock serialises them
 # and the loser re-reads a date already set).
@@ -123,46 +141,26 @@ def shard_of(row_id: int) -> int:
     return row_id % SHARDS
 
 
-def month_key(moment: datetime) -> str:
-    return f"month:{moment.astimezone(UTC):%Y-%m}"
-
-
-def kind_key(event_kind: str) -> str:
-    return f"kind:{event_kind}"
-
-
-def event_key(event_id: int) -> str:
-    return f"{EVENT}{event_id}"
-
-
-def day_key(moment: datetime | date) -> str:
-    if isinstance(moment, datetime):
-        moment = moment.astimezone(UTC).date()
-    return f"day:{moment:%Y-%m-%d}"
-
-
-def first_admission_keys(first_at: datetime, event_kind: str) -> list[str]:
-    """The figures one person counts in: total, month, event kind (day is separate)."""
-    return [TOTAL, month_key(first_at), kind_key(event_kind)]
+def day_of(moment: datetime | date) -> date:
+    """The day (UTC) a moment counts on."""
+    return moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
 
 
 async def count_first_admission(
     conn: Statements, person_id: int, first_at: datetime, event_kind: str, delta: int = 1
 ) -> None:
-    """Add (or with delta=-1 take back) one person in every figure."""
-    keys = first_admission_keys(first_at, event_kind)
-    await execute(conn, BUMP, [*keys, shard_of(person_id), delta, day_key(first_at)])
-
-
-def admission_keys(event_id: int) -> list[str]:
-    """The figures every admission counts in, in the order the scan statement takes
-    their rows too (checkin.statements.ADMIT_PG)."""
-    return [ADMISSIONS, event_key(event_id)]
+    """Add (or with delta=-1 take back) one person in the talents."""
+    shard = shard_of(person_id)
+    await execute(conn, _ADD_TO_PROGRAMME, [shard, 0, delta])
+    await execute(conn, _ADD_TO_TALENTS, [day_of(first_at), event_kind, shard, delta])
 
 
 async def count_admission(conn: Statements, person_id: int, event_id: int, delta: int = 1) -> None:
-    """One admission more (or less) in the programme's and the event's figures."""
-    await execute(conn, _ADD_ADMISSION, [*admission_keys(event_id), shard_of(person_id), delta])
+    """One admission more (or less) in the programme's and the event's figures, in the
+    order the scan statement takes these rows too (checkin.statements.ADMIT_PG)."""
+    shard = shard_of(person_id)
+    await execute(conn, _ADD_TO_PROGRAMME, [shard, delta, 0])
+    await execute(conn, _ADD_TO_EVENT, [event_id, shard, delta])
 
 
 async def benefit_organisation(conn: Statements, organisation_id: int | None, at: datetime) -> bool:
@@ -171,7 +169,7 @@ async def benefit_organisation(conn: Statements, organisation_id: int | None, at
         return False
     if not await fetch_rows(conn, _BENEFIT_ORGANISATION, [organisation_id, at]):
         return False
-    await execute(conn, _ADD, [COMPANIES, shard_of(organisation_id), 1])
+    await execute(conn, _ADD_TO_COMPANIES, [shard_of(organisation_id), 1])
     return True
 
 
@@ -189,7 +187,7 @@ async def recheck_organisation(conn: Statements, organisation_id: int | None) ->
     if row["benefits"]:
         return
     if await fetch_rows(conn, _UNBENEFIT_ORGANISATION, [organisation_id]):
-        await execute(conn, _ADD, [COMPANIES, shard_of(organisation_id), -1])
+        await execute(conn, _ADD_TO_COMPANIES, [shard_of(organisation_id), -1])
 
 
 async def organisation_of(conn: Statements, person_id: int) -> int | None:
@@ -204,86 +202,116 @@ class ReachFigures:
     by_event_kind: dict[str, int]
     admissions: int = 0
     companies: int = 0
-    # Only filled by a full read (verify); the pace reads day keys by range and the
-    # live attendance one event's key.
+    # Only filled by a full read (verify): the pace reads the days by range and the
+    # live attendance one event's tally.
     by_day: dict[str, int] = field(default_factory=dict)
     admitted_by_event: dict[int, int] = field(default_factory=dict)
 
 
-def _figures(values: dict[str, int]) -> ReachFigures:
-    by_month = {k.removeprefix("month:"): v for k, v in values.items() if k.startswith("month:")}
-    by_kind = {k.removeprefix("kind:"): v for k, v in values.items() if k.startswith("kind:")}
+def _figures(
+    totals: dict[str, int],
+    talents_by_day_and_kind: dict[tuple[date, str], int],
+    admitted_by_event: dict[int, int] | None = None,
+) -> ReachFigures:
+    by_month: Counter[str] = Counter()
+    by_kind: Counter[str] = Counter()
+    by_day: Counter[str] = Counter()
+    for (day, kind), talents in talents_by_day_and_kind.items():
+        by_month[f"{day:%Y-%m}"] += talents
+        by_kind[kind] += talents
+        by_day[day.isoformat()] += talents
     return ReachFigures(
-        total=values.get(TOTAL, 0),
+        total=totals.get("talents", 0),
         by_month=dict(sorted((m, v) for m, v in by_month.items() if v)),
         by_event_kind=dict(sorted((k, v) for k, v in by_kind.items() if v)),
-        admissions=values.get(ADMISSIONS, 0),
-        companies=values.get(COMPANIES, 0),
-        by_day=dict(
-            sorted(
-                (k.removeprefix("day:"), v) for k, v in values.items() if k.startswith("day:") and v
-            )
-        ),
-        admitted_by_event=dict(
-            sorted(
-                (int(k.removeprefix(EVENT)), v)
-                for k, v in values.items()
-                if k.startswith(EVENT) and v
-            )
-        ),
+        admissions=totals.get("admissions", 0),
+        companies=totals.get("companies", 0),
+        by_day=dict(sorted((d, v) for d, v in by_day.items() if v))
+        if admitted_by_event is not None
+        else {},
+        admitted_by_event=dict(sorted((e, v) for e, v in (admitted_by_event or {}).items() if v)),
     )
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 async def read_figures(
     conn: BaseDBAsyncClient | None = None, *, with_days: bool = False
 ) -> ReachFigures:
-    sql = _ALL_FIGURES if with_days else FIGURES_SQL
-    rows = await fetch_rows(conn or default_connection(), sql, [])
-    return _figures({row["key"]: int(row["value"]) for row in rows})
+    conn = conn or default_connection()
+    totals: dict[str, int] = {}
+    talents: dict[tuple[date, str], int] = {}
+    for row in await fetch_rows(conn, FIGURES_SQL, []):
+        if row["day"] is None:
+            totals = {name: int(row[name]) for name in ("admissions", "talents", "companies")}
+        else:
+            talents[(_as_date(row["day"]), row["event_kind"])] = int(row["talents"])
+    admitted_by_event = None
+    if with_days:
+        rows = await fetch_rows(conn, _ADMITTED_BY_EVENT, [])
+        admitted_by_event = {row["event_id"]: int(row["admissions"]) for row in rows}
+    return _figures(totals, talents, admitted_by_event)
 
 
 async def reached_since(conn: BaseDBAsyncClient, day: date) -> int:
-    """People first reached on `day` or later (at most a few hundred counter rows)."""
-    rows = await fetch_rows(conn, REACHED_SINCE_SQL, [day_key(day)])
+    """People first reached on `day` or later (at most a few hundred tally rows)."""
+    rows = await fetch_rows(conn, REACHED_SINCE_SQL, [day])
     return int(rows[0]["n"])
 
 
 @dataclass(frozen=True)
 class Recount:
-    """The figures recomputed from the admissions themselves, and each person's first."""
+    """The tallies recomputed from the admissions themselves, and each person's first."""
 
     figures: ReachFigures
     first_admitted: dict[int, datetime]
-    shard_values: dict[tuple[str, int], int] = field(repr=False)
+    # Each tally's rows: its keys, then its figures (Tally.keys, Tally.figures).
+    rows: dict[Tally, dict[tuple[object, ...], list[int]]] = field(repr=False)
     first_benefitted: dict[int, datetime] = field(default_factory=dict)
 
 
 async def recount(conn: BaseDBAsyncClient | None = None) -> Recount:
     conn = conn or default_connection()
-    rows = await fetch_rows(conn, _FIRST_ADMISSIONS, [])
     first: dict[int, tuple[datetime, str]] = {}
-    shard_values: Counter[tuple[str, int]] = Counter()
-    totals: defaultdict[str, int] = defaultdict(int)
-    for row in rows:  # ordered: the first row of each person is their first admission
-        first.setdefault(row["person_id"], (as_datetime(row["admitted_at"]), row["kind"]))
-        for key in admission_keys(row["event_id"]):
-            shard_values[(key, shard_of(row["person_id"]))] += 1
-            totals[key] += 1
+    programme: defaultdict[tuple[object, ...], list[int]] = defaultdict(lambda: [0, 0])
+    events: Counter[tuple[int, int]] = Counter()
+    for row in await fetch_rows(conn, _FIRST_ADMISSIONS, []):
+        # Ordered: the first row of each person is their first admission.
+        person_id = row["person_id"]
+        first.setdefault(person_id, (as_datetime(row["admitted_at"]), row["kind"]))
+        programme[(shard_of(person_id),)][0] += 1
+        events[(row["event_id"], shard_of(person_id))] += 1
+    talents: Counter[tuple[date, str, int]] = Counter()
     for person_id, (moment, kind) in first.items():
-        for key in (*first_admission_keys(moment, kind), day_key(moment)):
-            shard_values[(key, shard_of(person_id))] += 1
-            totals[key] += 1
+        programme[(shard_of(person_id),)][1] += 1
+        talents[(day_of(moment), kind, shard_of(person_id))] += 1
     benefitted = {
         row["organisation_id"]: as_datetime(row["at"])
         for row in await fetch_rows(conn, _ORGANISATION_BENEFITS, [])
     }
-    for organisation_id in benefitted:
-        shard_values[(COMPANIES, shard_of(organisation_id))] += 1
-        totals[COMPANIES] += 1
+    companies = Counter((shard_of(organisation_id),) for organisation_id in benefitted)
+    by_day_and_kind: Counter[tuple[date, str]] = Counter()
+    for (day, kind, _), n in talents.items():
+        by_day_and_kind[(day, kind)] += n
+    admitted_by_event: Counter[int] = Counter()
+    for (event_id, _), n in events.items():
+        admitted_by_event[event_id] += n
+    totals = {
+        "admissions": sum(a for a, _ in programme.values()),
+        "talents": len(first),
+        "companies": len(benefitted),
+    }
     return Recount(
-        figures=_figures(dict(totals)),
+        figures=_figures(totals, dict(by_day_and_kind), dict(admitted_by_event)),
         first_admitted={pid: moment for pid, (moment, _) in first.items()},
-        shard_values=dict(shard_values),
+        rows={
+            PROGRAMME: dict(programme),
+            EVENTS: {key: [n] for key, n in events.items()},
+            TALENTS: {key: [n] for key, n in talents.items()},
+            COMPANIES: {key: [n] for key, n in companies.items()},
+        },
         first_benefitted=benefitted,
     )
 
@@ -323,6 +351,9 @@ async def verify() -> Drift:
     )
 
 
+TALLY_TABLES = "programme_tally, company_tally, event_tally, talent_tally"
+
+
 async def rebuild() -> Drift:
     """Recompute every figure and first_admitted_at from the admissions; the drift repaired."""
     before = await verify()
@@ -331,18 +362,17 @@ async def rebuild() -> Drift:
             # Admissions wait (they do not fail) while the figures are rewritten.
             await execute(
                 conn,
-                "LOCK TABLE admission, person, organisation, entry, reach_counter "
+                f"LOCK TABLE admission, person, organisation, entry, {TALLY_TABLES} "
                 "IN EXCLUSIVE MODE",
                 [],
             )
         actual = await recount(conn)
-        await execute(conn, "DELETE FROM reach_counter", [])
-        for (key, shard), value in actual.shard_values.items():
-            await execute(
-                conn,
-                "INSERT INTO reach_counter (key, shard, value) VALUES ($1, $2, $3)",
-                [key, shard, value],
-            )
+        for tally, rows in actual.rows.items():
+            await execute(conn, f"DELETE FROM {tally.table}", [])  # noqa: S608 - our constant
+            placeholders = ", ".join(f"${n}" for n in range(1, len(tally.keys + tally.figures) + 1))
+            insert = tally.add(f"VALUES ({placeholders})")
+            for key, figures in rows.items():
+                await execute(conn, insert, [*key, *figures])
         await execute(conn, _UNMARK_PEOPLE, [])
         await execute(conn, _MARK_PEOPLE, [])
         await execute(conn, "UPDATE organisation SET first_benefitted_at = NULL", [])
