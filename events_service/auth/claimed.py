@@ -8,8 +8,9 @@ STAFF_STATE_JOIN (values from `staff_state_values`), and `confirm_claimed_staff`
 applies the rule to what it read before anything is written or shown.
 
 The rule itself, `standing`, is the one every staff request goes by: the ordinary
-routes' `auth.service.user_for_token` and the guards' `roles_allow` use it too, so
-deactivation, logout, a password change and role changes bite at once everywhere.
+routes' `auth.service.user_for_token` applies it too (their roles are then checked by
+`auth.guards.RoleGuard` with `roles_allow`, as `standing` checks the door's), so
+deactivation, logout, a password change and role changes bite alike everywhere.
 """
 
 from __future__ import annotations
