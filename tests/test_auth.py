@@ -10,7 +10,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from events_service.auth.guards import VERIFIES_STAFF
+from events_service.auth.claimed import VERIFIES_STAFF
 from events_service.auth.service import create_staff_user, list_staff_users
 from events_service.auth.tokens import VerifiedToken
 from events_service.errors import Conflict
@@ -121,7 +121,7 @@ async def test_role_changes_take_effect_on_existing_tokens(
 
 def test_only_the_door_scan_defers_the_staff_check_to_its_statement(app: Litestar) -> None:
     """A route marked VERIFIES_STAFF gets past its guard on the token alone and must
-    confirm the member itself (auth.guards.ClaimedStaff): the door scan does. A new
+    confirm the member itself (auth.claimed.ClaimedStaff): the door scan does. A new
     route carrying the mark must be reviewed and added here deliberately."""
     marked = {
         (route.path, method)

@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from events_service.auth.claimed import ClaimedStaff, roles_allow, verifies_staff
 from models import StaffUser
 from models.enums import Role
 
-# Route opt: the handler's own first statement checks the staff member (see ClaimedStaff).
-VERIFIES_STAFF = "verifies_staff_in_statement"
 # Login-token claim: the account's session generation when the token was issued.
 SESSION_CLAIM = "gen"
-
-
-@dataclass(frozen=True)
-class ClaimedStaff:
-    """A staff member as their signed token names them, not yet checked in the database.
-
-    Only a route marked with the VERIFIES_STAFF opt gets one instead of a StaffUser:
-    the door scan, where the separate user query cost an eighth of each request's CPU.
-    The guard lets it through to the handler, whose first statement reads the member's
-    current account, roles and token state (revoked, session generation) along with
-    the ticket; the service then
-    applies the same rule (`auth.service.confirm_claimed_staff`) before anything is
-    written or shown: deactivation, logout and role changes bite at once, as elsewhere.
-    """
-
-    id: int
-    jti: str | None
-    generation: int = 0
-
-
-def roles_allow(roles: Iterable[str], allowed: frozenset[str]) -> bool:
-    return not allowed.isdisjoint(roles)
 
 
 class RoleGuard:
@@ -55,8 +30,8 @@ class RoleGuard:
         self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     ) -> None:
         user = connection.scope.get("user")
-        if isinstance(user, ClaimedStaff) and connection.route_handler.opt.get(VERIFIES_STAFF):
-            return  # checked by the handler's first statement, with self.allowed
+        if isinstance(user, ClaimedStaff) and verifies_staff(connection):
+            return  # checked by the handler's first statement (auth.claimed), with self.allowed
         if not isinstance(user, StaffUser):
             raise NotAuthorizedException("Log in first.")
         if not roles_allow(user.roles, self.allowed):

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from events_service.auth.guards import roles_allow
+from events_service.auth.claimed import Standing, standing
 from events_service.auth.passwords import hash_password, needs_rehash, verify_password
 from events_service.db import default_connection, fetch_rows
 from events_service.errors import Conflict, NotFound, Unprocessable
@@ -153,43 +151,27 @@ async def end_sessions(user: StaffUser) -> None:
 
 # Every staff request authenticates: one fixed statement instead of two ORM queries
 # (user, then revocation), loaded fresh so deactivation, role and password changes
-# bite at once.
-_ACTIVE_USER_UNLESS_REVOKED = """
+# bite at once. The door scan reads the same state in its own first statement
+# (auth.claimed); both apply auth.claimed.standing to it.
+_USER_AND_REVOCATION = """
 SELECT u.*, EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = $2) AS token_revoked
-FROM staff_user u WHERE u.id = $1 AND u.active AND u.session_generation = $3
+FROM staff_user u WHERE u.id = $1
 """
 
 
 async def user_for_token(user_id: int, jti: str | None, generation: int) -> StaffUser | None:
     """The active user a token names, unless the token was revoked (logged out) or
-    issued before the account's sessions were ended (a password change)."""
-    rows = await fetch_rows(
-        default_connection(), _ACTIVE_USER_UNLESS_REVOKED, [user_id, jti or "", generation]
-    )
-    if not rows or rows[0].pop("token_revoked"):
+    issued before the account's sessions were ended (a password change). Roles are
+    left to the route's guard."""
+    rows = await fetch_rows(default_connection(), _USER_AND_REVOCATION, [user_id, jti or ""])
+    if not rows:
         return None
-    return StaffUser._init_from_db(**rows[0])
-
-
-def confirm_claimed_staff(
-    allowed: frozenset[str],
-    active: object,
-    roles: object,
-    revoked: object,
-    generation: object,
-    claimed_generation: int,
-) -> None:
-    """Refuse a ClaimedStaff whose account, token or roles no longer allow the route.
-
-    `active`, `roles`, `revoked` and `generation` are the staff_user and revoked_token
-    columns the route's first statement read (NULL when the user no longer exists);
-    `claimed_generation` is the session generation the token was issued under."""
-    if not active or revoked or generation != claimed_generation:
-        raise NotAuthorizedException("This login is no longer valid: log in again.")
-    current = json.loads(roles) if isinstance(roles, str | bytes) else roles
-    if not isinstance(current, list) or not roles_allow(current, allowed):
-        needed = " or ".join(sorted(allowed - {Role.ADMIN.value})) or Role.ADMIN.value
-        raise PermissionDeniedException(f"This needs the {needed} role.")
+    row = rows[0]
+    revoked = row.pop("token_revoked")
+    verdict = standing(row["active"], revoked, row["session_generation"], generation)
+    if verdict is not Standing.VALID:
+        return None
+    return StaffUser._init_from_db(**row)
 
 
 async def revoke_token(jti: str, expires_at: datetime) -> None:

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Self
 
+from cachetools import TLRUCache
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTCookieAuth, Token
 
-from events_service.auth.guards import SESSION_CLAIM, VERIFIES_STAFF, ClaimedStaff
+from events_service.auth.claimed import ClaimedStaff, verifies_staff
+from events_service.auth.guards import SESSION_CLAIM
 from events_service.auth.service import user_for_token
 from events_service.settings import Settings
 from models import StaffUser
@@ -42,18 +43,31 @@ PUBLIC_PATHS = [
 
 
 # Verified tokens remembered per process; a door phone sends the same token on every
-# scan. Bounded: the oldest entry goes first.
+# scan. Bounded: past maxsize the least recently used entry goes. An entry's time to
+# use is its token's expiry, so an expired token is never served from here: it misses,
+# and the full decode refuses it (a token decoded without verify_exp is then decoded
+# afresh each time, not remembered). Used from the event loop only, never from a
+# worker thread, so it needs no lock.
 _VERIFIED_MAX = 4096
-_verified: dict[tuple[Any, ...], tuple[Token, float]] = {}
+
+
+def _until_expiry(_key: tuple[Any, ...], token: Token, _now: float) -> float:
+    return token.exp.timestamp()
+
+
+_verified: TLRUCache[tuple[Any, ...], Token] = TLRUCache(
+    maxsize=_VERIFIED_MAX, ttu=_until_expiry, timer=time.time
+)
 
 
 class VerifiedToken(Token):
     """A Token whose signature check is done once per encoded string, not per request.
 
     Decoding (base64, JSON, HMAC, claim checks) cost about a tenth of a door scan's
-    CPU. The result depends only on the string, the settings and the clock, so a hit
-    re-checks the expiry and nothing else; whether the user is still active and the
-    token not revoked is still read from the database on every request.
+    CPU. The result depends only on the string, the settings and the clock, so an
+    entry is kept until the token expires and a hit checks nothing else; whether the
+    user is still active and the token not revoked is still read from the database on
+    every request.
     """
 
     @classmethod
@@ -74,19 +88,13 @@ class VerifiedToken(Token):
                tuple(require_claims or ()), verify_exp, verify_nbf, strict_audience)  # fmt: skip
         hit = _verified.get(key)
         if hit is not None:
-            token, expires = hit
-            if not verify_exp or time.time() < expires:
-                return token  # type: ignore[return-value]
-            del _verified[key]
-            raise NotAuthorizedException("Invalid token")
+            return hit  # type: ignore[return-value]
         token = super().decode(
             encoded_token, secret, algorithm, audience, issuer, require_claims,
             verify_exp, verify_nbf, strict_audience,
         )  # fmt: skip
         if "nbf" not in token.extras:  # a not-yet-valid token would need the clock again
-            if len(_verified) >= _VERIFIED_MAX:
-                del _verified[next(iter(_verified))]
-            _verified[key] = (token, token.exp.timestamp())
+            _verified[key] = token
         return token
 
 
@@ -103,7 +111,7 @@ async def _retrieve_user(
     if not isinstance(generation, int) or isinstance(generation, bool):
         return None
     jti = token.jti if isinstance(token.jti, str) else None
-    if connection.route_handler.opt.get(VERIFIES_STAFF):
+    if verifies_staff(connection):
         return ClaimedStaff(id=user_id, jti=jti, generation=generation)
     return await user_for_token(user_id, jti, generation)
 

@@ -10,7 +10,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from events_service.auth.guards import VERIFIES_STAFF, ClaimedStaff, admin_only, staff_only
+from events_service.auth.claimed import VERIFIES_STAFF, ClaimedStaff
+from events_service.auth.guards import admin_only, staff_only
 from events_service.boundary import Limit
 from events_service.checkin import attendance as attendance_service
 from events_service.checkin import service

@@ -18,8 +18,7 @@ from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from events_service.auth.guards import ClaimedStaff
-from events_service.auth.service import confirm_claimed_staff
+from events_service.auth.claimed import ClaimedStaff, confirm_claimed_staff, staff_state_values
 from events_service.checkin import statements as sql
 from events_service.checkin.codes import CodeError, ForgedCode, normalise_code, read_code
 from events_service.db import (
@@ -88,7 +87,7 @@ class ScanRequest:
     scan_id: str | None = None
     scanned_at: datetime | None = None
     # Set when the request's token was not yet checked against the database (the
-    # scan route's auth rides on its first statement; see auth.guards.ClaimedStaff).
+    # scan route's auth rides on its first statement; see auth.claimed.ClaimedStaff).
     claimed_staff: ClaimedStaff | None = None
     allowed_roles: frozenset[str] = frozenset()
 
@@ -159,19 +158,10 @@ async def _scan(
     conn: Statements, request: ScanRequest, registration_id: int, code_verdict: ScanVerdict | None
 ) -> ScanResult:
     staff = request.claimed_staff
-    values = [request.event_id, registration_id, request.scan_id,
-              staff.id if staff else 0, (staff.jti or "") if staff else ""]  # fmt: skip
+    values = [request.event_id, registration_id, request.scan_id, *staff_state_values(staff)]
     (row,) = await fetch_rows(conn, sql.SCAN_CONTEXT, values)
-    if staff is not None:
-        # Before anything is shown or written: the account, token and roles as of now.
-        confirm_claimed_staff(
-            request.allowed_roles,
-            row["staff_active_"],
-            row["staff_roles_"],
-            row["staff_revoked_"],
-            row["staff_generation_"],
-            staff.generation,
-        )
+    # Before anything is shown or written: the account, token and roles as of now.
+    confirm_claimed_staff(row, staff, request.allowed_roles)
     hashed = code_hash(request.code) if request.code is not None else ""
     if row["logged_"] and request.scan_id is not None:
         logged = await _replay(conn, request, hashed)

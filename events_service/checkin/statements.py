@@ -5,10 +5,11 @@ Fixed statements (events_service.db): the ORM would build each anew on every sca
 PostgreSQL admits in one statement (ADMIT_PG); SQLite takes the same steps one by one
 in a transaction (INSERT_ADMISSION, LOG, the reach counter's statements, LOCK_PERSON,
 MARK_FIRST). ADMIT_PG is built from the same fragments (the admission's INSERT, the
-log's columns, the counters' add_to_counters and shard rule), and
+log's columns, the tallies' Tally.add and shard rule), and
 tests/test_engine_parity.py runs both paths and compares every row and counter.
 """
 
+from events_service.auth.claimed import STAFF_STATE_COLUMNS, STAFF_STATE_JOIN
 from events_service.db import Query, with_row_lock
 from events_service.reach.counter import COMPANIES, EVENTS, PROGRAMME, TALENTS, shard_sql
 from models.enums import ScanVerdict
@@ -61,17 +62,15 @@ PERSON_OF_REGISTRATION = "SELECT person_id, event_id FROM registration WHERE id 
 
 # One look-up for everything a scan decides on: the scanning event, the ticket the
 # code names ($2, 0: none), whether this scan_id ($3) was answered before, and the
-# staff member's current state ($4 user id, $5 token id; 0 and '' when the request
-# was authenticated the usual way): active, roles, session generation, revoked.
+# staff member's current state (auth.claimed: $4 user id, $5 token id, from
+# staff_state_values; 0 and '' when the request was authenticated the usual way).
 # Every column may be NULL; there is always a row.
-SCAN_CONTEXT = """
+SCAN_CONTEXT = f"""
 SELECT e.id AS event_id_, e.title AS event_title_, e.kind AS event_kind_,
        e.status AS event_status_, e.starts_at, e.ends_at, e.checkin_opens_at,
        e.checkin_closes_at, t.*,
        EXISTS (SELECT 1 FROM scan_log l WHERE l.scan_id = $3) AS logged_,
-       s.active AS staff_active_, s.roles AS staff_roles_,
-       s.session_generation AS staff_generation_,
-       EXISTS (SELECT 1 FROM revoked_token rt WHERE rt.jti = $5) AS staff_revoked_
+       {STAFF_STATE_COLUMNS}
 FROM (SELECT 1 AS one) base
 LEFT JOIN event e ON e.id = $1
 LEFT JOIN (
@@ -83,7 +82,7 @@ LEFT JOIN (
     JOIN event te ON te.id = r.event_id
     WHERE r.id = $2
 ) t ON 1 = 1
-LEFT JOIN staff_user s ON s.id = $4
+{STAFF_STATE_JOIN}
 """
 
 # PostgreSQL: a whole admission in one autocommit statement (the hot path): the
