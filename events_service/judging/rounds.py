@@ -1,0 +1,175 @@
+"""Rounds of a competition (organiser side): look-up, status guard, create, change,
+their entries and anchors, opening."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from events_service.errors import Conflict, NotFound, Unprocessable
+from events_service.judging import schemas
+from events_service.judging.competitions import competition
+from models import Criterion, Entry, JudgeAssignment, Round, RoundEntry
+from models.enums import RoundStatus
+
+
+async def get_round(round_id: int) -> Round:
+    round_ = await Round.get_or_none(id=round_id)
+    if round_ is None:
+        raise NotFound(f"No round {round_id}.")
+    return round_
+
+
+def require_status(round_: Round, *allowed: RoundStatus, doing: str) -> None:
+    if round_.status not in allowed:
+        wanted = " or ".join(s.value for s in allowed)
+        raise Conflict(
+            f"Round {round_.id} is {round_.status}; {doing} needs it {wanted}.",
+            extra={"round_status": str(round_.status)},
+        )
+
+
+async def round_out(round_: Round) -> schemas.RoundOut:
+    rows = (
+        await RoundEntry.filter(round_id=round_.id)
+        .order_by("entry_id")
+        .values_list("entry_id", "anchor")
+    )
+    return schemas.RoundOut(
+        id=round_.id,
+        event_id=round_.event_id,  # type: ignore[attr-defined]
+        name=round_.name,
+        position=round_.position,
+        judges_per_entry=round_.judges_per_entry,
+        opens_at=round_.opens_at,
+        closes_at=round_.closes_at,
+        status=str(round_.status),
+        ranking_method=str(round_.ranking_method),
+        tie_break=list(round_.tie_break),
+        disagreement_threshold=round_.disagreement_threshold,
+        entry_ids=[e for e, _ in rows],
+        anchor_entry_ids=[e for e, anchor in rows if anchor],
+    )
+
+
+def _check_tie_break(rules: Iterable[str], criterion_ids: set[int] | None) -> list[str]:
+    rules = list(rules)
+    if len(set(rules)) != len(rules):
+        raise Unprocessable("A tie-break rule is listed twice.")
+    for rule in rules:
+        if rule.startswith("criterion:") and criterion_ids is not None:
+            if int(rule.split(":")[1]) not in criterion_ids:
+                raise Unprocessable(f"Tie-break {rule!r} names a criterion of another round.")
+    return rules
+
+
+async def create_round(event_id: int, data: schemas.RoundIn) -> Round:
+    await competition(event_id)
+    if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
+        raise Unprocessable("A round must close after it opens.")
+    if any(r.startswith("criterion:") for r in data.tie_break):
+        raise Unprocessable("Add criteria first; name them in the tie-break with PATCH.")
+    positions = await Round.filter(event_id=event_id).values_list("position", flat=True)
+    position = data.position or (max(positions, default=0) + 1)
+    include_all = data.entries == "all" or (data.entries is None and position == 1)
+    try:
+        async with in_transaction():
+            round_ = await Round.create(
+                event_id=event_id,
+                name=data.name.strip(),
+                position=position,
+                judges_per_entry=data.judges_per_entry,
+                opens_at=data.opens_at,
+                closes_at=data.closes_at,
+                ranking_method=data.ranking_method,
+                tie_break=_check_tie_break(data.tie_break, None),
+                disagreement_threshold=data.disagreement_threshold,
+            )
+            if include_all:
+                entry_ids = await Entry.filter(event_id=event_id).values_list("id", flat=True)
+                await RoundEntry.bulk_create(
+                    [RoundEntry(round_id=round_.id, entry_id=e) for e in entry_ids]
+                )
+    except IntegrityError:
+        raise Conflict(f"The competition already has a round at position {position}.") from None
+    return round_
+
+
+async def update_round(round_id: int, data: schemas.RoundPatch) -> Round:
+    round_ = await get_round(round_id)
+    require_status(round_, RoundStatus.DRAFT, RoundStatus.OPEN, doing="changing it")
+    if data.judges_per_entry is not None:
+        if await JudgeAssignment.filter(round_id=round_id).exists():
+            raise Conflict("Judges are already assigned; k can no longer change.")
+        round_.judges_per_entry = data.judges_per_entry
+    if data.tie_break is not None:
+        criterion_ids = set(await Criterion.filter(round_id=round_id).values_list("id", flat=True))
+        round_.tie_break = _check_tie_break(data.tie_break, criterion_ids)
+    for name in ("name", "opens_at", "closes_at", "ranking_method", "disagreement_threshold"):
+        value = getattr(data, name)
+        if value is not None:
+            setattr(round_, name, value)
+    if round_.opens_at and round_.closes_at and round_.closes_at <= round_.opens_at:
+        raise Unprocessable("A round must close after it opens.")
+    await round_.save()
+    return round_
+
+
+async def list_rounds(event_id: int) -> list[Round]:
+    await competition(event_id)
+    return await Round.filter(event_id=event_id).order_by("position")
+
+
+async def set_round_entries(round_id: int, entry_ids: Sequence[int], *, anchors: bool) -> Round:
+    """Add entries to a draft round, or (anchors=True) mark which of its entries are anchors."""
+    round_ = await get_round(round_id)
+    require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
+    wanted = set(entry_ids)
+    known = set(
+        await Entry.filter(event_id=round_.event_id, id__in=wanted).values_list("id", flat=True)  # type: ignore[attr-defined]
+    )
+    if wanted - known:
+        raise Unprocessable(f"Not entries of this competition: {sorted(wanted - known)}.")
+    async with in_transaction():
+        if anchors:
+            present = set(
+                await RoundEntry.filter(round_id=round_id).values_list("entry_id", flat=True)
+            )
+            if wanted - present:
+                raise Unprocessable(f"Anchors must be in the round: {sorted(wanted - present)}.")
+            await RoundEntry.filter(round_id=round_id).update(anchor=False)
+            await RoundEntry.filter(round_id=round_id, entry_id__in=wanted).update(anchor=True)
+        else:
+            present = set(
+                await RoundEntry.filter(round_id=round_id).values_list("entry_id", flat=True)
+            )
+            await RoundEntry.bulk_create(
+                [RoundEntry(round_id=round_id, entry_id=e) for e in sorted(wanted - present)]
+            )
+    return round_
+
+
+async def remove_round_entry(round_id: int, entry_id: int) -> None:
+    round_ = await get_round(round_id)
+    require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
+    async with in_transaction():
+        await JudgeAssignment.filter(round_id=round_id, entry_id=entry_id).delete()
+        if not await RoundEntry.filter(round_id=round_id, entry_id=entry_id).delete():
+            raise NotFound(f"Entry {entry_id} is not in round {round_id}.")
+
+
+async def open_round(round_id: int) -> Round:
+    round_ = await get_round(round_id)
+    if not await Criterion.filter(round_id=round_id).exists():
+        raise Conflict("A round needs criteria before it opens.")
+    if not await JudgeAssignment.filter(round_id=round_id).exists():
+        raise Conflict("A round needs judge assignments before it opens.")
+    # Conditional: of two concurrent calls one opens the round, the other is told.
+    if not await Round.filter(id=round_id, status=RoundStatus.DRAFT).update(
+        status=RoundStatus.OPEN
+    ):
+        require_status(await get_round(round_id), RoundStatus.DRAFT, doing="opening it")
+    await round_.refresh_from_db()
+    return round_
