@@ -11,7 +11,9 @@ and runs the very statements of our scan on raw asyncpg connections:
 no HTTP, no ORM. After 500 unmeasured scans each, the two take turns (`--rounds`,
 the order flipped each round) so that a machine drifting during the run weighs on
 both alike. GET /api/v1/reach is timed at 1,000 admissions (before the scans) and
-at all of them (after).
+at all of them (after). Beside each side's rate: the CPU PostgreSQL spent per
+admission while that side was measured (all its processes on this machine, read
+from /proc), and the service's (the granian processes) or the ceiling's own.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import asyncpg
 import httpx
 
 from common import (  # isort: skip
+    CpuMeter,
     Job,
     KeepAliveClient,
     admin_headers,
@@ -161,12 +164,15 @@ async def _compare(
         database_url, master_key, event_id, codes[half:], clients
     )
     sides = {ENDPOINT: endpoint, CEILING: ceiling}
-    totals, turns = await measure_in_turns(sides, warm, half - warm, clients, rounds)
+    cpu = CpuMeter(database_url)
+    totals, turns = await measure_in_turns(sides, warm, half - warm, clients, rounds, cpu)
     await close_endpoint()
     await close_ceiling()
     measured = half - warm
     rate = report(ENDPOINT, "admissions", measured, *totals[ENDPOINT])
+    cpu.report(ENDPOINT, "admission", measured, service="service CPU (granian processes)")
     ceiling_rate = report(CEILING, "admissions", measured, *totals[CEILING])
+    cpu.report(CEILING, "admission", measured, own="ceiling's own CPU")
     spread = "  ".join(f"{turn[ENDPOINT] / turn[CEILING]:.0%}" for turn in turns)
     print(f"  endpoint / ceiling: {rate / ceiling_rate:.0%}   (each of {rounds} turns: {spread})")
     return rate / ceiling_rate

@@ -5,7 +5,9 @@ starts `events-service worker` processes against a local aiosmtpd server (in its
 own process) and times until every row is marked sent. The ceiling, measured in
 the same run against the same server: raw aiosmtplib sending an already built
 message of the same size over the same number of connections, with no database
-and no rendering.
+and no rendering. Beside each worker figure: the CPU PostgreSQL and the worker
+processes spent per message from the first message sent to the last (read from
+/proc; PostgreSQL's processes on this machine).
 
     .venv/bin/python bench/outbox.py            # 5,000 messages (PostgreSQL)
     .venv/bin/python bench/outbox.py --smoke    # 300 messages, for CI
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import asyncpg
 
-from common import dsn, run, scratch_database  # isort: skip
+from common import CpuMeter, CpuSample, dsn, run, scratch_database  # isort: skip
 from tests.server import free_port
 
 CONCURRENCY = 8  # messages in flight per worker (its SMTP connections)
@@ -112,15 +114,27 @@ async def seed(url: str, total: int) -> int:
     return len(sample.as_bytes())
 
 
-async def wait_until_sent(url: str, total: int, processes: list[subprocess.Popen]) -> None:
+async def wait_until_sent(
+    url: str, total: int, processes: list[subprocess.Popen], cpu: CpuMeter, side: str
+) -> int:
+    """Wait until all `total` messages are sent. The CPU is measured from the first
+    message seen sent to the last, as the rate is (start-up left out); returns how
+    many messages were sent in that span."""
     conn = await asyncpg.connect(dsn(url))
     try:
         deadline = time.monotonic() + 600
         sql = "SELECT count(*) FROM outbox_message WHERE status = 'sent'"
+        first: tuple[int, CpuSample] | None = None
         while (done := await conn.fetchval(sql)) < total:
+            if first is None and done:
+                first = (done, cpu.sample())
             if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
                 raise SystemExit(f"workers stopped or stalled at {done}/{total} messages")
             await asyncio.sleep(0.05)
+        after = cpu.sample()  # before the workers stop: their time is theirs until then
+        sent_before, before = first or (0, after)
+        cpu.record(side, before, after)
+        return total - sent_before
     finally:
         await conn.close()
 
@@ -144,8 +158,11 @@ async def sending_seconds(url: str) -> float:
         await conn.close()
 
 
-def run_workers(url: str, smtp_port: int, workers: int, total: int, work: Path) -> float:
-    """Seconds until `total` messages are sent by `workers` worker processes."""
+def run_workers(
+    url: str, smtp_port: int, workers: int, total: int, work: Path, cpu: CpuMeter, side: str
+) -> tuple[float, int]:
+    """Seconds until `total` messages are sent by `workers` worker processes, and how
+    many were sent while the CPU was measured (under `side`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTS_")}
     env.update(
         EVENTS_DATABASE_URL=f"{url}?maxsize={CONCURRENCY + 2}",
@@ -159,9 +176,10 @@ def run_workers(url: str, smtp_port: int, workers: int, total: int, work: Path) 
         subprocess.Popen(command, env=env, cwd=work, stdout=subprocess.DEVNULL)
         for _ in range(workers)
     ]
+    cpu.roots = [process.pid for process in processes]  # the workers, not the SMTP sink
     try:
-        run(wait_until_sent(url, total, processes))
-        return time.perf_counter() - started
+        measured = run(wait_until_sent(url, total, processes, cpu, side))
+        return time.perf_counter() - started, measured
     finally:
         for process in processes:
             process.terminate()
@@ -217,7 +235,9 @@ def main() -> int:
             with scratch_database() as url, tempfile.TemporaryDirectory() as tmp:
                 size = run(seed(url, total))
                 assert run(sample_size(url)) == total
-                wall = run_workers(url, port, workers, total, Path(tmp))
+                cpu = CpuMeter(url)
+                side = f"{workers} workers"
+                wall, measured = run_workers(url, port, workers, total, Path(tmp), cpu, side)
                 steady = run(sending_seconds(url))
                 rates[workers] = (total - 1) / steady
                 print(
@@ -225,6 +245,8 @@ def main() -> int:
                     f"{rates[workers]:8.0f} messages/s   (all {total} sent; {wall:.1f} s "
                     "with process start-up)"
                 )
+                if measured:
+                    cpu.report(side, "message", measured, service="worker CPU")
         print(f"  (one ticket e-mail is {size / 1000:.1f} kB; the ceiling sends that much)")
         for connections in (CONCURRENCY, 2 * CONCURRENCY):
             ceiling = run(raw_ceiling(port, total, connections, size))

@@ -12,6 +12,9 @@ one statement that checks for a duplicate, finds or creates the organisation, ta
 quota and seat, upserts the person and inserts the registration and the ticket
 e-mail's outbox row) on as many raw asyncpg connections as there are clients: no
 HTTP, no ORM, no validation. E-mail delivery runs elsewhere (see bench/outbox.py).
+Beside each rate: the CPU PostgreSQL spent per registration while it was measured
+(all its processes on this machine, read from /proc), and the service's (the
+granian processes) or the ceiling's own.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import asyncpg
 import httpx
 
 from common import (  # isort: skip
+    CpuMeter,
     KeepAliveClient,
     admin_headers,
     dsn,
@@ -65,8 +69,12 @@ async def _event_and_link(
     return event, link
 
 
+ENDPOINT = "endpoint (HTTP, granian, Tortoise)"
+CEILING = "ceiling (raw asyncpg, no HTTP)"
+
+
 async def _endpoint(
-    base: str, total: int, clients: int, capacity: int, warmup: int
+    base: str, database_url: str, total: int, clients: int, capacity: int, warmup: int
 ) -> tuple[float, int]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         admin = await admin_headers(http)
@@ -97,12 +105,15 @@ async def _endpoint(
     # Steady state, as a server that has been up a while: connections open, statements
     # prepared. (A cold start put its first tenth of a second at the top of the p99.)
     await run_clients(warmup, clients, registering(warm_link["slug"], "warm"))
-    wall, latencies = await run_clients(total, clients, registering(link["slug"], "bench"))
+    cpu = CpuMeter(database_url)
+    with cpu.measuring(ENDPOINT):
+        wall, latencies = await run_clients(total, clients, registering(link["slug"], "bench"))
     for client in connections:
         await client.close()
     if failures:
         raise SystemExit(f"{len(failures)} registrations failed: {set(failures)}")
-    rate = report("endpoint (HTTP, granian, Tortoise)", "registrations", total, wall, latencies)
+    rate = report(ENDPOINT, "registrations", total, wall, latencies)
+    cpu.report(ENDPOINT, "registration", total, service="service CPU (granian processes)")
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         admin = await admin_headers(http)
         final = (await http.get(f"/api/v1/events/{event['id']}", headers=admin)).json()
@@ -156,13 +167,17 @@ async def _ceiling(
         return one
 
     await run_clients(warmup, clients, registering(warm_slug, "ceiling-warm"))
-    wall, latencies = await run_clients(total, clients, registering(slug, "ceiling"))
+    cpu = CpuMeter(database_url)
+    with cpu.measuring(CEILING):
+        wall, latencies = await run_clients(total, clients, registering(slug, "ceiling"))
     await pool.close()
     confirmed = await setup.fetchval("SELECT confirmed_count FROM event WHERE id = $1", event_id)
     await setup.close()
     if confirmed != capacity:
         raise SystemExit(f"ceiling oversold or undersold: {confirmed} != {capacity}")
-    return report("ceiling (raw asyncpg, no HTTP)", "registrations", total, wall, latencies)
+    rate = report(CEILING, "registrations", total, wall, latencies)
+    cpu.report(CEILING, "registration", total, own="ceiling's own CPU")
+    return rate
 
 
 async def _database_confirmed(database_url: str) -> int:
@@ -244,7 +259,9 @@ def main() -> int:
         with running_service(database_url, args.clients, args.workers, pool) as base:
             run(_history(database_url, args.history))
             rate, confirmed = run(
-                _endpoint(base, args.registrations, args.clients, capacity, args.warmup)
+                _endpoint(
+                    base, database_url, args.registrations, args.clients, capacity, args.warmup
+                )
             )
         connections = args.pool * args.workers if args.pool else args.clients
         ceiling = run(

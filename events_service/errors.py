@@ -28,8 +28,6 @@ from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError,
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-
 
 def problem_type(slug: str) -> str:
     return f"/problems/{slug}"

@@ -61,10 +61,13 @@ class SlowMailbox(Mailbox):
     def __init__(self, delay: float) -> None:
         super().__init__()
         self.delay = delay
+        # Set once a message's answer is on its way: the sender's send then ends.
+        self.answered = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         answer = await super().handle_DATA(server, session, envelope)
         await asyncio.sleep(self.delay)
+        self.answered.set()
         return answer
 
 

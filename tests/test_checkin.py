@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
 from litestar import Litestar
 
+from events_service.checkin.attendance import BUCKET, _bucket_start
 from events_service.checkin.codes import issue_code
 from events_service.programme.live import snapshot
 from events_service.reach.counter import rebuild, verify
@@ -313,6 +314,39 @@ async def test_attendance_per_gate_and_per_five_minutes(
     assert figures["by_gate"] == [{"gate": "A", "admitted": 2}, {"gate": "B", "admitted": 1}]
     assert [b["admitted"] for b in figures["by_5_minutes"]] == [1, 2]
     assert datetime.fromisoformat(figures["by_5_minutes"][0]["starts_at"]) == base
+
+
+@pytest.mark.parametrize(
+    ("moment", "start"),
+    [
+        (datetime(2026, 3, 1, 9, 0, tzinfo=UTC), datetime(2026, 3, 1, 9, 0, tzinfo=UTC)),
+        (
+            datetime(2026, 3, 1, 9, 4, 59, 999999, tzinfo=UTC),
+            datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        ),
+        (datetime(2026, 3, 1, 9, 5, tzinfo=UTC), datetime(2026, 3, 1, 9, 5, tzinfo=UTC)),
+        (datetime(2026, 3, 1, 9, 57, 30, tzinfo=UTC), datetime(2026, 3, 1, 9, 55, tzinfo=UTC)),
+        # Across an hour boundary (and a day's): the slot before the hour stays before it.
+        (datetime(2026, 3, 1, 9, 59, 59, tzinfo=UTC), datetime(2026, 3, 1, 9, 55, tzinfo=UTC)),
+        (datetime(2026, 3, 1, 10, 0, 1, tzinfo=UTC), datetime(2026, 3, 1, 10, 0, tzinfo=UTC)),
+        (datetime(2026, 3, 1, 23, 58, tzinfo=UTC), datetime(2026, 3, 1, 23, 55, tzinfo=UTC)),
+        # Another offset is counted in UTC: 11:03 at +02:00 is 09:03 UTC.
+        (
+            datetime(2026, 3, 1, 11, 3, tzinfo=timezone(timedelta(hours=2))),
+            datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        ),
+        # An offset that is not a whole number of buckets: 10:02 at +05:45 is 04:17 UTC.
+        (
+            datetime(2026, 3, 1, 10, 2, tzinfo=timezone(timedelta(hours=5, minutes=45))),
+            datetime(2026, 3, 1, 4, 15, tzinfo=UTC),
+        ),
+    ],
+)
+def test_bucket_start_is_the_five_minute_slot_in_utc(moment: datetime, start: datetime) -> None:
+    got = _bucket_start(moment)
+    assert BUCKET == timedelta(minutes=5)
+    assert got == start
+    assert got.utcoffset() == timedelta(0)
 
 
 @pytest.mark.parametrize(

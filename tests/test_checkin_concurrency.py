@@ -23,6 +23,7 @@ from models import Admission, Person, Registration, RegistrationLink, ScanLog
 from tests.checkin_helpers import bulk_tickets, event_now, link_for, ticket_for
 from tests.conftest import Backend, _asyncpg_dsn
 from tests.factories import token_of
+from tests.pg_waits import wait_for_lock_waiters
 from tests.server import cli_env, run_cli, server_process
 
 CHECKINS = "/api/v1/checkins"
@@ -70,9 +71,10 @@ async def test_a_scan_retried_at_once_by_a_flaky_phone_is_answered_alike(
         sends = [asyncio.create_task(client.post(CHECKINS, json=body, headers=door))
                  for _ in range(retries)]  # fmt: skip
         if db.name == "postgres":
-            # Let every retry pass its look-up and queue on the person's row, so that
-            # all but one of them collide with the first one's log line.
-            await asyncio.sleep(0.5)
+            # Every retry passes its look-up and queues: the first on the person's
+            # row, the others behind its uncommitted admission, so that all but one
+            # of them collide with the first one's log line once the person is free.
+            await wait_for_lock_waiters(db.database_url, retries)
             assert not any(send.done() for send in sends)
             await holding.commit()
         return await asyncio.wait_for(asyncio.gather(*sends), timeout=10)
@@ -158,9 +160,14 @@ async def test_an_undo_committed_during_a_scan_leaves_the_person_counted(
         await holding.start()
         await holder.execute("SELECT 1 FROM person WHERE id = $1 FOR NO KEY UPDATE", person.id)
         undo = asyncio.create_task(client.delete(f"{CHECKINS}/{undone}", headers=admin))
-        await asyncio.sleep(0.3)  # the undo now queues first for the person
+        # The undo now queues first for the person...
+        (undoing,) = await wait_for_lock_waiters(db.database_url, 1)
+        assert "FOR NO KEY UPDATE" in undoing and "WITH admitted" not in undoing
         scan = asyncio.create_task(_scan(client, door, events[1], codes[1][0], "B"))
-        await asyncio.sleep(0.3)  # the scan has its snapshot and queues second
+        # ...and the scan, its statement's snapshot taken (the person still marked),
+        # queues second for the same row.
+        waiting = await wait_for_lock_waiters(db.database_url, 2)
+        assert sum("WITH admitted" in query for query in waiting) == 1
         assert not undo.done() and not scan.done()
         await holding.commit()
         undid, admitted = await asyncio.wait_for(asyncio.gather(undo, scan), timeout=10)

@@ -256,6 +256,17 @@ async def test_a_mail_sent_while_the_database_is_down_is_marked_when_it_is_back(
                 sys.executable, "-m", "events_service.cli", "worker",
                 env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             )  # fmt: skip
+            assert worker.stdout is not None
+            lines: list[bytes] = []
+            outage_seen = asyncio.Event()
+
+            async def read_output(stdout: asyncio.StreamReader) -> None:
+                while line := await stdout.readline():
+                    lines.append(line)
+                    if b"database unavailable" in line:
+                        outage_seen.set()
+
+            reading = asyncio.create_task(read_output(worker.stdout))
             try:
                 for _ in range(300):  # the worker is in the middle of the send
                     if mailbox.messages:
@@ -263,7 +274,11 @@ async def test_a_mail_sent_while_the_database_is_down_is_marked_when_it_is_back(
                     await asyncio.sleep(0.1)
                 assert mailbox.messages, "the worker never sent"
                 proxy.set_mode(Mode.REFUSE)
-                await asyncio.sleep(3)  # the send ends; the database is still away
+                # The send ends while the database is away...
+                assert await asyncio.to_thread(mailbox.answered.wait, 30), "no answer sent"
+                # ...and the worker has tried to mark it sent and found the database
+                # away (its first outage line: the lease's heartbeat is 20 s off yet).
+                await asyncio.wait_for(outage_seen.wait(), 30)
                 proxy.set_mode(Mode.FORWARD)
                 for _ in range(100):
                     status = await direct.fetchval("SELECT status FROM outbox_message")
@@ -272,7 +287,9 @@ async def test_a_mail_sent_while_the_database_is_down_is_marked_when_it_is_back(
                     await asyncio.sleep(0.1)
             finally:
                 worker.send_signal(signal.SIGTERM)
-                output, _ = await asyncio.wait_for(worker.communicate(), 30)
+                await asyncio.wait_for(reading, 30)
+                await asyncio.wait_for(worker.wait(), 30)
+                output = b"".join(lines)
         row = await direct.fetchrow("SELECT status, attempts, redeliveries FROM outbox_message")
     finally:
         await direct.close()

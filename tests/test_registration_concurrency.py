@@ -21,6 +21,7 @@ from models import Event, Organisation, Person, Registration, RegistrationLink
 from models.enums import RegistrationStatus
 from tests.conftest import Backend, LoginAs, _asyncpg_dsn
 from tests.factories import attendee, make_event, make_link, register, token_of
+from tests.pg_waits import wait_for_lock_waiters
 from tests.server import cli_env, run_cli, server_process
 
 
@@ -237,7 +238,8 @@ async def test_an_organisation_created_meanwhile_is_found_and_used(
         pending = asyncio.create_task(
             register(client, link["slug"], attendee(1, organisation="tongji motors"))
         )
-        await asyncio.sleep(0.5)
+        # The registration's insert of the organisation queues behind the uncommitted one.
+        await wait_for_lock_waiters(db.database_url, 1)
         assert not pending.done()  # waiting on the uncommitted organisation
         await creating.commit()
         answer = await pending

@@ -30,9 +30,14 @@ BUCKET = timedelta(minutes=5)
 LOOKUP_LIMIT = 20
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _bucket_start(moment: datetime) -> datetime:
+    """The start of the BUCKET-long slot holding `moment`, in UTC: the moment floored
+    to a whole number of BUCKETs since the epoch (exact: timedeltas are integers)."""
     moment = moment.astimezone(UTC)
-    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+    return moment - (moment - _EPOCH) % BUCKET
 
 
 async def attendance(event_id: int) -> AttendanceOut:

@@ -13,7 +13,17 @@ from litestar.status_codes import HTTP_200_OK
 from events_service.auth.guards import admin_only, judge_only
 from events_service.boundary import RowIdFilter
 from events_service.errors import Forbidden, Unprocessable
-from events_service.judging import entries, judges, results, schemas, service, sheets, winners
+from events_service.judging import (
+    awards,
+    criteria,
+    entries,
+    judges,
+    results,
+    rounds,
+    schemas,
+    sheets,
+    winners,
+)
 from events_service.judging.ranking import Ranking
 from events_service.web.bodies import csv_text
 from events_service.web.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
@@ -55,13 +65,13 @@ class CompetitionController(Controller):
 
     @get("/rounds", summary="Rounds of a competition")
     async def list_rounds(self, event_id: FromPath[int]) -> list[schemas.RoundOut]:
-        return [await service.round_out(r) for r in await service.list_rounds(event_id)]
+        return [await rounds.round_out(r) for r in await rounds.list_rounds(event_id)]
 
     @post("/rounds", summary="Create a round")
     async def create_round(
         self, event_id: FromPath[int], data: JSONBody[schemas.RoundIn]
     ) -> schemas.RoundOut:
-        return await service.round_out(await service.create_round(event_id, data))
+        return await rounds.round_out(await rounds.create_round(event_id, data))
 
     @get("/winners/preview", summary="The winner records a publication would create now")
     async def preview_winners(self, event_id: FromPath[int]) -> list[winners.WinnerOut]:
@@ -105,41 +115,41 @@ class RoundController(Controller):
 
     @get("/", summary="One round")
     async def get_round(self, round_id: FromPath[int]) -> schemas.RoundOut:
-        return await service.round_out(await service.get_round(round_id))
+        return await rounds.round_out(await rounds.get_round(round_id))
 
     @patch("/", summary="Change a round's settings (draft or open)")
     async def update_round(
         self, round_id: FromPath[int], data: JSONBody[schemas.RoundPatch]
     ) -> schemas.RoundOut:
-        return await service.round_out(await service.update_round(round_id, data))
+        return await rounds.round_out(await rounds.update_round(round_id, data))
 
     @post("/entries", status_code=HTTP_200_OK, summary="Add entries to a draft round")
     async def add_entries(
         self, round_id: FromPath[int], data: JSONBody[schemas.RoundEntriesIn]
     ) -> schemas.RoundOut:
-        round_ = await service.set_round_entries(round_id, data.entry_ids, anchors=False)
-        return await service.round_out(round_)
+        round_ = await rounds.set_round_entries(round_id, data.entry_ids, anchors=False)
+        return await rounds.round_out(round_)
 
     @delete("/entries/{entry_id:int}", summary="Take an entry out of a draft round")
     async def remove_entry(self, round_id: FromPath[int], entry_id: FromPath[int]) -> None:
-        await service.remove_round_entry(round_id, entry_id)
+        await rounds.remove_round_entry(round_id, entry_id)
 
     @put("/anchors", summary="Name the anchor entries every judge scores")
     async def set_anchors(
         self, round_id: FromPath[int], data: JSONBody[schemas.RoundEntriesIn]
     ) -> schemas.RoundOut:
-        round_ = await service.set_round_entries(round_id, data.entry_ids, anchors=True)
-        return await service.round_out(round_)
+        round_ = await rounds.set_round_entries(round_id, data.entry_ids, anchors=True)
+        return await rounds.round_out(round_)
 
     @get("/criteria", summary="Criteria of a round")
     async def list_criteria(self, round_id: FromPath[int]) -> list[schemas.CriterionOut]:
-        return [service.criterion_out(c) for c in await service.list_criteria(round_id)]
+        return [criteria.criterion_out(c) for c in await criteria.list_criteria(round_id)]
 
     @post("/criteria", summary="Add a criterion (draft round)")
     async def create_criterion(
         self, round_id: FromPath[int], data: JSONBody[schemas.CriterionIn]
     ) -> schemas.CriterionOut:
-        return service.criterion_out(await service.create_criterion(round_id, data))
+        return criteria.criterion_out(await criteria.create_criterion(round_id, data))
 
     @post("/assign", status_code=HTTP_200_OK, summary="Balanced, conflict-free assignment")
     async def assign(
@@ -184,11 +194,11 @@ class RoundController(Controller):
 
     @post("/open", status_code=HTTP_200_OK, summary="Open the round for scoring")
     async def open_round(self, round_id: FromPath[int]) -> schemas.RoundOut:
-        return await service.round_out(await service.open_round(round_id))
+        return await rounds.round_out(await rounds.open_round(round_id))
 
     @post("/close", status_code=HTTP_200_OK, summary="Close the round: scores are locked")
     async def close_round(self, round_id: FromPath[int]) -> schemas.RoundOut:
-        return await service.round_out(await results.close_round(round_id))
+        return await rounds.round_out(await results.close_round(round_id))
 
     @post("/advance", status_code=HTTP_200_OK, summary="Move the top N to the next round")
     async def advance(
@@ -210,14 +220,14 @@ class RoundController(Controller):
 
     @get("/awards", summary="Awards of a round")
     async def list_awards(self, round_id: FromPath[int]) -> list[schemas.AwardOut]:
-        await service.get_round(round_id)
+        await rounds.get_round(round_id)
         return [_award_out(a) for a in await Award.filter(round_id=round_id).order_by("rank_from")]
 
     @post("/awards", summary="Add an award filled by rank (e.g. first prize: rank 1)")
     async def create_award(
         self, round_id: FromPath[int], data: JSONBody[schemas.AwardIn]
     ) -> schemas.AwardOut:
-        return _award_out(await service.create_award(round_id, data))
+        return _award_out(await awards.create_award(round_id, data))
 
 
 def _award_out(a: Award) -> schemas.AwardOut:
@@ -239,11 +249,11 @@ class CriterionController(Controller):
     async def update_criterion(
         self, criterion_id: FromPath[int], data: JSONBody[schemas.CriterionPatch]
     ) -> schemas.CriterionOut:
-        return service.criterion_out(await service.update_criterion(criterion_id, data))
+        return criteria.criterion_out(await criteria.update_criterion(criterion_id, data))
 
     @delete("/", summary="Delete a criterion (draft round)")
     async def delete_criterion(self, criterion_id: FromPath[int]) -> None:
-        await service.delete_criterion(criterion_id)
+        await criteria.delete_criterion(criterion_id)
 
 
 class AssignmentController(Controller):

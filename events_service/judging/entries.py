@@ -14,7 +14,7 @@ from tortoise.transactions import in_transaction
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.identity import checked_email, organisation_key
 from events_service.judging import schemas
-from events_service.judging.service import competition
+from events_service.judging.competitions import competition
 from events_service.reach.counter import benefit_organisation, recheck_organisation
 from models import (
     Entry,

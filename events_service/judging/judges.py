@@ -14,7 +14,7 @@ from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import schemas
 from events_service.judging.assignment import AssignmentImpossible, plan_assignment
 from events_service.judging.entries import organisation_named
-from events_service.judging.service import get_round, require_status
+from events_service.judging.rounds import get_round, require_status
 from models import (
     ConflictDeclaration,
     Entry,

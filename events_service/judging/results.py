@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from events_service.db import for_engine
 from events_service.errors import Conflict, Unprocessable
 from events_service.judging import ranking
-from events_service.judging.service import get_round, require_status
+from events_service.judging.rounds import get_round, require_status
 from models import Criterion, Entry, JudgeAssignment, Round, RoundEntry
 from models.enums import AssignmentStatus, RoundStatus
 

@@ -20,7 +20,8 @@ from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import schemas
-from events_service.judging.service import criterion_out, require_status
+from events_service.judging.criteria import criterion_out
+from events_service.judging.rounds import require_status
 from models import Criterion, JudgeAssignment, Round, Score, ScoreHistory
 from models.enums import AssignmentStatus, RoundStatus
 

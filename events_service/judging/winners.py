@@ -24,8 +24,9 @@ from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import ranking
+from events_service.judging.competitions import competition
 from events_service.judging.results import RoundData, load, rank_data
-from events_service.judging.service import competition, require_status
+from events_service.judging.rounds import require_status
 from models import (
     Award,
     ConflictDeclaration,

@@ -35,8 +35,3 @@ class RegistrationOut(msgspec.Struct):
     # False when this e-mail was already registered for the event: nothing changed,
     # and the existing ticket was e-mailed to it again.
     created: bool
-
-
-class CancellationOut(msgspec.Struct):
-    status: str
-    registration_id: int

@@ -1,36 +1,18 @@
-"""Rounds of a competition: lookups, rounds, criteria, awards (organiser side)."""
+"""Rounds of a competition (organiser side): look-up, status guard, create, change,
+their entries and anchors, opening."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import schemas
-from models import (
-    Award,
-    Criterion,
-    Entry,
-    Event,
-    JudgeAssignment,
-    Round,
-    RoundEntry,
-)
-from models.enums import EventKind, RoundStatus
-
-# --- lookups ---------------------------------------------------------------------------
-
-
-async def competition(event_id: int) -> Event:
-    event = await Event.get_or_none(id=event_id)
-    if event is None:
-        raise NotFound(f"No event {event_id}.")
-    if event.kind != EventKind.COMPETITION:
-        raise Conflict(f"Event {event_id} is a {event.kind}, not a competition.")
-    return event
+from events_service.judging.competitions import competition
+from models import Criterion, Entry, JudgeAssignment, Round, RoundEntry
+from models.enums import RoundStatus
 
 
 async def get_round(round_id: int) -> Round:
@@ -47,9 +29,6 @@ def require_status(round_: Round, *allowed: RoundStatus, doing: str) -> None:
             f"Round {round_.id} is {round_.status}; {doing} needs it {wanted}.",
             extra={"round_status": str(round_.status)},
         )
-
-
-# --- rounds ----------------------------------------------------------------------------
 
 
 async def round_out(round_: Round) -> schemas.RoundOut:
@@ -194,102 +173,3 @@ async def open_round(round_id: int) -> Round:
         require_status(await get_round(round_id), RoundStatus.DRAFT, doing="opening it")
     await round_.refresh_from_db()
     return round_
-
-
-# --- criteria --------------------------------------------------------------------------
-
-
-def _decimal(value: float) -> Decimal:
-    # Through str: 0.1 stays 0.1 instead of the binary float's long expansion.
-    return Decimal(str(value))
-
-
-def _checked_scale(minimum: Decimal, maximum: Decimal, step: Decimal) -> None:
-    if maximum <= minimum:
-        raise Unprocessable("scale_max must be above scale_min.")
-    if minimum % step or maximum % step:
-        raise Unprocessable(f"The scale ends must be multiples of its step {step}.")
-
-
-async def create_criterion(round_id: int, data: schemas.CriterionIn) -> Criterion:
-    round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, doing="changing its criteria")
-    step = Decimal(data.scale_step)
-    low, high = _decimal(data.scale_min), _decimal(data.scale_max)
-    _checked_scale(low, high, step)
-    count = await Criterion.filter(round_id=round_id).count()
-    return await Criterion.create(
-        round_id=round_id,
-        name=data.name.strip(),
-        description=data.description.strip(),
-        weight=_decimal(data.weight),
-        scale_min=low,
-        scale_max=high,
-        scale_step=step,
-        position=data.position or count + 1,
-    )
-
-
-async def get_criterion(criterion_id: int) -> Criterion:
-    criterion = await Criterion.get_or_none(id=criterion_id).select_related("round")
-    if criterion is None:
-        raise NotFound(f"No criterion {criterion_id}.")
-    return criterion
-
-
-async def update_criterion(criterion_id: int, data: schemas.CriterionPatch) -> Criterion:
-    criterion = await get_criterion(criterion_id)
-    require_status(criterion.round, RoundStatus.DRAFT, doing="changing its criteria")
-    for name in ("name", "description", "position"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(criterion, name, value)
-    for name in ("weight", "scale_min", "scale_max"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(criterion, name, _decimal(value))
-    if data.scale_step is not None:
-        criterion.scale_step = Decimal(data.scale_step)
-    _checked_scale(
-        Decimal(criterion.scale_min), Decimal(criterion.scale_max), Decimal(criterion.scale_step)
-    )
-    await criterion.save()
-    return criterion
-
-
-async def delete_criterion(criterion_id: int) -> None:
-    criterion = await get_criterion(criterion_id)
-    require_status(criterion.round, RoundStatus.DRAFT, doing="changing its criteria")
-    await criterion.delete()
-
-
-async def list_criteria(round_id: int) -> list[Criterion]:
-    await get_round(round_id)
-    return await Criterion.filter(round_id=round_id).order_by("position", "id")
-
-
-def criterion_out(c: Criterion) -> schemas.CriterionOut:
-    return schemas.CriterionOut(
-        id=c.id,
-        round_id=c.round_id,  # type: ignore[attr-defined]
-        name=c.name,
-        description=c.description,
-        weight=float(c.weight),
-        scale_min=float(c.scale_min),
-        scale_max=float(c.scale_max),
-        scale_step=float(c.scale_step),
-        position=c.position,
-    )
-
-
-async def create_award(round_id: int, data: schemas.AwardIn) -> Award:
-    round_ = await get_round(round_id)
-    require_status(
-        round_, RoundStatus.DRAFT, RoundStatus.OPEN, RoundStatus.CLOSED, doing="adding awards"
-    )
-    rank_to = data.rank_to or data.rank_from
-    if rank_to < data.rank_from:
-        raise Unprocessable("rank_to must not be below rank_from.")
-    return await Award.create(
-        round_id=round_id, name=data.name.strip(), rank_from=data.rank_from, rank_to=rank_to
-    )

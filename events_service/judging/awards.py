@@ -1,0 +1,22 @@
+"""Awards of a round (organiser side): which ranks each award goes to."""
+
+from __future__ import annotations
+
+from events_service.errors import Unprocessable
+from events_service.judging import schemas
+from events_service.judging.rounds import get_round, require_status
+from models import Award
+from models.enums import RoundStatus
+
+
+async def create_award(round_id: int, data: schemas.AwardIn) -> Award:
+    round_ = await get_round(round_id)
+    require_status(
+        round_, RoundStatus.DRAFT, RoundStatus.OPEN, RoundStatus.CLOSED, doing="adding awards"
+    )
+    rank_to = data.rank_to or data.rank_from
+    if rank_to < data.rank_from:
+        raise Unprocessable("rank_to must not be below rank_from.")
+    return await Award.create(
+        round_id=round_id, name=data.name.strip(), rank_from=data.rank_from, rank_to=rank_to
+    )
