@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run test fuzz lint format install clean bench bench-smoke
+.PHONY: run test fuzz lint format install clean bench bench-smoke messages
 
 run: install
 	$(BIN)/events-service demo --base-url http://$(HOST):$(PORT)
@@ -30,6 +30,15 @@ bench: install
 
 bench-smoke: install
 	for b in bench/*.py; do case $$b in */__init__.py|*/common.py) ;; *) $(BIN)/python $$b --smoke || exit 1;; esac; done
+
+# The catalogues: extract every message the code marks and merge it into each
+# language's .po; then translate what is new (tests/test_catalogues.py fails until
+# every message is). Nothing to compile: the service reads the .po files.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output \
+		--project events-service -o events_service/locale/messages.pot .
+	$(BIN)/pybabel update -i events_service/locale/messages.pot -d events_service/locale \
+		-l zh_Hans --ignore-obsolete --no-fuzzy-matching --width 100
 
 lint: install
 	$(BIN)/ruff check .

@@ -46,6 +46,7 @@ from events_service.judging.controllers import (
     WinnersController,
 )
 from events_service.judging.pages import JudgePages, certificate, judging_static
+from events_service.locale import other_locale, words
 from events_service.programme.controllers import (
     FinancingController,
     KpiRecordsController,
@@ -69,7 +70,7 @@ from events_service.registration.pages import (
 )
 from events_service.settings import Settings
 from events_service.stores import store_registry
-from events_service.web.i18n import other_locale, pick_locale, translator
+from events_service.web.i18n import pick_locale
 from events_service.web.login import login_form, login_page
 from notifications.controllers import OutboxController
 from notifications.runner import delivering
@@ -117,7 +118,7 @@ def _too_many_requests(request: Request, exc: TooManyRequestsException) -> Respo
         return Template(
             "pages/message.html",
             context={
-                "t": translator(locale),
+                **words(locale).template_context(),
                 "locale": locale,
                 "other_locale": other_locale(locale),
                 "path": request.url.path,
@@ -236,7 +237,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
         },
-        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=TEMPLATES_DIR,
+            engine=JinjaTemplateEngine,
+            # `_`, `{% trans %}`: the page's own gettext, ngettext and pgettext
+            # (events_service.locale.Words.template_context) do the translating.
+            engine_callback=lambda jinja: jinja.engine.add_extension("jinja2.ext.i18n"),
+        ),
         openapi_config=OpenAPIConfig(
             title="events-service",
             version=__version__,

@@ -21,14 +21,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from events_service.checkin.codes import issue_code
 from events_service.identity import ascii_email
+from events_service.locale import LOCALES, Words, words
+from events_service.locale.dates import format_when
 from events_service.registration.calendar import event_invite
 from events_service.registration.qr import qr_png
 from events_service.settings import Settings
-from events_service.web.i18n import LOCALES, format_when
 from models import Registration
 from models.enums import RegistrationStatus
-from notifications.catalog import email_translator
 from notifications.outbox import Kind
+from notifications.wording import INTROS, LINK_LABELS, MANAGE_REGISTRATION, NOTICES, SUBJECTS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -106,6 +107,7 @@ class MessageBuilder:
             loader=FileSystemLoader(TEMPLATES_DIR),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             keep_trailing_newline=True,
+            extensions=["jinja2.ext.i18n"],
         )
 
     def message_id(self, queued: Queued) -> str:
@@ -116,15 +118,20 @@ class MessageBuilder:
 
     async def build(self, queued: Queued) -> EmailMessage:
         locale = queued.locale if queued.locale in LOCALES else self.settings.default_locale
-        t = email_translator(locale)
+        w = words(locale)
         if queued.kind in TICKET_KINDS:
-            parts = await self._ticket(queued, locale, t)
+            parts = await self._ticket(queued, locale, w)
         elif queued.kind in REGISTRATION_NOTICES:
-            parts = await self._registration_notice(queued, t)
+            parts = await self._registration_notice(queued, w)
         else:
-            parts = self._notice(queued, t)
+            parts = self._notice(queued, w)
         subject, template, context, attachments = parts
-        context |= {"t": t, "locale": locale, "subject": subject, "programme": self._programme}
+        context |= {
+            **w.template_context(),
+            "locale": locale,
+            "subject": subject,
+            "programme": self._programme,
+        }
         message = EmailMessage()
         message["Subject"] = header_text(subject)
         message["From"] = self.settings.mail_from
@@ -141,7 +148,12 @@ class MessageBuilder:
             html_part = message.get_payload()[1]  # type: ignore[index]
             html_part.add_related(inline, "image", "png", cid=f"<{context['qr_cid']}>")
         for filename, maintype, subtype, content in attachments:
-            message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+            # A text part without a charset is US-ASCII to a mail client: a Chinese
+            # event title in the invite would arrive garbled.
+            params = {"charset": "utf-8"} if maintype == "text" else {}
+            message.add_attachment(
+                content, maintype=maintype, subtype=subtype, filename=filename, params=params
+            )
         return message
 
     @property
@@ -159,7 +171,7 @@ class MessageBuilder:
     def _ticket_url(self, registration: Registration) -> str:
         return f"{self.settings.public_base_url}/t/{registration.manage_token}"
 
-    async def _ticket(self, queued: Queued, locale: str, t: Any) -> tuple:
+    async def _ticket(self, queued: Queued, locale: str, w: Words) -> tuple:
         registration = await self._registration(queued)
         event = registration.event
         confirmed = registration.status == RegistrationStatus.CONFIRMED
@@ -167,7 +179,7 @@ class MessageBuilder:
         manage_url = self._ticket_url(registration)
         context: dict[str, Any] = {
             "name": registration.person.name,
-            "intro": t(f"intro.{queued.kind}"),
+            "intro": w.gettext(INTROS[Kind(queued.kind)]),
             "event": event,
             "when": format_when(event.starts_at, event.ends_at, event.timezone, locale),
             "manage_url": manage_url,
@@ -183,38 +195,35 @@ class MessageBuilder:
             attachments.append(("ticket.png", "image", "png", png))
         if confirmed:
             invite = event_invite(
-                event, uid=f"registration-{registration.id}@{self.domain}", ticket_url=manage_url
+                event,
+                uid=f"registration-{registration.id}@{self.domain}",
+                ticket_url=manage_url,
+                locale=locale,
             )
             attachments.append(("invite.ics", "text", "calendar", invite))
-        subject = t(f"subject.{queued.kind}", title=event.title)
+        subject = w.gettext(SUBJECTS[Kind(queued.kind)], title=event.title)
         return subject, "ticket", context, attachments
 
-    async def _registration_notice(self, queued: Queued, t: Any) -> tuple:
+    async def _registration_notice(self, queued: Queued, w: Words) -> tuple:
         registration = await self._registration(queued)
         title = registration.event.title
         context = {
             "name": registration.person.name,
-            "text": t(f"intro.{queued.kind}", title=title),
+            "text": w.gettext(INTROS[Kind(queued.kind)], title=title),
             "link_url": self._ticket_url(registration),
-            "link_label": t("manage"),
+            "link_label": w.gettext(MANAGE_REGISTRATION),
         }
-        return t(f"subject.{queued.kind}", title=title), "notice", context, []
+        return w.gettext(SUBJECTS[Kind(queued.kind)], title=title), "notice", context, []
 
-    def _notice(self, queued: Queued, t: Any) -> tuple:
+    def _notice(self, queued: Queued, w: Words) -> tuple:
         """Judges, winners and organisers: everything shown travels in the payload."""
         values = dict(queued.payload)
-        link_labels = {
-            Kind.JUDGE_ASSIGNED: "open_judging",
-            Kind.ROUND_OPENING_SOON: "open_judging",
-            Kind.ROUND_CLOSING_SOON: "open_judging",
-            Kind.WINNER_PUBLISHED: "certificate",
-            Kind.REACH_MILESTONE: "dashboard",
-        }
-        if queued.kind not in link_labels:
+        if queued.kind not in LINK_LABELS:
             raise Undeliverable(f"no message is defined for kind {queued.kind!r}")
+        kind = Kind(queued.kind)
         try:
-            subject = t(f"subject.{queued.kind}", **values)
-            text = t(queued.kind, **values)
+            subject = w.gettext(SUBJECTS[kind], **values)
+            text = w.gettext(NOTICES[kind], **values)
         except KeyError as missing:
             raise Undeliverable(f"payload lacks {missing}") from None
         path = values.get("path", "")
@@ -222,6 +231,6 @@ class MessageBuilder:
             "name": values.get("name") or queued.recipient,
             "text": text,
             "link_url": f"{self.settings.public_base_url}{path}" if path else None,
-            "link_label": t(link_labels[queued.kind]),
+            "link_label": w.gettext(LINK_LABELS[kind]),
         }
         return subject, "notice", context, []

@@ -15,8 +15,8 @@ from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from events_service.db import Engine, default_connection, fetch_rows, per_engine
+from events_service.locale.dates import format_instant
 from events_service.settings import Settings
-from events_service.web.i18n import format_instant
 from models import Event, JudgeAssignment, Round
 from models.enums import AssignmentStatus, EventStatus, RegistrationStatus, RoundStatus
 from notifications.outbox import (

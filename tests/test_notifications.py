@@ -123,7 +123,14 @@ async def test_mail_is_in_the_language_chosen_on_the_form(
     await deliver_all(worker_for(app, url))
     (message,) = mailbox.to("attendee2@example.org")
     assert message["Subject"] == "您的入场凭证：智能网联汽车峰会"
-    assert "王芳，您好" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "王芳，您好" in text and "王芳，您好" in html
+    assert "入场" in text and "Show the code" not in text and "Hello" not in html
+    (invite,) = [p for p in message.iter_attachments() if p.get_filename() == "invite.ics"]  # type: ignore[attr-defined]
+    (vevent,) = Calendar.from_ical(invite.get_content()).walk("VEVENT")
+    assert str(vevent["summary"]) == "智能网联汽车峰会"
+    assert "您的入场凭证：http" in str(vevent["description"])
 
 
 async def test_html_escapes_what_organisers_and_attendees_typed(

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from icalendar import Calendar
 from icalendar import Event as CalendarEvent
 
+from events_service.locale import words
 from models import Event
 
 
-def event_invite(event: Event, *, uid: str, ticket_url: str) -> bytes:
+def event_invite(event: Event, *, uid: str, ticket_url: str, locale: str) -> bytes:
+    """The invite, its words in `locale` (the registration's)."""
     calendar = Calendar()
     calendar.add("prodid", "-//events-service//tickets//EN")
     calendar.add("version", "2.0")
@@ -24,7 +26,8 @@ def event_invite(event: Event, *, uid: str, ticket_url: str) -> bytes:
     entry.add("summary", event.title)
     if event.venue:
         entry.add("location", event.venue)
-    entry.add("description", f"{event.description}\n\nYour ticket: {ticket_url}".strip())
+    ticket_line = words(locale).gettext("Your ticket: %(url)s", url=ticket_url)
+    entry.add("description", f"{event.description}\n\n{ticket_line}".strip())
     entry.add("url", ticket_url)
     calendar.add_component(entry)
     return calendar.to_ical()

@@ -9,11 +9,11 @@ import phonenumbers
 
 from events_service.errors import DomainError
 from events_service.identity import checked_email
+from events_service.locale import LOCALES
 
 MAX_NAME = 200
 MAX_ORGANISATION = 200
 MAX_JOB_TITLE = 120
-LOCALES = ("en", "zh-Hans")
 # Numbers written without a country code are read as mainland China numbers,
 # where the base is; anything else needs its +country prefix.
 DEFAULT_PHONE_REGION = "CN"

@@ -14,6 +14,8 @@ from events_service.boundary import TicketToken
 from events_service.checkin.codes import issue_code
 from events_service.deps import SettingsDep
 from events_service.errors import DomainError, NotFound
+from events_service.locale import other_locale, words
+from events_service.locale.dates import format_instant, format_when
 from events_service.privacy.masks import mask_phone
 from events_service.registration import details, service
 from events_service.registration.calendar import event_invite
@@ -28,14 +30,7 @@ from events_service.registration.forms import (
 from events_service.registration.qr import qr_png, qr_svg
 from events_service.registration.schemas import Email, JobTitle, Name, Organisation, Phone
 from events_service.registration.service import LinkState, RegistrationRefused
-from events_service.web.i18n import (
-    LOCALE_COOKIE,
-    format_instant,
-    format_when,
-    other_locale,
-    pick_locale,
-    translator,
-)
+from events_service.web.i18n import LOCALE_COOKIE, pick_locale
 from models import Event, Registration
 from models.enums import EventStatus, RegistrationStatus
 
@@ -86,7 +81,7 @@ def _page(
     response = Template(
         template,
         context={
-            "t": translator(locale),
+            **words(locale).template_context(),
             "locale": locale,
             "other_locale": other_locale(locale),
             "path": request.url.path,
@@ -336,6 +331,7 @@ async def ticket_calendar(token: TicketToken, settings: SettingsDep) -> Response
         registration.event,
         uid=f"registration-{registration.id}@events-service",
         ticket_url=ticket_url(settings.public_base_url, token),
+        locale=registration.locale,
     )
     return Response(
         invite,

@@ -1,0 +1,119 @@
+"""The service's languages: gettext catalogues, and picking a language.
+
+Message ids are the English source text (as in pretix and Django): English needs no
+catalogue, and every other language has one `.po` file under this folder,
+`<babel locale>/LC_MESSAGES/messages.po`, kept with `make messages` (extract and
+update) and read as it is at start-up (no compile step, so a fresh clone needs
+nothing extra). Python marks text with `_()`, `ngettext()` and `pgettext()` of a
+`Words`; templates with `_()`, `ngettext()` and `pgettext()` given by the page or
+e-mail that renders them. Placeholders are Python's `%(name)s`.
+
+Nothing here knows about HTTP: e-mail delivery uses it without the web layer.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALES = ("en", "zh-Hans")
+DEFAULT_LOCALE = "en"
+CATALOGUE_DIR = Path(__file__).resolve().parent
+DOMAIN = "messages"
+# Each language's own name: the language switch shows the other one in its own words.
+LANGUAGE_NAMES = {"en": "English", "zh-Hans": "中文"}
+
+
+def babel_locale(locale: str) -> str:
+    """Babel's and gettext's spelling of one of LOCALES ("zh-Hans" -> "zh_Hans")."""
+    return locale.replace("-", "_")
+
+
+def catalogue_path(locale: str) -> Path:
+    return CATALOGUE_DIR / babel_locale(locale) / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def translations(locale: str) -> gettext.NullTranslations:
+    """The locale's catalogue, compiled in memory from its `.po` file once."""
+    if locale not in LOCALES or locale == DEFAULT_LOCALE:
+        return gettext.NullTranslations()
+    with catalogue_path(locale).open("rb") as po:
+        catalogue = read_po(po, locale=babel_locale(locale), domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalogue, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def N_(message: str) -> str:
+    """Marks text for the catalogue where it is translated later (a table of labels)."""
+    return message
+
+
+@dataclass(frozen=True)
+class Words:
+    """gettext for one language, with `%(name)s` placeholders filled from keywords."""
+
+    locale: str
+
+    def gettext(self, message: str, **values: Any) -> str:
+        return translations(self.locale).gettext(message) % values
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        """`n` fills `%(n)s` too, as in Jinja's {% trans count=n %}."""
+        return translations(self.locale).ngettext(singular, plural, n) % {"n": n, **values}
+
+    def pgettext(self, context: str, message: str, **values: Any) -> str:
+        return translations(self.locale).pgettext(context, message) % values
+
+    _ = gettext
+
+    def template_context(self) -> dict[str, Any]:
+        """What a template needs to translate (jinja2.ext.i18n's `_` calls `gettext`)."""
+        return {
+            "gettext": self.gettext,
+            "ngettext": self.ngettext,
+            "pgettext": self.pgettext,
+            "language_names": LANGUAGE_NAMES,
+        }
+
+
+@functools.cache
+def words(locale: str) -> Words:
+    return Words(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def negotiate(
+    *,
+    explicit: str | None = None,
+    remembered: str | None = None,
+    preferred: str | None = None,
+    accept_language: str = "",
+    default: str = DEFAULT_LOCALE,
+) -> str:
+    """The language to answer in: an explicit switch (?lang=), then the remembered one
+    (the `lang` cookie), then an account's preferred language, then the browser's
+    Accept-Language, then the configured default."""
+    for candidate in (explicit, remembered, preferred):
+        if candidate in LOCALES:
+            return candidate
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-Hans"
+        if tag.startswith("en"):
+            return "en"
+    return default if default in LOCALES else DEFAULT_LOCALE
+
+
+def other_locale(locale: str) -> str:
+    return "en" if locale == "zh-Hans" else "zh-Hans"
