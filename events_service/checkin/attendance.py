@@ -19,6 +19,7 @@ from events_service.checkin.schemas import (
 )
 from events_service.errors import NotFound
 from events_service.identity import normalise_email
+from events_service.locale import DEFAULT_LOCALE, N_, words
 from events_service.privacy.masks import mask_email, mask_phone
 from events_service.registration.forms import normalise_phone
 from models import Admission, AttendeeLookup, Event, Registration
@@ -31,6 +32,8 @@ LOOKUP_LIMIT = 20
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A refusal, in the language of the request (each function's `locale`).
+NO_EVENT = N_("No event %(id)s.")
 
 
 def _bucket_start(moment: datetime) -> datetime:
@@ -40,10 +43,10 @@ def _bucket_start(moment: datetime) -> datetime:
     return moment - (moment - _EPOCH) % BUCKET
 
 
-async def attendance(event_id: int) -> AttendanceOut:
+async def attendance(event_id: int, locale: str = DEFAULT_LOCALE) -> AttendanceOut:
     event = await Event.get_or_none(id=event_id)
     if event is None:
-        raise NotFound(f"No event {event_id}.")
+        raise NotFound(words(locale).gettext(NO_EVENT, id=event_id))
     waitlisted = await Registration.filter(
         event_id=event_id, status=RegistrationStatus.WAITLISTED
     ).count()
@@ -76,6 +79,7 @@ async def find_attendees(
     staff_id: int,
     show_contacts: bool,
     audit_key: bytes,
+    locale: str = DEFAULT_LOCALE,
 ) -> list[AttendeeRow]:
     """Staff look-up for people without their phone: by name, e-mail or phone.
 
@@ -84,7 +88,7 @@ async def find_attendees(
     which event, how many people it showed; never the text) for organisers to
     review at GET /api/v1/events/{id}/lookups."""
     if not await Event.exists(id=event_id):
-        raise NotFound(f"No event {event_id}.")
+        raise NotFound(words(locale).gettext(NO_EVENT, id=event_id))
     needle = " ".join(q.split())
     rows = await _matching(event_id, needle, show_contacts) if needle else []
     digest = query_digest(audit_key, needle)
@@ -143,10 +147,12 @@ async def _matching(event_id: int, needle: str, show_contacts: bool) -> list[Att
     return rows
 
 
-async def lookups(event_id: int, limit: int) -> list[AttendeeLookupOut]:
+async def lookups(
+    event_id: int, limit: int, locale: str = DEFAULT_LOCALE
+) -> list[AttendeeLookupOut]:
     """The event's attendee look-ups, newest first."""
     if not await Event.exists(id=event_id):
-        raise NotFound(f"No event {event_id}.")
+        raise NotFound(words(locale).gettext(NO_EVENT, id=event_id))
     found = (
         await AttendeeLookup.filter(event_id=event_id)
         .order_by("-created_at", "-id")

@@ -25,7 +25,9 @@ from events_service.checkin.schemas import (
 )
 from events_service.deps import SettingsDep
 from events_service.errors import Unprocessable
+from events_service.locale import words
 from events_service.programme.live import attendance_changed
+from events_service.web.i18n import pick_locale
 from models import StaffUser
 from models.enums import Role, ScanVerdict
 
@@ -48,8 +50,12 @@ async def checkin(
     settings: SettingsDep,
 ) -> CheckinOut:
     user = request.user
+    # The message comes in the request's language; the verdict slug never changes.
+    locale = pick_locale(request, settings.default_locale)
     if (data.code is None) == (data.registration_id is None):
-        raise Unprocessable("Send either the scanned code or a registration_id, not both.")
+        raise Unprocessable(
+            words(locale).gettext("Send either the scanned code or a registration_id, not both.")
+        )
     result = await service.scan(
         service.ScanRequest(
             event_id=data.event_id,
@@ -61,6 +67,7 @@ async def checkin(
             scanned_at=data.scanned_at,
             claimed_staff=user if isinstance(user, ClaimedStaff) else None,
             allowed_roles=staff_only.allowed,
+            locale=locale,
         ),
         settings.signing_key,
     )
@@ -100,8 +107,12 @@ async def undo_checkin(
     tags=["check-in"],
     summary="Registered, admitted, per gate and per 5 minutes",
 )
-async def event_attendance(event_id: FromPath[int]) -> AttendanceOut:
-    return await attendance_service.attendance(event_id)
+async def event_attendance(
+    event_id: FromPath[int], request: Request, settings: SettingsDep
+) -> AttendanceOut:
+    return await attendance_service.attendance(
+        event_id, pick_locale(request, settings.default_locale)
+    )
 
 
 @get(
@@ -126,6 +137,7 @@ async def find_attendees(
         staff_id=request.user.id,
         show_contacts=Role.ADMIN.value in request.user.roles,
         audit_key=lookup_audit_key(settings.secret_key),
+        locale=pick_locale(request, settings.default_locale),
     )
 
 
@@ -140,5 +152,9 @@ def lookup_audit_key(secret_key: str) -> bytes:
     tags=["check-in"],
     summary="Who looked attendees up at this event, and how many people each look-up showed",
 )
-async def attendee_lookups(event_id: FromPath[int], limit: Limit = 100) -> list[AttendeeLookupOut]:
-    return await attendance_service.lookups(event_id, limit)
+async def attendee_lookups(
+    event_id: FromPath[int], request: Request, settings: SettingsDep, limit: Limit = 100
+) -> list[AttendeeLookupOut]:
+    return await attendance_service.lookups(
+        event_id, limit, pick_locale(request, settings.default_locale)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -11,9 +12,63 @@ from litestar.security.jwt import Token
 from tortoise import timezone
 
 from events_service.auth.guards import staff_only
+from events_service.deps import SettingsDep
+from events_service.locale import other_locale, translations, words
+from events_service.web.i18n import LOCALE_COOKIE, pick_locale
 from events_service.web.login import PAGE_EXCEPTION_HANDLERS
 from models import Event, StaffUser
 from models.enums import EventStatus
+
+
+@functools.cache
+def door_words(locale: str) -> dict[str, Any]:
+    """Everything scan.js shows, in the page's language (it has no words of its own).
+
+    Placeholders stay for scan.js to fill: `%(n)s` in `pending` (its "one" and
+    "other" forms, English's plural rule; Chinese has one form for both) and
+    `%(status)s` in the look-up's status."""
+    w = words(locale)
+    raw = translations(locale)
+    return {
+        "verdicts": {
+            "admitted": w.pgettext("door verdict", "ADMITTED"),
+            "already_admitted": w.pgettext("door verdict", "ALREADY IN"),
+            "forged": w.pgettext("door verdict", "FORGED"),
+            "wrong_event": w.pgettext("door verdict", "WRONG EVENT"),
+            "cancelled": w.pgettext("door verdict", "CANCELLED"),
+            "waitlisted": w.pgettext("door verdict", "WAITLISTED"),
+            "not_open": w.pgettext("door verdict", "NOT OPEN"),
+            "unknown": w.pgettext("door verdict", "UNKNOWN"),
+            "offline": w.pgettext("door verdict", "OK (OFFLINE)"),
+            "refused": w.pgettext("door verdict", "NOT CHECKED"),
+        },
+        "scanned_offline": w.gettext("Already scanned on this device (offline)."),
+        "saved_offline": w.gettext(
+            "Valid ticket. No network: saved, will be checked when it is back."
+        ),
+        "forged_offline": w.gettext("Forged code: do not admit."),
+        "wrong_event_offline": w.gettext("Not a ticket for this event."),
+        "pending": {
+            # Unfilled: scan.js puts the count in %(n)s.
+            "one": raw.ngettext(
+                "%(n)s scan waiting for the network", "%(n)s scans waiting for the network", 1
+            ),
+            "other": raw.ngettext(
+                "%(n)s scan waiting for the network", "%(n)s scans waiting for the network", 2
+            ),
+        },
+        "refused": w.gettext("The request was refused."),
+        "too_many_lookups": w.gettext("Too many look-ups from this account: wait a minute."),
+        "admit": w.pgettext("button", "Admit"),
+        "statuses": {
+            "confirmed": w.pgettext("registration status", "confirmed"),
+            "waitlisted": w.pgettext("registration status", "waitlisted"),
+            "cancelled": w.pgettext("registration status", "cancelled"),
+        },
+        # Unfilled: scan.js puts the status in %(status)s.
+        "status": raw.gettext("(%(status)s)"),
+        "status_in": raw.gettext("(%(status)s, already in)"),
+    }
 
 
 @get(
@@ -22,7 +77,8 @@ from models.enums import EventStatus
     exception_handlers=PAGE_EXCEPTION_HANDLERS,
     include_in_schema=False,
 )
-async def scan_page(request: Request[StaffUser, Token, Any]) -> Template:
+async def scan_page(request: Request[StaffUser, Token, Any], settings: SettingsDep) -> Template:
+    locale = pick_locale(request, settings.default_locale)
     # Today's and the coming week's events: what a door could be scanning for.
     now = timezone.now()
     events = (
@@ -34,12 +90,20 @@ async def scan_page(request: Request[StaffUser, Token, Any]) -> Template:
         .order_by("starts_at")
         .limit(50)
     )
-    return Template(
+    response = Template(
         "pages/scan.html",
         context={
+            **words(locale).template_context(),
+            "locale": locale,
+            "other_locale": other_locale(locale),
+            "path": request.url.path,
             "user": request.user,
             "events": [
                 {"id": e.id, "title": e.title, "starts_at": e.starts_at.isoformat()} for e in events
             ],
+            "door_words": door_words(locale),
         },
     )
+    if request.query_params.get("lang") == locale:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+    return response

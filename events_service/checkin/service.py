@@ -9,11 +9,15 @@ under concurrent scans of one person at two events and under undo.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import babel
+from babel.dates import format_datetime, format_time
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -32,6 +36,7 @@ from events_service.db import (
     held_connection,
 )
 from events_service.errors import Conflict, NotFound, Unprocessable
+from events_service.locale import DEFAULT_LOCALE, N_, babel_locale, words
 from events_service.reach.counter import (
     benefit_organisation_of,
     count_admission,
@@ -49,16 +54,50 @@ DEFAULT_DOORS_OPEN_BEFORE = timedelta(hours=3)
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MAX_SCAN_AGE = timedelta(hours=24)
 
+# Translated into the scan request's language when the verdict is given (_result);
+# times are the event's wall-clock time (its timezone), as the door reads them.
 _MESSAGES = {
-    ScanVerdict.ADMITTED: "Admitted: {name}",
-    ScanVerdict.ALREADY_ADMITTED: "Already admitted at {time} UTC, gate {gate}: {name}",
-    ScanVerdict.FORGED: "Forged code: do not admit. Call the supervisor.",
-    ScanVerdict.WRONG_EVENT: "Ticket for another event: {event_title}",
-    ScanVerdict.CANCELLED: "Cancelled ticket: {name}. Send to the registration desk.",
-    ScanVerdict.WAITLISTED: "Waitlisted, no seat: {name}. Send to the registration desk.",
-    ScanVerdict.NOT_OPEN: "Not admitting now for this event: {reason}",
-    ScanVerdict.UNKNOWN: "Not a ticket of ours. Ask for the ticket e-mail or look the name up.",
+    ScanVerdict.ADMITTED: N_("Admitted: %(name)s"),
+    ScanVerdict.ALREADY_ADMITTED: N_("Already admitted at %(time)s, gate %(gate)s: %(name)s"),
+    ScanVerdict.FORGED: N_("Forged code: do not admit. Call the supervisor."),
+    ScanVerdict.WRONG_EVENT: N_("Ticket for another event: %(event_title)s"),
+    ScanVerdict.CANCELLED: N_("Cancelled ticket: %(name)s. Send to the registration desk."),
+    ScanVerdict.WAITLISTED: N_("Waitlisted, no seat: %(name)s. Send to the registration desk."),
+    ScanVerdict.NOT_OPEN: N_("Not admitting now for this event: %(reason)s"),
+    ScanVerdict.UNKNOWN: N_("Not a ticket of ours. Ask for the ticket e-mail or look the name up."),
 }
+# Every placeholder of _MESSAGES: one a verdict's facts do not fill shows "?".
+_PLACEHOLDERS = ("name", "time", "gate", "event_title", "reason")
+# The reasons of NOT_OPEN, with the moment (`when`) in the event's timezone.
+_CANCELLED = N_("the event is cancelled")
+_NOT_PUBLISHED = N_("the event is not published")
+_OPENS = N_("doors open at %(when)s")
+_CLOSED = N_("admission closed at %(when)s")
+# Dates as the door reads them: numeric in English (as before), with 年月日 in Chinese.
+_DATE_TIME_PATTERNS = {"zh-Hans": "yyyy年M月d日 HH:mm"}
+_DATE_TIME_PATTERN = "yyyy-MM-dd HH:mm"
+
+
+@functools.cache
+def _babel_locale(locale: str) -> babel.Locale:
+    return babel.Locale.parse(babel_locale(locale))
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ValueError, KeyError):  # zoneinfo's errors for a name it does not know
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime, zone: str | None, locale: str) -> str:
+    """The moment's wall-clock time (HH:mm) in the event's timezone."""
+    return format_time(moment, "HH:mm", tzinfo=_zone(zone), locale=_babel_locale(locale))
+
+
+def local_date_time(moment: datetime, zone: str | None, locale: str) -> str:
+    pattern = _DATE_TIME_PATTERNS.get(locale, _DATE_TIME_PATTERN)
+    return format_datetime(moment, pattern, tzinfo=_zone(zone), locale=_babel_locale(locale))
 
 
 class ScanIdReused(Conflict):
@@ -90,31 +129,37 @@ class ScanRequest:
     # scan route's auth rides on its first statement; see auth.claimed.ClaimedStaff).
     claimed_staff: ClaimedStaff | None = None
     allowed_roles: frozenset[str] = frozenset()
+    # The language of the verdict's message and of refusals (the request's language).
+    locale: str = DEFAULT_LOCALE
 
 
 def code_hash(text: str) -> str:
     return hashlib.sha256(normalise_code(text).encode()).hexdigest()
 
 
-def _result(verdict: ScanVerdict, ticket: dict[str, Any] | None = None, **extra: Any) -> ScanResult:
+def _result(
+    request: ScanRequest,
+    zone: str | None,
+    verdict: ScanVerdict,
+    ticket: dict[str, Any] | None = None,
+    **extra: Any,
+) -> ScanResult:
+    """The verdict, its message in the request's language with times in `zone` (the
+    scanning event's timezone)."""
     name = ticket["name"] if ticket else None
-    values = {"name": name, **(ticket or {}), **extra}
-    if isinstance(values.get("admitted_at"), datetime):
-        values["time"] = values["admitted_at"].strftime("%H:%M")
+    found = {"name": name, **(ticket or {}), **extra}
+    values = {key: "?" if found.get(key) is None else found[key] for key in _PLACEHOLDERS}
+    if isinstance(found.get("admitted_at"), datetime):
+        values["time"] = local_time(found["admitted_at"], zone, request.locale)
     return ScanResult(
         verdict=verdict,
-        message=_MESSAGES[verdict].format_map(_Blank(values)),
+        message=words(request.locale).gettext(_MESSAGES[verdict], **values),
         registration_id=ticket["id"] if ticket else None,
         name=name,
         organisation=ticket.get("organisation") if ticket else None,
         admitted_at=extra.get("admitted_at"),
         gate=extra.get("gate"),
     )
-
-
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "?"
 
 
 def _window(event: dict[str, Any]) -> tuple[datetime, datetime]:
@@ -127,15 +172,16 @@ def _window(event: dict[str, Any]) -> tuple[datetime, datetime]:
     )
 
 
-def _check_scanned_at(scanned_at: datetime | None, now: datetime) -> datetime:
+def _check_scanned_at(scanned_at: datetime | None, now: datetime, locale: str) -> datetime:
     if scanned_at is None:
         return now
+    _ = words(locale).gettext
     if scanned_at.utcoffset() is None:
-        raise Unprocessable("scanned_at needs a UTC offset.")
+        raise Unprocessable(_("scanned_at needs a UTC offset."))
     if scanned_at > now + MAX_CLOCK_SKEW:
-        raise Unprocessable("scanned_at is in the future: check the scanner's clock.")
+        raise Unprocessable(_("scanned_at is in the future: check the scanner's clock."))
     if scanned_at < now - MAX_SCAN_AGE:
-        raise Unprocessable("scanned_at is more than a day old; admit such people by hand.")
+        raise Unprocessable(_("scanned_at is more than a day old; admit such people by hand."))
     return min(scanned_at, now)
 
 
@@ -163,27 +209,28 @@ async def _scan(
     # Before anything is shown or written: the account, token and roles as of now.
     confirm_claimed_staff(row, staff, request.allowed_roles)
     hashed = code_hash(request.code) if request.code is not None else ""
+    zone = row["event_timezone_"]
     if row["logged_"] and request.scan_id is not None:
-        logged = await _replay(conn, request, hashed)
+        logged = await _replay(conn, request, hashed, zone)
         if logged is not None:
             return logged
     now = timezone.now()
-    moment = _check_scanned_at(request.scanned_at, now)
+    moment = _check_scanned_at(request.scanned_at, now, request.locale)
     if row["event_id_"] is None:
-        raise NotFound(f"No event {request.event_id}.")
+        raise NotFound(words(request.locale).gettext("No event %(id)s.", id=request.event_id))
     event, ticket = _event_and_ticket(row)
     if code_verdict is not None:
-        return await _refuse(conn, request, hashed, now, code_verdict)
+        return await _refuse(conn, request, hashed, now, zone, code_verdict)
     verdict = _verdict_before_admission(ticket, event, moment)
     if verdict is not None:
-        reason = _not_open_reason(event, moment)
-        return await _refuse(conn, request, hashed, now, verdict, ticket, reason=reason)
+        reason = _not_open_reason(event, moment, request.locale)
+        return await _refuse(conn, request, hashed, now, zone, verdict, ticket, reason=reason)
     assert ticket is not None
     try:
         return await _admit(conn, request, ticket, event, hashed, moment, now)
     except IntegrityError:
         # The same scan_id raced in twice: the first one's answer is the answer.
-        if request.scan_id is not None and (logged := await _replay(conn, request, hashed)):
+        if request.scan_id is not None and (logged := await _replay(conn, request, hashed, zone)):
             return logged
         raise
 
@@ -194,6 +241,7 @@ def _event_and_ticket(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
         "title": row["event_title_"],
         "kind": row["event_kind_"],
         "status": row["event_status_"],
+        "timezone": row["event_timezone_"],
         **{k: row[k] for k in ("starts_at", "ends_at", "checkin_opens_at", "checkin_closes_at")},
     }
     ticket_keys = ("id", "status", "event_id", "person_id", "name", "organisation",
@@ -216,6 +264,7 @@ async def _refuse(
     request: ScanRequest,
     hashed: str,
     now: datetime,
+    zone: str | None,
     verdict: ScanVerdict,
     ticket: dict[str, Any] | None = None,
     **extra: Any,
@@ -223,10 +272,10 @@ async def _refuse(
     try:
         await _log(conn, request, hashed, verdict, ticket and ticket["id"], now)
     except IntegrityError:
-        if request.scan_id is not None and (logged := await _replay(conn, request, hashed)):
+        if request.scan_id is not None and (logged := await _replay(conn, request, hashed, zone)):
             return logged
         raise
-    return _result(verdict, ticket, **extra)
+    return _result(request, zone, verdict, ticket, **extra)
 
 
 def _verdict_before_admission(
@@ -240,22 +289,34 @@ def _verdict_before_admission(
         return ScanVerdict.CANCELLED
     if ticket["status"] == RegistrationStatus.WAITLISTED.value:
         return ScanVerdict.WAITLISTED
-    if _not_open_reason(event, moment):
+    if _closed_because(event, moment) is not None:
         return ScanVerdict.NOT_OPEN
     return None
 
 
-def _not_open_reason(event: dict[str, Any], moment: datetime) -> str | None:
+def _closed_because(event: dict[str, Any], moment: datetime) -> tuple[str, datetime | None] | None:
+    """Why the event admits nobody at `moment` (a message id, and the moment it
+    names); None when it admits."""
     if event["status"] == EventStatus.CANCELLED.value:
-        return "the event is cancelled"
+        return _CANCELLED, None
     if event["status"] == EventStatus.DRAFT.value:
-        return "the event is not published"
+        return _NOT_PUBLISHED, None
     opens, closes = _window(event)
     if moment < opens:
-        return f"doors open at {opens:%Y-%m-%d %H:%M} UTC"
+        return _OPENS, opens
     if moment > closes:
-        return f"admission closed at {closes:%Y-%m-%d %H:%M} UTC"
+        return _CLOSED, closes
     return None
+
+
+def _not_open_reason(event: dict[str, Any], moment: datetime, locale: str) -> str | None:
+    """The reason, in `locale`, with its moment in the event's timezone."""
+    because = _closed_because(event, moment)
+    if because is None:
+        return None
+    message, when = because
+    text = local_date_time(when, event["timezone"], locale) if when else ""
+    return words(locale).gettext(message, when=text)
 
 
 async def _admit(
@@ -278,6 +339,8 @@ async def _admit(
             first = (await fetch_rows(conn, sql.ADMISSION_OF, [ticket["id"]]))[0]
             await _log(conn, request, hashed, ScanVerdict.ALREADY_ADMITTED, ticket["id"], now)
             return _result(
+                request,
+                event["timezone"],
                 ScanVerdict.ALREADY_ADMITTED,
                 ticket,
                 admitted_at=as_datetime(first["admitted_at"]),
@@ -286,7 +349,10 @@ async def _admit(
         await count_admission(conn, ticket["person_id"], event["id"])
         await _count_if_first(conn, ticket["person_id"], moment, event["kind"])
         await _log(conn, request, hashed, ScanVerdict.ADMITTED, ticket["id"], now)
-    return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)
+    return _result(
+        request, event["timezone"], ScanVerdict.ADMITTED, ticket, admitted_at=moment,
+        gate=request.gate,
+    )  # fmt: skip
 
 
 async def _admit_pg(
@@ -308,6 +374,8 @@ async def _admit_pg(
     if row["admission_id"] is None:
         first = (await fetch_rows(conn, sql.ADMISSION_OF, [ticket["id"]]))[0]
         return _result(
+            request,
+            event["timezone"],
             ScanVerdict.ALREADY_ADMITTED,
             ticket,
             admitted_at=first["admitted_at"],
@@ -322,7 +390,10 @@ async def _admit_pg(
         # them marked, so `marked` passed them by; the lock then read them unmarked).
         async with conn.transaction() as tx:
             await _count_if_first(tx, person_id, moment, event["kind"])
-    return _result(ScanVerdict.ADMITTED, ticket, admitted_at=moment, gate=request.gate)
+    return _result(
+        request, event["timezone"], ScanVerdict.ADMITTED, ticket, admitted_at=moment,
+        gate=request.gate,
+    )  # fmt: skip
 
 
 async def _count_if_first(
@@ -361,7 +432,9 @@ async def _log(
     await execute(conn, sql.LOG, values)
 
 
-async def _replay(conn: Statements, request: ScanRequest, hashed: str) -> ScanResult | None:
+async def _replay(
+    conn: Statements, request: ScanRequest, hashed: str, zone: str | None
+) -> ScanResult | None:
     """The answer a logged scan got, for a client retrying the same scan_id.
 
     Only for the same scan: the same code (or looked-up registration) at the same
@@ -378,8 +451,10 @@ async def _replay(conn: Statements, request: ScanRequest, hashed: str) -> ScanRe
     )
     if not same_scan:
         raise ScanIdReused(
-            "This scan_id was used for another scan: nothing was checked. "
-            "Scan again (a new scan gets a new id)."
+            words(request.locale).gettext(
+                "This scan_id was used for another scan: nothing was checked. "
+                "Scan again (a new scan gets a new id)."
+            )
         )
     verdict = ScanVerdict(rows[0]["verdict"])
     registration_id = rows[0]["registration_id"]
@@ -395,7 +470,7 @@ async def _replay(conn: Statements, request: ScanRequest, hashed: str) -> ScanRe
                 "admitted_at": as_datetime(admission[0]["admitted_at"]),
                 "gate": admission[0]["gate"],
             }
-    return _result(verdict, ticket, **extra)
+    return _result(request, zone, verdict, ticket, **extra)
 
 
 async def undo_admission(registration_id: int, staff_id: int | None) -> int:

@@ -67,8 +67,8 @@ PERSON_OF_REGISTRATION = "SELECT person_id, event_id FROM registration WHERE id 
 # Every column may be NULL; there is always a row.
 SCAN_CONTEXT = f"""
 SELECT e.id AS event_id_, e.title AS event_title_, e.kind AS event_kind_,
-       e.status AS event_status_, e.starts_at, e.ends_at, e.checkin_opens_at,
-       e.checkin_closes_at, t.*,
+       e.status AS event_status_, e.timezone AS event_timezone_, e.starts_at, e.ends_at,
+       e.checkin_opens_at, e.checkin_closes_at, t.*,
        EXISTS (SELECT 1 FROM scan_log l WHERE l.scan_id = $3) AS logged_,
        {STAFF_STATE_COLUMNS}
 FROM (SELECT 1 AS one) base

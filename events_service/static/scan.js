@@ -8,11 +8,13 @@
   const $ = (id) => document.getElementById(id);
   const events = JSON.parse($("events-data").textContent);
   const QUEUE = "door-queue";
-  const WORDS = {
-    admitted: "ADMITTED", already_admitted: "ALREADY IN", forged: "FORGED",
-    wrong_event: "WRONG EVENT", cancelled: "CANCELLED", waitlisted: "WAITLISTED",
-    not_open: "NOT OPEN", unknown: "UNKNOWN", offline: "OK (OFFLINE)", refused: "NOT CHECKED",
-  };
+  // Every word shown, in the page's language, from the catalogue (checkin/pages.py).
+  const TEXT = JSON.parse($("scan-words").textContent);
+  const WORDS = TEXT.verdicts;
+  // The API answers in the page's language (its messages and refusals), whatever the browser's.
+  const LANG = `lang=${encodeURIComponent(document.documentElement.lang)}`;
+  const fill = (template, values) =>
+    template.replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
   const COLOURS = { admitted: "green", offline: "green", already_admitted: "amber" };
   let door = JSON.parse(localStorage.getItem("door") || "null");
   let hideTimer = null;
@@ -53,7 +55,7 @@
   }
 
   async function post(body) {
-    const response = await fetch("/api/v1/checkins", {
+    const response = await fetch(`/api/v1/checkins?${LANG}`, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", ...csrfHeaders() }, body: JSON.stringify(body),
     });
@@ -62,7 +64,7 @@
     // A refusal (a problem document, e.g. a scan_id already used for another scan)
     // is never a verdict: it must not show green, whatever the body holds.
     if (!response.ok) {
-      const refused = new Error(answer.detail || answer.title || "request refused");
+      const refused = new Error(answer.detail || answer.title || TEXT.refused);
       refused.settles = [400, 409, 422].includes(response.status);
       throw refused;
     }
@@ -122,20 +124,21 @@
     if (local === "offline") {
       const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
       if (queue.some((item) => item.code === body.code && item.event_id === body.event_id)) {
-        show("already_admitted", "Already scanned on this device (offline).");
+        show("already_admitted", TEXT.scanned_offline);
         return;
       }
       queue.push(body); localStorage.setItem(QUEUE, JSON.stringify(queue));
-      show("offline", "Valid ticket. No network: saved, will be checked when it is back.");
+      show("offline", TEXT.saved_offline);
     } else {
-      show(local, local === "forged" ? "Forged code: do not admit." : "Not a ticket for this event.");
+      show(local, local === "forged" ? TEXT.forged_offline : TEXT.wrong_event_offline);
     }
     showPending();
   }
   function showPending() {
     const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
     $("pending").hidden = queue.length === 0;
-    $("pending").textContent = `${queue.length} scan(s) waiting for the network`;
+    const form = queue.length === 1 ? TEXT.pending.one : TEXT.pending.other;
+    $("pending").textContent = fill(form, { n: queue.length });
   }
   async function flush() {
     const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
@@ -172,11 +175,11 @@
       const query = $("lookup-query").value.trim();
       const list = $("lookup-results"); list.replaceChildren();
       if (query.length < 2) return;
-      const response = await fetch(`/api/v1/events/${door.eventId}/attendees?q=${encodeURIComponent(query)}`,
+      const response = await fetch(`/api/v1/events/${door.eventId}/attendees?q=${encodeURIComponent(query)}&${LANG}`,
         { credentials: "same-origin" });
       if (response.status === 429) {
         const item = document.createElement("li");
-        item.textContent = "Too many look-ups from this account: wait a minute.";
+        item.textContent = TEXT.too_many_lookups;
         list.append(item); return;
       }
       if (!response.ok) return;
@@ -184,9 +187,11 @@
       for (const row of await response.json()) {
         const item = document.createElement("li");
         const who = document.createElement("span");
-        who.textContent = `${row.name}${row.organisation ? " · " + row.organisation : ""} (${row.status}${row.admitted_at ? ", in" : ""})`;
+        const status = fill(row.admitted_at ? TEXT.status_in : TEXT.status,
+          { status: TEXT.statuses[row.status] || row.status });
+        who.textContent = `${row.name}${row.organisation ? " · " + row.organisation : ""} ${status}`;
         const admit = document.createElement("button");
-        admit.type = "button"; admit.textContent = "Admit";
+        admit.type = "button"; admit.textContent = TEXT.admit;
         admit.addEventListener("click", () => submit({ registration_id: row.registration_id }));
         item.append(who, admit); list.append(item);
       }
