@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -68,7 +69,9 @@ async def test_first_scan_admits_then_already_admitted_with_time_and_gate(
     again = await scan(client, door, event["id"], ticket.code, gate="C")
     assert again["verdict"] == "already_admitted"
     assert again["gate"] == "B" and again["admitted_at"] == first["admitted_at"]
-    assert "gate B" in again["message"]
+    # The time as the venue's clocks show it (the event is in Asia/Shanghai), not UTC.
+    shanghai = datetime.fromisoformat(first["admitted_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert again["message"] == f"Already admitted at {shanghai:%H:%M}, gate B: Li Wei"
     assert await Admission.filter(registration_id=ticket.registration_id).count() == 1
     assert await reach_total(client) == 1
 
@@ -131,8 +134,95 @@ async def test_not_open_outside_the_admission_window(
         ticket = await ticket_for(app, client, event, slug, event["id"])
         answer = await scan(client, door, event["id"], ticket.code)
         assert answer["verdict"] == "not_open"
-        assert "doors open at" in answer["message"]
+        assert "doors open at" in answer["message"] and "UTC" not in answer["message"]
     assert await Admission.all().count() == 0
+
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+
+
+async def test_a_chinese_door_hears_chinese_with_the_events_wall_clock(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    """The message follows the request's language (Accept-Language, or ?lang=); the
+    verdict slug and the ISO time do not; times are the event's, not UTC."""
+    event = await event_now(client, admin, timezone="Asia/Shanghai")
+    slug = await link_for(client, admin, event)
+    ticket = await ticket_for(app, client, event, slug, "li", name="Li Wei")
+    # Admitted at a known instant: 09:57 UTC is 17:57 in Shanghai (UTC+8, no DST).
+    at = (datetime.now(UTC) - timedelta(minutes=30)).replace(minute=57, second=0, microsecond=0)
+    if at > datetime.now(UTC):
+        at -= timedelta(hours=1)
+    wall = (at + timedelta(hours=8)).strftime("%H:%M")
+    assert wall != at.strftime("%H:%M")
+
+    first = await scan(
+        client, {**door, **ZH}, event["id"], ticket.code, gate="东", scanned_at=at.isoformat()
+    )
+    assert first["verdict"] == "admitted" and first["message"] == "准予入场：Li Wei"
+    assert datetime.fromisoformat(first["admitted_at"]) == at
+
+    chinese = await scan(client, {**door, **ZH}, event["id"], ticket.code)
+    assert chinese["verdict"] == "already_admitted"
+    assert chinese["admitted_at"] == first["admitted_at"] and chinese["gate"] == "东"
+    assert chinese["message"] == f"已于 {wall} 从 东 入口入场：Li Wei"
+
+    explicit = await client.post(
+        f"{CHECKINS}?lang=zh-Hans",
+        json={"event_id": event["id"], "gate": "A", "code": ticket.code},
+        headers=door,
+    )
+    assert explicit.json()["message"] == chinese["message"]
+
+    english = await scan(client, {**door, "Accept-Language": "en-GB"}, event["id"], ticket.code)
+    assert english["verdict"] == "already_admitted"
+    assert english["message"] == f"Already admitted at {wall}, gate 东: Li Wei"
+    # No language asked for: the default (English).
+    assert (await scan(client, door, event["id"], ticket.code))["message"] == english["message"]
+
+
+async def test_refusals_and_not_open_reasons_in_chinese_in_the_events_timezone(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    opens = (datetime.now(UTC) + timedelta(days=2)).replace(
+        hour=1, minute=30, second=0, microsecond=0
+    )
+    event = await make_event(
+        client, admin, timezone="Asia/Shanghai", checkin_opens_at=opens.isoformat(),
+        starts_at=(opens + timedelta(hours=1)).isoformat(),
+        ends_at=(opens + timedelta(hours=5)).isoformat(),
+    )  # fmt: skip
+    ticket = await ticket_for(app, client, event, await link_for(client, admin, event), 1)
+    local = opens.astimezone(ZoneInfo("Asia/Shanghai"))  # 09:30 in Shanghai
+
+    chinese = await scan(client, {**door, **ZH}, event["id"], ticket.code)
+    assert chinese["verdict"] == "not_open"
+    assert chinese["message"] == (
+        f"本场活动现在不能入场：{local.year}年{local.month}月{local.day}日 09:30 开始入场"
+    )
+    english = await scan(client, door, event["id"], ticket.code)
+    assert english["message"] == (
+        f"Not admitting now for this event: doors open at {local:%Y-%m-%d} 09:30"
+    )
+
+    forged = ticket.code[:10] + ("A" if ticket.code[10] != "A" else "B") + ticket.code[11:]
+    answer = await scan(client, {**door, **ZH}, event["id"], forged)
+    assert answer["verdict"] == "forged"
+    assert answer["message"] == "伪造的票码：不得放行。请联系现场负责人。"
+    unknown = await scan(client, {**door, **ZH}, event["id"], "HTTPS://EXAMPLE.ORG/X")
+    assert unknown["verdict"] == "unknown" and "不是本系统的门票" in unknown["message"]
+
+    # A malformed request's problem document speaks the language too.
+    refused = await client.post(
+        CHECKINS, json={"event_id": event["id"], "gate": "A"}, headers={**door, **ZH}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "请发送扫描到的票码或 registration_id，二者只能选其一。"
+    missing = await client.post(
+        CHECKINS, json={"event_id": 987_654, "gate": "A", "code": ticket.code},
+        headers={**door, **ZH},
+    )  # fmt: skip
+    assert missing.status_code == 404 and missing.json()["detail"] == "没有编号为 987654 的活动。"
 
 
 async def test_scan_id_makes_a_retry_idempotent(
