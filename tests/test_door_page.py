@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -167,3 +168,90 @@ def test_a_reused_scan_id_shows_nothing_green(door_server: str) -> None:
     verdict, colour, message = verdicts[1]
     assert verdict == "refused" and "red" in colour and "green" not in colour
     assert "Wang Fang" not in message and "Li Wei" not in message
+
+
+def _shanghai_clock() -> str:
+    return datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+
+
+def test_the_door_in_chinese_on_a_phone(door_server: str, tmp_path: Path) -> None:
+    """?lang=zh-Hans: the page, its verdict words and the server's messages are Chinese,
+    times on the venue's clock (the event is in Asia/Shanghai); the switch goes back."""
+    event, codes = _prepare(door_server)
+
+    with chromium_page() as page:
+        assert page.viewport_size == {"width": 414, "height": 860}  # a phone
+        page.goto(f"{door_server}/scan")
+        page.fill("#email", DOOR[0])
+        page.fill("#password", DOOR[1])
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{door_server}/scan")
+        page.goto(f"{door_server}/scan?lang=zh-Hans")
+
+        assert page.get_attribute("html", "lang") == "zh-Hans"
+        assert page.title() == "入场检票"
+        assert page.inner_text("#start") == "开始检票"
+        assert page.get_attribute("#gate", "placeholder") == "例如：A"
+        assert page.inner_text("#language") == "English"
+        page.select_option("#event", str(event["id"]))
+        page.fill("#gate", "B")
+        page.click("#start")
+        page.wait_for_selector("#door:not([hidden])")
+        page.wait_for_function("document.querySelector('#registered').textContent === '2'")
+        assert "已入场" in page.inner_text(".door-head") and "入口" in page.inner_text(".door-head")
+
+        def wedge_scan(code: str) -> tuple[str, str, str, str]:
+            page.keyboard.type(code)
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#verdict:not([hidden])")
+            shown = (
+                page.get_attribute("#verdict", "data-verdict") or "",
+                page.get_attribute("#verdict", "class") or "",
+                page.inner_text("#verdict-word"),
+                page.inner_text("#verdict-message"),
+            )
+            page.click("#verdict")
+            page.wait_for_selector("#verdict", state="hidden")
+            return shown
+
+        before = _shanghai_clock()
+        assert wedge_scan(codes[0])[::2] == ("admitted", "准予入场")
+        after = _shanghai_clock()
+        page.screenshot(path=str(tmp_path / "door-zh-admitted.png"))
+        verdict, colour, word, message = wedge_scan(codes[0])
+        assert (verdict, "amber" in colour, word) == ("already_admitted", True, "已入场")
+        assert message in {f"已于 {t} 从 B 入口入场：Li Wei" for t in (before, after)}, message
+        forged = codes[1][:-4] + ("AAAA" if not codes[1].endswith("AAAA") else "BBBB")
+        verdict, _, word, message = wedge_scan(forged)
+        assert (verdict, word, message) == (
+            "forged",
+            "伪造票码",
+            "伪造的票码：不得放行。请联系现场负责人。",
+        )
+
+        # The look-up: Chinese status and button.
+        page.click("#lookup summary")
+        assert page.get_attribute("#lookup-query", "placeholder") == "姓名、电子邮箱或手机号"
+        page.fill("#lookup-query", "wang")
+        page.wait_for_selector("#lookup-results button")
+        assert "（已确认）" in page.inner_text("#lookup-results")
+        assert page.inner_text("#lookup-results button") == "准予入场"
+
+        # No network: the scan is queued, and the door says so in Chinese.
+        page.route("**/api/v1/checkins*", lambda route: route.abort())
+        page.focus("#code")
+        verdict, colour, word, message = wedge_scan(codes[1])
+        assert (verdict, "green" in colour, word) == ("offline", True, "有效（离线）")
+        assert message == "门票有效。当前无网络：已保存，联网后将自动核验。"
+        assert page.inner_text("#pending") == "1 次扫描等待联网后发送"
+        page.unroute("**/api/v1/checkins*")
+
+        # Back to English with the switch: the same door, English words.
+        page.click("#language")
+        page.wait_for_selector("#door:not([hidden])")
+        assert page.get_attribute("html", "lang") == "en"
+        assert page.inner_text("#language") == "中文"
+        page.wait_for_function("document.querySelector('#pending').hidden")  # queue sent
+        verdict, _, word, message = wedge_scan(codes[0])
+        assert (verdict, word) == ("already_admitted", "ALREADY IN")
+        assert message in {f"Already admitted at {t}, gate B: Li Wei" for t in (before, after)}
