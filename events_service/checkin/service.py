@@ -149,7 +149,8 @@ def _result(
     name = ticket["name"] if ticket else None
     found = {"name": name, **(ticket or {}), **extra}
     values = {key: "?" if found.get(key) is None else found[key] for key in _PLACEHOLDERS}
-    if isinstance(found.get("admitted_at"), datetime):
+    if verdict is ScanVerdict.ALREADY_ADMITTED and isinstance(found.get("admitted_at"), datetime):
+        # Only the message that shows it (not on the hot path's "Admitted").
         values["time"] = local_time(found["admitted_at"], zone, request.locale)
     return ScanResult(
         verdict=verdict,
