@@ -16,13 +16,14 @@ from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound
 from events_service.identity import organisation_key
+from events_service.locale import translatable
 from events_service.registration.forms import CleanDetails, InvalidRegistration
 from events_service.registration.upserts import organisation_id
 from models import Organisation, Person, Registration
 from models.enums import EventStatus, RegistrationStatus
 
-ORGANISATION_LOCKED = (
-    "your organisation is counted from your attendance: ask the organisers to change it"
+ORGANISATION_LOCKED = translatable(
+    "Your organisation is counted from your attendance: ask the organisers to change it."
 )
 
 
