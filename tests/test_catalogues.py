@@ -27,6 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # outside gettext". (The staff, door and judge pages are still English: issue 16.)
 TRANSLATED_TEMPLATES = [
     "pages/base.html",
+    "pages/home.html",
+    "pages/login.html",
+    "pages/staff_base.html",
+    "pages/staff_message.html",
     "pages/register.html",
     "pages/ticket.html",
     "pages/message.html",
@@ -188,3 +192,20 @@ async def test_form_errors_are_in_the_language_of_the_page(
     # The API's field messages stay English for now (problem documents: issue 16).
     fields = {e["field"]: e["message"] for e in api.json()["errors"]}
     assert fields["email"].startswith("Not an e-mail address")
+
+
+async def test_staff_login_speaks_the_browsers_language(client: httpx.AsyncClient) -> None:
+    chinese = await client.get("/login?next=/scan", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    english = await client.get("/login?next=/scan", headers={"Accept-Language": "en-GB"})
+
+    assert '<html lang="zh-Hans">' in chinese.text and "工作人员登录" in chinese.text
+    assert "Staff login" not in chinese.text and "Password" not in chinese.text
+    assert '<html lang="en">' in english.text and "Staff login" in english.text
+    # The switch keeps where the login leads to.
+    assert 'href="/login?lang=en&amp;next=/scan"' in chinese.text
+
+    wrong = await client.post(
+        "/login?lang=zh-Hans",
+        data={"email": "nobody@example.org", "password": "wrong", "next": "/scan"},
+    )
+    assert wrong.status_code == 401 and "邮箱或密码错误" in wrong.text
