@@ -189,7 +189,7 @@ async def test_form_errors_are_in_the_language_of_the_page(
         assert words_seen in chinese.text
     assert "Not an e-mail address" not in chinese.text and "Please" not in chinese.text
     assert "Not an e-mail address" in english.text and "Please enter your name." in english.text
-    # The API's field messages stay English for now (problem documents: issue 16).
+    # Without an Accept-Language the API answers in the default language, English.
     fields = {e["field"]: e["message"] for e in api.json()["errors"]}
     assert fields["email"].startswith("Not an e-mail address")
 
@@ -209,3 +209,31 @@ async def test_staff_login_speaks_the_browsers_language(client: httpx.AsyncClien
         data={"email": "nobody@example.org", "password": "wrong", "next": "/scan"},
     )
     assert wrong.status_code == 401 and "邮箱或密码错误" in wrong.text
+
+
+async def test_problem_documents_speak_the_clients_language(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    event = await make_event(client, admin)
+    link = await make_link(client, admin, event["id"])
+    bad = {"name": "", "email": "nope", "consent": True}
+    url = f"/api/v1/register/{link['slug']}"
+
+    chinese = await client.post(url, json=bad, headers={"Accept-Language": "zh-CN"})
+    english = await client.post(url, json=bad)
+    valid = {"name": "Li Wei", "email": "li.wei@example.org", "consent": True}
+    missing = await client.post(
+        "/api/v1/register/no-such-link", json=valid, headers={"Accept-Language": "zh"}
+    )
+
+    assert chinese.status_code == english.status_code == 422
+    # What a client branches on is the same in every language...
+    assert chinese.json()["type"] == english.json()["type"] == "/problems/invalid-registration"
+    assert [e["field"] for e in chinese.json()["errors"]] == ["name", "email"]
+    # ...and what a person reads is theirs.
+    assert chinese.json()["title"] == "部分信息需要更正"
+    assert english.json()["title"] == "Some fields need correcting"
+    messages = {e["field"]: e["message"] for e in chinese.json()["errors"]}
+    assert messages == {"name": "请填写姓名。", "email": messages["email"]}
+    assert messages["email"].startswith("不是有效的电子邮箱地址")
+    assert missing.status_code == 404 and missing.json()["title"] == "没有这个报名链接"

@@ -24,6 +24,7 @@ from events_service.auth.schemas import (
 )
 from events_service.deps import JWTAuthDep, SettingsDep
 from events_service.errors import DomainError
+from events_service.locale import N_
 from models import StaffUser
 from models.enums import Role
 
@@ -31,7 +32,7 @@ from models.enums import Role
 class InvalidCredentials(DomainError):
     status_code = 401  # type: ignore[assignment]
     slug = "invalid-credentials"
-    title = "Wrong e-mail or password"
+    title = N_("Wrong e-mail or password")
 
 
 def login_token(

@@ -9,7 +9,7 @@ import phonenumbers
 
 from events_service.errors import DomainError
 from events_service.identity import checked_email
-from events_service.locale import LOCALES, translatable
+from events_service.locale import LOCALES, N_, translatable
 
 MAX_NAME = 200
 MAX_ORGANISATION = 200
@@ -22,7 +22,7 @@ DEFAULT_PHONE_REGION = "CN"
 class InvalidRegistration(DomainError):
     status_code = 422  # type: ignore[assignment]
     slug = "invalid-registration"
-    title = "Some fields need correcting"
+    title = N_("Some fields need correcting")
 
     def __init__(self, errors: dict[str, str]) -> None:
         detail = "; ".join(f"{field}: {message}" for field, message in errors.items())
