@@ -9,7 +9,7 @@
 
   // The page's words, with {name} placeholders filled in.
   function say(key, values) {
-    const text = WORDS[key] || key;
+    const text = typeof WORDS[key] === "string" ? WORDS[key] : key;
     return text.replace(/\{(\w+)\}/g, (whole, name) =>
       values && name in values ? String(values[name]) : whole);
   }
@@ -183,7 +183,8 @@
     await flush();
     const missing = sheet.querySelectorAll("[data-criterion]").length - collect().length;
     if (missing > 0) {
-      show((WORDS.missing || {})[missing] || say("missing"), "error");
+      // One sentence per count, each in the language's own plural form.
+      show((WORDS.missing || {})[missing] || `(${missing})`, "error");
       return;
     }
     if (!window.confirm(say("confirm"))) return;
