@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.accessibility import axe_violations
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import BACKENDS, POSTGRES_URL_VAR, fresh_postgres_database
 from tests.server import cli_env, run_cli, server_process
@@ -131,11 +132,13 @@ def test_judge_scores_an_entry_on_a_phone(site: Site) -> None:
         expect(cards.first.locator(".badge")).to_have_text("To score")
         # Mobile first: nothing wider than the phone.
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert axe_violations(page) == [], "the judge's list"
         title = cards.first.locator(".title").inner_text()
         cards.first.click()
 
         expect(page.locator("h1")).to_have_text(title)
         expect(page.locator(".desc").first).to_contain_text("How new is the idea")
+        assert axe_violations(page) == [], "the score sheet"
         selects = page.locator("select")
         assert selects.count() == 3  # 0-10 in halves: the phone's own picker
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -233,6 +236,7 @@ def test_a_chinese_judge_scores_on_a_phone_in_chinese(site: Site) -> None:
         expect(page.locator("#logout")).to_have_text("退出登录")
         expect(page.locator("a.entry .badge", has_text="已提交")).to_have_count(1)
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert axe_violations(page) == [], "the judge's list, in Chinese"
         assert _latin_left(page, typed) == []
 
         page.locator("a.entry", has=page.locator(".badge", has_text="待评分")).first.click()
