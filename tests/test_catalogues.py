@@ -244,3 +244,27 @@ async def test_problem_documents_speak_the_clients_language(
     assert messages == {"name": "请填写姓名。", "email": messages["email"]}
     assert messages["email"].startswith("不是有效的电子邮箱地址")
     assert missing.status_code == 404 and missing.json()["title"] == "没有这个报名链接"
+
+
+async def test_a_staff_members_own_language_beats_the_browsers(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    english_browser = {**admin, "Accept-Language": "en-GB"}
+
+    chosen = await client.patch(
+        "/api/v1/auth/me", json={"preferred_locale": "zh-Hans"}, headers=admin
+    )
+    assert chosen.status_code == 200 and chosen.json()["preferred_locale"] == "zh-Hans"
+    page = await client.get("/admin/programme", headers=english_browser)
+    assert '<html lang="zh-Hans">' in page.text and "项目数据看板" in page.text
+    # The switch on the page still wins, for that page.
+    switched = await client.get("/admin/programme?lang=en", headers=english_browser)
+    assert '<html lang="en">' in switched.text
+    client.cookies.clear()
+
+    refused = await client.patch("/api/v1/auth/me", json={"preferred_locale": "fr"}, headers=admin)
+    assert refused.status_code == 400
+    cleared = await client.patch("/api/v1/auth/me", json={"preferred_locale": None}, headers=admin)
+    assert cleared.json()["preferred_locale"] is None
+    page = await client.get("/admin/programme", headers=english_browser)
+    assert '<html lang="en">' in page.text

@@ -18,6 +18,7 @@ from events_service.auth.schemas import (
     LoginIn,
     LoginOut,
     PasswordChangeIn,
+    PreferencesIn,
     StaffUserCreate,
     StaffUserOut,
     StaffUserPatch,
@@ -117,6 +118,13 @@ class AuthController(Controller):
     @get("/me", summary="The logged-in staff user")
     async def me(self, request: Request[StaffUser, Token, Any]) -> StaffUserOut:
         return StaffUserOut.of(request.user)
+
+    @patch("/me", summary="Change my own settings: the language of my pages")
+    async def update_me(
+        self, data: JSONBody[PreferencesIn], request: Request[StaffUser, Token, Any]
+    ) -> StaffUserOut:
+        user = await service.set_preferred_locale(request.user.id, data.preferred_locale)
+        return StaffUserOut.of(user)
 
 
 class StaffUserController(Controller):
