@@ -71,7 +71,7 @@ from events_service.registration.pages import (
 from events_service.settings import Settings
 from events_service.stores import store_registry
 from events_service.web.i18n import pick_locale
-from events_service.web.login import login_form, login_page
+from events_service.web.login import login_form, login_page, staff_page_context
 from notifications.controllers import OutboxController
 from notifications.runner import delivering
 
@@ -85,7 +85,9 @@ PASSWORD_PATH = "/api/v1/auth/password"  # noqa: S105 - a route, not a secret
 @get("/", include_in_schema=False)
 async def home(request: Request) -> Template:
     settings: Settings = request.app.state.settings
-    return Template("pages/home.html", context={"settings": settings})
+    return Template(
+        "pages/home.html", context={**staff_page_context(request), "settings": settings}
+    )
 
 
 # Async on purpose: Litestar runs a sync throttle check in a worker thread.

@@ -26,6 +26,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import PathParameter, QueryParameter
 
 from events_service.errors import DomainError, NotFound
+from events_service.locale import N_
 
 # Primary keys are 32-bit on PostgreSQL: anything beyond names no row, and asyncpg
 # refuses to even send it as a parameter.
@@ -54,13 +55,13 @@ TicketToken = Annotated[str, PathParameter(min_length=1, max_length=64)]
 class BadInput(DomainError):
     status_code = 400  # type: ignore[assignment]
     slug = "bad-input"
-    title = "The request contains something no field may hold"
+    title = N_("The request contains something no field may hold")
 
 
 class UnsupportedMediaType(DomainError):
     status_code = 415  # type: ignore[assignment]
     slug = "unsupported-media-type"
-    title = "Unsupported media type"
+    title = N_("Unsupported media type")
 
 
 # A JSON string can carry NUL only as the escape \u0000: an odd number of

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import redis.exceptions
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
@@ -25,6 +26,9 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError, OperationalError
+
+from events_service.locale import DEFAULT_LOCALE, N_, in_language, translatable, words
+from events_service.web.i18n import pick_locale
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ class DomainError(Exception):
 
     status_code = HTTPStatus.BAD_REQUEST
     slug = "bad-request"
-    title = "The request cannot be carried out"
+    title = N_("The request cannot be carried out")
 
     def __init__(self, detail: str, *, extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -49,39 +53,66 @@ class DomainError(Exception):
 class NotFound(DomainError):
     status_code = HTTPStatus.NOT_FOUND
     slug = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(DomainError):
     status_code = HTTPStatus.CONFLICT
     slug = "conflict"
-    title = "Conflicts with the current state"
+    title = N_("Conflicts with the current state")
 
 
 class Forbidden(DomainError):
     status_code = HTTPStatus.FORBIDDEN
     slug = "forbidden"
-    title = "Not allowed"
+    title = N_("Not allowed")
 
 
 class Unprocessable(DomainError):
     status_code = HTTPStatus.UNPROCESSABLE_ENTITY
     slug = "invalid-value"
-    title = "A value is not acceptable"
+    title = N_("A value is not acceptable")
 
 
 _SLUGS_BY_STATUS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthorized", "Authentication required"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflicts with the current state"),
-    413: ("payload-too-large", "Request body too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    429: ("rate-limited", "Too many requests"),
-    503: ("unavailable", "Service unavailable"),
+    400: ("bad-request", N_("Bad request")),
+    401: ("unauthorized", N_("Authentication required")),
+    403: ("forbidden", N_("Not allowed")),
+    404: ("not-found", N_("Not found")),
+    405: ("method-not-allowed", N_("Method not allowed")),
+    409: ("conflict", N_("Conflicts with the current state")),
+    413: ("payload-too-large", N_("Request body too large")),
+    415: ("unsupported-media-type", N_("Unsupported media type")),
+    429: ("rate-limited", N_("Too many requests")),
+    503: ("unavailable", N_("Service unavailable")),
 }
+
+
+class LocalisedProblem(ProblemDetailsException):
+    """A problem document whose human parts (title, detail, the fields' messages) are
+    in the request's language where the catalogue has them; `type` and everything a
+    client branches on stay as they are. English text not in the catalogue (details
+    still written as f-strings) passes through unchanged."""
+
+    def to_response(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        settings = request.app.state.settings
+        locale = pick_locale(request, settings.default_locale)
+        if locale != DEFAULT_LOCALE:
+            w = words(locale)
+            self.title = w.gettext(self.title) if self.title else self.title
+            self.detail = in_language(self.detail, locale) if self.detail else self.detail
+            errors = self.extra.get("errors") if isinstance(self.extra, Mapping) else None
+            if isinstance(errors, list):
+                self.extra = {
+                    **self.extra,  # type: ignore[dict-item]
+                    "errors": [
+                        {**e, "message": in_language(e.get("message", ""), locale)}
+                        if isinstance(e, Mapping)
+                        else e
+                        for e in errors
+                    ],
+                }
+        return super().to_response(request)
 
 
 def _problem(
@@ -96,7 +127,7 @@ def _problem(
     default_slug, default_title = _SLUGS_BY_STATUS.get(
         status, (HTTPStatus(status).phrase.lower().replace(" ", "-"), HTTPStatus(status).phrase)
     )
-    return ProblemDetailsException(
+    return LocalisedProblem(
         status_code=status,
         type_=problem_type(slug or default_slug),
         title=title or default_title,
@@ -128,7 +159,7 @@ def _from_validation(exc: ValidationException) -> ProblemDetailsException:
         400,
         detail,
         slug="validation-error",
-        title="The request is not valid",
+        title=N_("The request is not valid"),
         extra={"errors": fields},
     )
 
@@ -139,7 +170,7 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     status = exc.status_code
     detail = exc.detail if exc.detail else HTTPStatus(status).description
     if status == 413:
-        detail = "The request body is larger than this service accepts."
+        detail = translatable("The request body is larger than this service accepts.")
     extra = exc.extra if isinstance(exc.extra, Mapping) else None
     return _problem(status, detail, extra=extra, headers=exc.headers)
 
@@ -147,18 +178,18 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
 def too_many_requests_problem(exc: HTTPException) -> ProblemDetailsException:
     return _problem(
         429,
-        "Too many requests from this address; wait a minute and try again.",
+        translatable("Too many requests from this address; wait a minute and try again."),
         headers=exc.headers,
     )
 
 
 def _from_does_not_exist(exc: DoesNotExist) -> ProblemDetailsException:
-    return _problem(404, "No such record.")
+    return _problem(404, translatable("No such record."))
 
 
 def _from_integrity_error(exc: IntegrityError) -> ProblemDetailsException:
     logger.info("integrity error turned into 409: %s", exc)
-    return _problem(409, "The change conflicts with an existing record.")
+    return _problem(409, translatable("The change conflicts with an existing record."))
 
 
 # How long a client waits before trying again while the database does not answer: a

@@ -10,6 +10,7 @@ from tortoise import connections
 
 from events_service import __version__
 from events_service.errors import DomainError
+from events_service.locale import N_
 
 DATABASE_TIMEOUT_SECONDS = 2.0
 
@@ -17,7 +18,7 @@ DATABASE_TIMEOUT_SECONDS = 2.0
 class DatabaseUnavailable(DomainError):
     status_code = 503  # type: ignore[assignment]
     slug = "database-unavailable"
-    title = "The database does not answer"
+    title = N_("The database does not answer")
 
 
 class HealthOut(msgspec.Struct):

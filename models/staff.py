@@ -18,6 +18,8 @@ class StaffUser(Model):
     # password (or deactivating) moves it on, which ends every session at once, in
     # every process: the number is read with the account on each request.
     session_generation = fields.IntField(default=0, db_default=0)
+    # The language the member's pages speak unless they switch (None: the browser's).
+    preferred_locale = fields.CharField(max_length=16, null=True)
 
     class Meta:
         table = "staff_user"

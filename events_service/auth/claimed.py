@@ -24,6 +24,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
+from events_service.locale import translatable
 from models.enums import Role
 
 # Route opt: the handler's own first statement checks the staff member (see ClaimedStaff).
@@ -90,10 +91,10 @@ def role_needed(allowed: frozenset[str]) -> str:
     """The 403 detail for a member holding none of `allowed` (admin passes every guard,
     so it is named only when it is the one role)."""
     needed = " or ".join(sorted(allowed - {Role.ADMIN.value})) or Role.ADMIN.value
-    return f"This needs the {needed} role."
+    return translatable("This needs the %(role)s role.", role=needed)
 
 
-LOGIN_ENDED_DETAIL = "This login is no longer valid: log in again."
+LOGIN_ENDED_DETAIL = translatable("This login is no longer valid: log in again.")
 
 # The staff member's current state, for a statement to join in: the columns go in its
 # select list, the join after its FROM item (any row source of exactly one row). They

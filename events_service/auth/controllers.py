@@ -18,12 +18,14 @@ from events_service.auth.schemas import (
     LoginIn,
     LoginOut,
     PasswordChangeIn,
+    PreferencesIn,
     StaffUserCreate,
     StaffUserOut,
     StaffUserPatch,
 )
 from events_service.deps import JWTAuthDep, SettingsDep
 from events_service.errors import DomainError
+from events_service.locale import N_
 from models import StaffUser
 from models.enums import Role
 
@@ -31,7 +33,7 @@ from models.enums import Role
 class InvalidCredentials(DomainError):
     status_code = 401  # type: ignore[assignment]
     slug = "invalid-credentials"
-    title = "Wrong e-mail or password"
+    title = N_("Wrong e-mail or password")
 
 
 def login_token(
@@ -116,6 +118,13 @@ class AuthController(Controller):
     @get("/me", summary="The logged-in staff user")
     async def me(self, request: Request[StaffUser, Token, Any]) -> StaffUserOut:
         return StaffUserOut.of(request.user)
+
+    @patch("/me", summary="Change my own settings: the language of my pages")
+    async def update_me(
+        self, data: JSONBody[PreferencesIn], request: Request[StaffUser, Token, Any]
+    ) -> StaffUserOut:
+        user = await service.set_preferred_locale(request.user.id, data.preferred_locale)
+        return StaffUserOut.of(user)
 
 
 class StaffUserController(Controller):

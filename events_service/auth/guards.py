@@ -8,7 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from events_service.auth.claimed import ClaimedStaff, roles_allow, verifies_staff
+from events_service.auth.claimed import ClaimedStaff, role_needed, roles_allow, verifies_staff
 from models import StaffUser
 from models.enums import Role
 
@@ -21,7 +21,6 @@ class RoleGuard:
 
     def __init__(self, *roles: Role) -> None:
         self.allowed = frozenset({r.value for r in roles} | {Role.ADMIN.value})
-        self.names = " or ".join(r.value for r in roles)
         self.__name__ = f"requires_{'_or_'.join(r.value for r in roles)}"
 
     # Async on purpose: Litestar runs a sync guard in a worker thread, a thread hop
@@ -35,7 +34,7 @@ class RoleGuard:
         if not isinstance(user, StaffUser):
             raise NotAuthorizedException("Log in first.")
         if not roles_allow(user.roles, self.allowed):
-            raise PermissionDeniedException(f"This needs the {self.names} role.")
+            raise PermissionDeniedException(role_needed(self.allowed))
 
 
 admin_only = RoleGuard(Role.ADMIN)

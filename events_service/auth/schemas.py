@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -20,6 +20,16 @@ Roles = Annotated[list[Role], msgspec.Meta(min_length=1, max_length=3)]
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
+
+
+# One of events_service.locale.LOCALES (a literal here, for the OpenAPI schema).
+Locale = Literal["en", "zh-Hans"]
+
+
+class PreferencesIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The logged-in member's own settings; null: follow the browser's language."""
+
+    preferred_locale: Locale | None
 
 
 class PasswordChangeIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,6 +52,7 @@ class StaffUserOut(msgspec.Struct):
     active: bool
     created_at: datetime
     last_login_at: datetime | None
+    preferred_locale: Locale | None = None
 
     @classmethod
     def of(cls, user: StaffUser) -> StaffUserOut:
@@ -53,6 +64,7 @@ class StaffUserOut(msgspec.Struct):
             active=user.active,
             created_at=user.created_at,
             last_login_at=user.last_login_at,
+            preferred_locale=user.preferred_locale,
         )
 
 

@@ -178,3 +178,9 @@ async def revoke_token(jti: str, expires_at: datetime) -> None:
     await RevokedToken.get_or_create(jti=jti, defaults={"expires_at": expires_at})
     # Expired entries can never match a valid token again.
     await RevokedToken.filter(expires_at__lt=timezone.now()).delete()
+
+
+async def set_preferred_locale(user_id: int, locale: str | None) -> StaffUser:
+    """The language the member's pages speak (None: the browser's)."""
+    await StaffUser.filter(id=user_id).update(preferred_locale=locale)
+    return await get_staff_user(user_id)

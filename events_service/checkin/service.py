@@ -9,14 +9,12 @@ under concurrent scans of one person at two events and under undo.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import babel
 from babel.dates import format_datetime, format_time
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
@@ -36,7 +34,8 @@ from events_service.db import (
     held_connection,
 )
 from events_service.errors import Conflict, NotFound, Unprocessable
-from events_service.locale import DEFAULT_LOCALE, N_, babel_locale, words
+from events_service.locale import DEFAULT_LOCALE, N_, words
+from events_service.locale.dates import format_locale
 from events_service.reach.counter import (
     benefit_organisation_of,
     count_admission,
@@ -78,11 +77,6 @@ _DATE_TIME_PATTERNS = {"zh-Hans": "yyyy年M月d日 HH:mm"}
 _DATE_TIME_PATTERN = "yyyy-MM-dd HH:mm"
 
 
-@functools.cache
-def _babel_locale(locale: str) -> babel.Locale:
-    return babel.Locale.parse(babel_locale(locale))
-
-
 def _zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
@@ -92,17 +86,17 @@ def _zone(name: str | None) -> ZoneInfo:
 
 def local_time(moment: datetime, zone: str | None, locale: str) -> str:
     """The moment's wall-clock time (HH:mm) in the event's timezone."""
-    return format_time(moment, "HH:mm", tzinfo=_zone(zone), locale=_babel_locale(locale))
+    return format_time(moment, "HH:mm", tzinfo=_zone(zone), locale=format_locale(locale))
 
 
 def local_date_time(moment: datetime, zone: str | None, locale: str) -> str:
     pattern = _DATE_TIME_PATTERNS.get(locale, _DATE_TIME_PATTERN)
-    return format_datetime(moment, pattern, tzinfo=_zone(zone), locale=_babel_locale(locale))
+    return format_datetime(moment, pattern, tzinfo=_zone(zone), locale=format_locale(locale))
 
 
 class ScanIdReused(Conflict):
     slug = "scan-id-reused"
-    title = "Scan id already used for another scan"
+    title = N_("Scan id already used for another scan")
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,33 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """Text for a reader whose language is known only later (a field's error, shown on
+    a page or in a problem document): the string itself is the English, filled in;
+    `in_language` gives it in another language. Made by `translatable`."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, values: dict[str, Any]) -> Message:
+        message = super().__new__(cls, msgid % values)
+        message.msgid, message.values = msgid, values
+        return message
+
+    def in_language(self, locale: str) -> str:
+        return words(locale).gettext(self.msgid, **self.values)
+
+
+def translatable(msgid: str, **values: Any) -> Message:
+    """A Message (extracted for the catalogue: `make messages` knows this keyword)."""
+    return Message(msgid, values)
+
+
+def in_language(text: str, locale: str) -> str:
+    """A Message in `locale`; any other text as it is (what people typed, say)."""
+    return text.in_language(locale) if isinstance(text, Message) else text
+
+
 @dataclass(frozen=True)
 class Words:
     """gettext for one language, with `%(name)s` placeholders filled from keywords."""

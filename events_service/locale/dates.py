@@ -1,30 +1,58 @@
-"""Event times as people at the venue read them, in the event's timezone."""
+"""Event times as people at the venue read them: in the event's timezone, in the
+reader's language (Babel's CLDR formats: "Sat, 12 Dec 2026" / "2026年12月12日周六")."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-_WEEKDAYS_ZH = "一二三四五六日"
+from babel import Locale
+from babel.dates import format_interval, format_skeleton, format_time
+
+from events_service.locale import words
+
+# The CLDR locale each of LOCALES formats dates with: British English writes the day
+# before the month ("12 Dec"), as most of the base's English readers do.
+_FORMAT_LOCALES = {"en": "en_GB", "zh-Hans": "zh_Hans_CN"}
+
+
+@functools.cache
+def format_locale(locale: str) -> Locale:
+    return Locale.parse(_FORMAT_LOCALES.get(locale, "en_GB"))
+
+
+def _utc_offset(moment: datetime) -> str:
+    offset = moment.strftime("%z")
+    return f"UTC{offset[:3]}:{offset[3:]}"
 
 
 def format_when(starts_at: datetime, ends_at: datetime, zone: str, locale: str) -> str:
     """The event's time as people at the venue read it, with the zone spelled out."""
-    tz = ZoneInfo(zone)
+    tz, cldr, w = ZoneInfo(zone), format_locale(locale), words(locale)
     start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
-    offset = start.strftime("%z")
-    utc = f"UTC{offset[:3]}:{offset[3:]}"
-    same_day = start.date() == end.date()
-    if locale == "zh-Hans":
-        day = f"{start.year}年{start.month}月{start.day}日（周{_WEEKDAYS_ZH[start.weekday()]}）"
-        end_text = end.strftime("%H:%M") if same_day else f"{end.month}月{end.day}日 {end:%H:%M}"
-        return f"{day} {start:%H:%M}–{end_text}（{zone}，{utc}）"
-    end_text = end.strftime("%H:%M") if same_day else end.strftime("%a %d %b %Y, %H:%M")
-    return f"{start:%a %d %b %Y, %H:%M}–{end_text} ({zone}, {utc})"
+    if start.date() == end.date():
+        when = w.gettext(
+            "%(day)s, %(times)s",
+            day=format_skeleton("yMMMEd", start, tzinfo=tz, locale=cldr),
+            times=format_interval(start, end, "Hm", tzinfo=tz, locale=cldr),
+        )
+    else:
+        when = w.gettext(
+            "%(start)s – %(end)s",
+            start=format_instant(start, zone, locale),
+            end=format_instant(end, zone, locale),
+        )
+    return w.gettext(
+        "%(when)s (%(zone)s, %(offset)s)", when=when, zone=zone, offset=_utc_offset(start)
+    )
 
 
 def format_instant(moment: datetime, zone: str, locale: str) -> str:
-    local = moment.astimezone(ZoneInfo(zone))
-    if locale == "zh-Hans":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-    return local.strftime("%d %b %Y, %H:%M")
+    """A moment as a date and a time at the venue ("12 Dec 2026, 09:30")."""
+    tz, cldr = ZoneInfo(zone), format_locale(locale)
+    return words(locale).gettext(
+        "%(day)s, %(time)s",
+        day=format_skeleton("yMMMd", moment, tzinfo=tz, locale=cldr),
+        time=format_time(moment, "HH:mm", tzinfo=tz, locale=cldr),
+    )

@@ -16,19 +16,20 @@ from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound
 from events_service.identity import organisation_key
+from events_service.locale import N_, translatable
 from events_service.registration.forms import CleanDetails, InvalidRegistration
 from events_service.registration.upserts import organisation_id
 from models import Organisation, Person, Registration
 from models.enums import EventStatus, RegistrationStatus
 
-ORGANISATION_LOCKED = (
-    "your organisation is counted from your attendance: ask the organisers to change it"
+ORGANISATION_LOCKED = translatable(
+    "Your organisation is counted from your attendance: ask the organisers to change it."
 )
 
 
 class TicketClosed(Conflict):
     slug = "ticket-closed"
-    title = "This ticket can no longer be changed"
+    title = N_("This ticket can no longer be changed")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import phonenumbers
 
 from events_service.errors import DomainError
 from events_service.identity import checked_email
-from events_service.locale import LOCALES
+from events_service.locale import LOCALES, N_, translatable
 
 MAX_NAME = 200
 MAX_ORGANISATION = 200
@@ -22,7 +22,7 @@ DEFAULT_PHONE_REGION = "CN"
 class InvalidRegistration(DomainError):
     status_code = 422  # type: ignore[assignment]
     slug = "invalid-registration"
-    title = "Some fields need correcting"
+    title = N_("Some fields need correcting")
 
     def __init__(self, errors: dict[str, str]) -> None:
         detail = "; ".join(f"{field}: {message}" for field, message in errors.items())
@@ -99,22 +99,24 @@ def _clean_details(form: RegistrationForm | DetailsForm, errors: dict[str, str])
     """The rules of the person's own fields, the same on registration and on edit."""
     name = _clean_text(form.name)
     if not name:
-        errors["name"] = "required"
+        errors["name"] = translatable("Please enter your name.")
     elif len(name) > MAX_NAME:
-        errors["name"] = f"at most {MAX_NAME} characters"
+        errors["name"] = translatable("At most %(n)s characters.", n=MAX_NAME)
 
     phone = None
     if form.phone and form.phone.strip():
         phone = normalise_phone(form.phone)
         if phone is None:
-            errors["phone"] = "not a phone number (include +country code outside China)"
+            errors["phone"] = translatable(
+                "Not a phone number: include the +country code outside mainland China."
+            )
 
     organisation = _clean_text(form.organisation) or None
     if organisation and len(organisation) > MAX_ORGANISATION:
-        errors["organisation"] = f"at most {MAX_ORGANISATION} characters"
+        errors["organisation"] = translatable("At most %(n)s characters.", n=MAX_ORGANISATION)
     job_title = _clean_text(form.job_title) or None
     if job_title and len(job_title) > MAX_JOB_TITLE:
-        errors["job_title"] = f"at most {MAX_JOB_TITLE} characters"
+        errors["job_title"] = translatable("At most %(n)s characters.", n=MAX_JOB_TITLE)
     return CleanDetails(
         name=name,
         phone=phone,
@@ -142,16 +144,20 @@ def clean_registration(form: RegistrationForm, default_locale: str = "en") -> Cl
 
     email = checked_email(form.email or "")
     if email is None:
-        errors["email"] = "not an e-mail address"
+        errors["email"] = translatable(
+            "Not an e-mail address: check it, for example name@example.com."
+        )
     # The fields in the form's order: name, e-mail, then the optional ones.
     errors.update({k: v for k, v in detail_errors.items() if k != "name"})
 
     if form.consent is not True:
-        errors["consent"] = "consent to the use of your data is required to register"
+        errors["consent"] = translatable(
+            "Please agree to the use of your details: registration needs it."
+        )
 
     locale = form.locale or default_locale
     if locale not in LOCALES:
-        errors["locale"] = f"one of {', '.join(LOCALES)}"
+        errors["locale"] = translatable("One of %(locales)s.", locales=", ".join(LOCALES))
 
     if errors:
         raise InvalidRegistration(errors)

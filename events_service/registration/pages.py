@@ -14,7 +14,7 @@ from events_service.boundary import TicketToken
 from events_service.checkin.codes import issue_code
 from events_service.deps import SettingsDep
 from events_service.errors import DomainError, NotFound
-from events_service.locale import other_locale, words
+from events_service.locale import N_, in_language, other_locale, words
 from events_service.locale.dates import format_instant, format_when
 from events_service.privacy.masks import mask_phone
 from events_service.registration import details, service
@@ -78,6 +78,10 @@ def _page(
     **context: Any,
 ) -> Template:
     locale = pick_locale(request, settings.default_locale)
+    if "errors" in context:  # the fields' problems, in the page's language
+        context["errors"] = {
+            field: in_language(problem, locale) for field, problem in context["errors"].items()
+        }
     response = Template(
         template,
         context={
@@ -298,14 +302,14 @@ async def _confirmed_code(token: str, settings: Any) -> str:
 class TicketNotUsable(DomainError):
     status_code = 409  # type: ignore[assignment]
     slug = "ticket-not-confirmed"
-    title = "The ticket has no entry code"
+    title = N_("The ticket has no entry code")
 
 
 class TicketGone(DomainError):
     """A cancelled event or registration: the code and the invite are gone for good."""
 
     status_code = 410  # type: ignore[assignment]
-    title = "The ticket is no longer valid"
+    title = N_("The ticket is no longer valid")
 
     def __init__(self, detail: str, *, slug: str) -> None:
         super().__init__(detail)

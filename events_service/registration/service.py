@@ -28,6 +28,7 @@ from tortoise.transactions import in_transaction
 from events_service.db import Engine, default_connection, engine_of, execute, fetch_rows
 from events_service.errors import Conflict, DomainError, NotFound
 from events_service.identity import organisation_key
+from events_service.locale import N_
 from events_service.registration.forms import CleanRegistration
 from events_service.registration.statements import (
     INSERT_REGISTRATION,
@@ -72,12 +73,12 @@ class RegistrationRefused(DomainError):
             LinkState.CANCELLED: "event-cancelled",
         }[state]
         self.title = {
-            LinkState.UNKNOWN: "No such registration link",
-            LinkState.NOT_OPEN: "Registration has not opened yet",
-            LinkState.CLOSED: "Registration is closed",
-            LinkState.QUOTA_REACHED: "This link's places are taken",
-            LinkState.SOLD_OUT: "The event is sold out",
-            LinkState.CANCELLED: "The event is cancelled",
+            LinkState.UNKNOWN: N_("No such registration link"),
+            LinkState.NOT_OPEN: N_("Registration has not opened yet"),
+            LinkState.CLOSED: N_("Registration is closed"),
+            LinkState.QUOTA_REACHED: N_("This link's places are taken"),
+            LinkState.SOLD_OUT: N_("The event is sold out"),
+            LinkState.CANCELLED: N_("The event is cancelled"),
         }[state]
         if state is LinkState.UNKNOWN:
             self.status_code = 404  # type: ignore[assignment]
@@ -370,7 +371,7 @@ async def get_ticket(manage_token: str) -> Registration:
 
 class AlreadyAdmitted(Conflict):
     slug = "already-admitted"
-    title = "The ticket has been used"
+    title = N_("The ticket has been used")
 
 
 async def cancel(manage_token: str) -> tuple[Registration, list[int]]:

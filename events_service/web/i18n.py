@@ -10,10 +10,13 @@ LOCALE_COOKIE = "lang"
 
 
 def pick_locale(request: Request, default: str = "en") -> str:
-    """?lang= beats the remembered choice, which beats the browser's languages."""
+    """?lang= beats the remembered choice, which beats a logged-in staff member's
+    preferred language, which beats the browser's languages."""
+    user = request.scope.get("user")
     return negotiate(
         explicit=request.query_params.get("lang"),
         remembered=request.cookies.get(LOCALE_COOKIE),
+        preferred=getattr(user, "preferred_locale", None),
         accept_language=request.headers.get("accept-language", ""),
         default=default,
     )

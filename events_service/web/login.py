@@ -17,6 +17,8 @@ from litestar.response import Redirect, Template
 from events_service.auth.controllers import login_token
 from events_service.auth.service import authenticate
 from events_service.deps import JWTAuthDep, SettingsDep
+from events_service.locale import in_language, other_locale, translatable, words
+from events_service.web.i18n import pick_locale
 
 LOGIN_PAGE = "/login"
 
@@ -34,27 +36,48 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(next_path: str, error: str = "", status_code: int = 200) -> Template:
+def staff_page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What every staff page needs to speak the request's language."""
+    settings = request.app.state.settings
+    locale = pick_locale(request, settings.default_locale)
+    return {
+        **words(locale).template_context(),
+        "locale": locale,
+        "other_locale": other_locale(locale),
+        "path": request.url.path,
+    }
+
+
+def _login_page(
+    request: Request[Any, Any, Any], next_path: str, error: str = "", status_code: int = 200
+) -> Template:
+    context = staff_page_context(request)
     return Template(
         "pages/login.html",
-        context={"next": next_path, "error": error},
+        context={**context, "next": next_path, "error": in_language(error, context["locale"])},
         status_code=status_code,
     )
 
 
+WRONG_LOGIN = translatable("Wrong e-mail or password, or the account is deactivated.")
+
+
 @get(LOGIN_PAGE, include_in_schema=False, opt={"exclude_from_auth": True})
 async def login_page(request: Request[Any, Any, Any]) -> Template:
-    return _login_page(safe_next(request.query_params.get("next")))
+    return _login_page(request, safe_next(request.query_params.get("next")))
 
 
 @post(LOGIN_PAGE, include_in_schema=False, opt={"exclude_from_auth": True}, status_code=303)
 async def login_form(
-    data: URLEncodedBody[LoginForm], jwt_auth: JWTAuthDep, settings: SettingsDep
+    request: Request[Any, Any, Any],
+    data: URLEncodedBody[LoginForm],
+    jwt_auth: JWTAuthDep,
+    settings: SettingsDep,
 ) -> Response[Any]:
     target = safe_next(data.next)
     user = await authenticate(data.email[:254], data.password[:256])
     if user is None:
-        return _login_page(target, "Wrong e-mail or password, or the account is deactivated.", 401)
+        return _login_page(request, target, WRONG_LOGIN, 401)
     _, cookie, _ = login_token(jwt_auth, settings, user)
     return Redirect(target, status_code=303, cookies=[cookie])
 
@@ -64,10 +87,17 @@ def to_login(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     return Redirect(f"{LOGIN_PAGE}?next={request.url.path}")
 
 
-def wrong_role(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def wrong_role(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    context = staff_page_context(request)
+    locale = context["locale"]
+    detail = getattr(exc, "detail", None) or str(exc)
     return Template(
         "pages/staff_message.html",
-        context={"title": "Not allowed", "message": str(getattr(exc, "detail", exc))},
+        context={
+            **context,
+            "title": words(locale).gettext("Not allowed"),
+            "message": in_language(detail, locale),
+        },
         status_code=403,
     )
 

@@ -1,7 +1,38 @@
 // Judge pages: log in, autosave drafts, submit. No framework; works on a phone.
+// Every word shown comes from the page (#judge-words), translated into its language.
 "use strict";
 
 (function () {
+  const source = document.getElementById("judge-words");
+  const WORDS = source ? JSON.parse(source.textContent) : {};
+  const LANG = document.documentElement.lang || undefined;
+
+  // The page's words, with {name} placeholders filled in.
+  function say(key, values) {
+    const text = typeof WORDS[key] === "string" ? WORDS[key] : key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) =>
+      values && name in values ? String(values[name]) : whole);
+  }
+
+  // Why the server refused, in the page's words (the API's own detail is English).
+  async function reason(response) {
+    const problem = await response.json().catch(() => ({}));
+    const type = problem.type || "";
+    if (response.status === 401) return say("logged_out");
+    if (response.status === 404) return say("not_yours");
+    if (response.status === 422) return say("invalid");
+    if (type.endsWith("/sheet-submitted")) return say("sheet_submitted");
+    if (response.status === 409 && problem.round_status) return say("round_not_open");
+    if (response.status === 409) {
+      const opens = (document.querySelector("[data-opens-at]") || {}).dataset || {};
+      const early = opens.opensAt && Date.now() < Date.parse(opens.opensAt);
+      const key = early ? "not_yet_open" : "window_closed";
+      if (WORDS[key]) return say(key);
+      return say("round_not_open");
+    }
+    return say("server", { status: response.status });
+  }
+
   // Cookie-authenticated writes carry the CSRF token the page was served with.
   function csrfHeaders() {
     const found = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -18,19 +49,28 @@
         email: login.elements.email.value,
         password: login.elements.password.value,
       };
-      const response = await fetch("/api/v1/auth/login", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", ...csrfHeaders() },
-        credentials: "same-origin",
-        body: JSON.stringify(body),
-      });
+      let response;
+      try {
+        response = await fetch("/api/v1/auth/login", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", ...csrfHeaders() },
+          credentials: "same-origin",
+          body: JSON.stringify(body),
+        });
+      } catch (failure) {
+        error.textContent = say("offline");
+        error.hidden = false;
+        return;
+      }
       if (response.ok) {
         // The HttpOnly cookie set by the response authenticates the pages.
         window.location.assign(login.dataset.next || "/judge");
         return;
       }
-      const problem = await response.json().catch(() => ({}));
-      error.textContent = problem.detail || "Login failed.";
+      error.textContent =
+        response.status === 401 ? say("login_refused")
+          : response.status === 429 ? say("too_many")
+            : say("login_failed");
       error.hidden = false;
     });
   }
@@ -68,6 +108,11 @@
     return scores;
   }
 
+  // A failed fetch (no network) is a TypeError with the browser's English words.
+  function message(error) {
+    return error instanceof TypeError ? say("offline") : error.message;
+  }
+
   function show(text, kind) {
     state.textContent = text;
     state.className = "state " + (kind || "");
@@ -83,8 +128,7 @@
       body: JSON.stringify({ scores: collect(), submit: submit }),
     });
     if (response.ok) return response.json();
-    const problem = await response.json().catch(() => ({}));
-    throw new Error(problem.detail || `Error ${response.status}`);
+    throw new Error(await reason(response));
   }
 
   function lock(text) {
@@ -96,15 +140,15 @@
 
   function save() {
     if (locked) return inFlight;
-    show("Saving…", "saving");
+    show(say("saving"), "saving");
     // One request at a time, in order: the last change is the one that stays.
     inFlight = inFlight
       .then(() => put(false))
       .then(() => {
-        const at = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-        show(`Draft saved at ${at}.`, "saved");
+        const at = new Date().toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
+        show(say("saved_at", { time: at }), "saved");
       })
-      .catch((error) => show(`Not saved: ${error.message}`, "error"));
+      .catch((error) => show(say("not_saved", { reason: message(error) }), "error"));
     return inFlight;
   }
 
@@ -139,15 +183,16 @@
     await flush();
     const missing = sheet.querySelectorAll("[data-criterion]").length - collect().length;
     if (missing > 0) {
-      show(`Score every criterion before submitting (${missing} missing).`, "error");
+      // One sentence per count, each in the language's own plural form.
+      show((WORDS.missing || {})[missing] || `(${missing})`, "error");
       return;
     }
-    if (!window.confirm("Submit these scores? They are final after this.")) return;
+    if (!window.confirm(say("confirm"))) return;
     try {
       await put(true);
-      lock("Submitted — this sheet is final.");
+      lock(say("submitted"));
     } catch (error) {
-      show(`Not submitted: ${error.message}`, "error");
+      show(say("not_submitted", { reason: message(error) }), "error");
     }
   });
 })();

@@ -1,0 +1,231 @@
+"""The judge pages and the certificate in Chinese and in English, as a judge reads them.
+
+A Chinese judge (?lang=zh-Hans, or a browser sending Accept-Language: zh-CN) sees
+every fixed word in Chinese, plurals as the language has them, and round times in
+the event's timezone written the Chinese way; an English judge sees English. What
+people typed (entry titles, criterion names) stays as typed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import httpx
+
+from tests.conftest import LoginAs
+from tests.judging_helpers import API, my_assignments, ok, scored_round, submit
+from tests.test_judging_winners import closed_final_round
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# Words on the page that are nobody's fixed text: the switch to English, a hash's name.
+NOT_FIXED_WORDS = ("English", "SHA-256", "Asia/Shanghai")
+
+
+class _Seen(HTMLParser):
+    """What a reader sees or hears: text nodes and the spoken attributes; not scripts."""
+
+    SPOKEN = {"alt", "title", "aria-label", "placeholder"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self._skip = 0
+        self.words: dict = {}
+        self._in_words = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style"):
+            self._skip += 1
+            self._in_words = ("id", "judge-words") in attrs
+        self.texts += [v for k, v in attrs if k in self.SPOKEN and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip -= 1
+            self._in_words = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_words:
+            self.words = json.loads(data)
+        elif not self._skip and data.strip():
+            self.texts.append(data.strip())
+
+
+def seen(html: str) -> _Seen:
+    parser = _Seen()
+    parser.feed(html)
+    return parser
+
+
+def english_left(html: str, typed: list[str]) -> list[str]:
+    """Latin words the page shows that no person typed: fixed words left untranslated."""
+    left = []
+    for text in seen(html).texts:
+        for value in sorted([*typed, *NOT_FIXED_WORDS], key=len, reverse=True):
+            text = text.replace(value, " ")
+        left += re.findall(r"[A-Za-z]{2,}", text)
+    return left
+
+
+def _all_values(words: dict) -> list[str]:
+    out: list[str] = []
+    for value in words.values():
+        out += _all_values(value) if isinstance(value, dict) else [value]
+    return out
+
+
+async def _judge_with_round(client: httpx.AsyncClient, admin: dict[str, str], entries: int):
+    setup = await scored_round(client, admin, entries=entries, judges=1, k=1)
+    window = {"opens_at": "2020-01-01T00:00:00Z", "closes_at": "2099-01-02T10:30:00Z"}
+    ok(await client.patch(f"{API}/rounds/{setup.round_id}", json=window, headers=admin))
+    headers = next(iter(setup.judges.values()))
+    return setup, headers, await my_assignments(client, headers)
+
+
+TYPED = [
+    "Preliminary",
+    "Innovation",
+    "Feasibility",
+    "How good is the innovation?",
+    "How good is the feasibility?",
+] + [f"{kind} {i}" for kind in ("Entry", "Team", "Org") for i in range(4)]
+
+
+async def test_the_judge_list_and_sheet_in_chinese(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup, headers, mine = await _judge_with_round(client, admin, entries=2)
+    ok(await submit(client, headers, mine[0]["id"], {c: 1 for c in setup.criteria}))
+    typed = [*TYPED, "Judge0"]
+
+    listing = await client.get("/judge?lang=zh-Hans", headers=headers)
+    client.cookies.clear()
+    assert listing.status_code == 200
+    assert '<html lang="zh-Hans">' in listing.text
+    texts = seen(listing.text).texts
+    assert "我的评审作品" in texts and "退出登录" in texts
+    assert "已提交 1 / 2 个作品" in texts
+    assert "已提交" in texts and "待评分" in texts
+    # The round's closing in the event's timezone (Asia/Shanghai), the Chinese way.
+    assert "评分截止：2099年1月2日 18:30" in texts
+    assert 'hreflang="en"' in listing.text and "English" in texts
+    assert english_left(listing.text, typed) == []
+    assert all(CJK.search(text) for text in _all_values(seen(listing.text).words))
+
+    # The browser's language alone is enough.
+    sheet = await client.get(
+        f"/judge/assignments/{mine[1]['id']}", headers={**headers, "Accept-Language": "zh-CN"}
+    )
+    assert sheet.status_code == 200 and '<html lang="zh-Hans">' in sheet.text
+    page = seen(sheet.text)
+    assert "提交最终评分" in page.texts and "全部作品" in page.texts
+    assert "尚未评分。您的选择会自动保存。" in page.texts
+    assert "0–10 · 权重 67%" in page.texts
+    assert "评分时间：2020年1月1日 08:00 至 2099年1月2日 18:30（Asia/Shanghai）" in page.texts
+    assert "备注（选填）" in page.texts and "关于“Innovation”的备注" in page.texts
+    assert english_left(sheet.text, typed) == []
+    # judge.js's words, in Chinese: "2 missing" has the one Chinese plural form.
+    assert page.words["missing"] == {
+        "1": "提交前请为每一项评分标准打分（还差 1 项）。",
+        "2": "提交前请为每一项评分标准打分（还差 2 项）。",
+    }
+    assert page.words["saved_at"] == "草稿已于 {time} 保存。"
+    assert page.words["window_closed"] == "评分已于 2099年1月2日 18:30 截止。"
+    assert all(CJK.search(text) for text in _all_values(page.words))
+
+    # The API keeps ISO 8601.
+    round_ = ok(await client.get(f"{API}/rounds/{setup.round_id}", headers=admin))
+    assert round_["closes_at"].startswith("2099-01-02T10:30:00")
+
+
+async def test_the_judge_pages_stay_english_for_an_english_judge(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    _, headers, mine = await _judge_with_round(client, admin, entries=1)
+
+    listing = await client.get("/judge", headers={**headers, "Accept-Language": "en-GB,en"})
+    assert '<html lang="en">' in listing.text
+    texts = seen(listing.text).texts
+    assert "My entries" in texts and "0 of 1 entry submitted" in texts
+    # CLDR puts a narrow no-break space before PM.
+    assert "Scoring closes Jan 2, 2099, 6:30\u202fPM" in texts
+    assert "中文" in texts and 'hreflang="zh-Hans"' in listing.text
+    assert not [t for t in texts if CJK.search(t) and t != "中文"]
+
+    sheet = await client.get(f"/judge/assignments/{mine[0]['id']}?lang=en", headers=headers)
+    client.cookies.clear()
+    page = seen(sheet.text)
+    assert "Submit final scores" in page.texts and "0–10 · weight 67%" in page.texts
+    assert page.words["missing"]["1"] == "Score every criterion before submitting (1 missing)."
+    assert page.words["submitted"] == "Submitted — this sheet is final."
+    assert not [t for t in page.texts if CJK.search(t) and t != "中文"]
+
+
+async def test_plurals_of_the_progress_line(client: httpx.AsyncClient, login_as: LoginAs) -> None:
+    admin = await login_as("admin")
+    _, headers, _ = await _judge_with_round(client, admin, entries=2)
+    listing = await client.get("/judge?lang=en", headers=headers)
+    client.cookies.clear()
+    assert "0 of 2 entries submitted" in seen(listing.text).texts
+
+
+async def test_login_refusals_and_redirects_in_chinese(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    # The way to the login form keeps the language asked for, and the form's target.
+    away = await client.get("/judge?lang=zh-Hans", follow_redirects=False)
+    assert away.headers["location"] == "/judge/login?next=%2Fjudge&lang=zh-Hans"
+    login = await client.get(away.headers["location"])
+    client.cookies.clear()
+    assert '<html lang="zh-Hans">' in login.text
+    page = seen(login.text)
+    assert "评委登录" in page.texts and "密码" in page.texts and "登录" in page.texts
+    assert english_left(login.text, []) == []
+    assert page.words["login_refused"] == "电子邮箱或密码错误，或账号已停用。"
+    # The switch to English stays on the form, with its target.
+    assert 'href="/judge/login?next=%2Fjudge&amp;lang=en"' in login.text
+
+    door_staff = await login_as("staff")
+    refused = await client.get("/judge", headers={**door_staff, "Accept-Language": "zh-CN"})
+    assert refused.status_code == 403
+    assert "此账号没有评委权限。" in seen(refused.text).texts
+    assert english_left(refused.text, []) == []
+
+    admin = await login_as("admin")
+    missing = await client.get("/judge/assignments/999999?lang=zh-Hans", headers=admin)
+    client.cookies.clear()
+    assert missing.status_code == 404 and "没有这个作品" in seen(missing.text).texts
+
+
+async def test_the_certificate_in_chinese_keeps_the_names_as_typed(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await closed_final_round(client, admin)
+    ok(await client.post(f"{API}/rounds/{setup.round_id}/close", headers=admin))
+    published = ok(await client.post(f"{API}/competitions/{setup.event_id}/winners", headers=admin))
+    first = published[0]
+
+    chinese = await client.get(
+        f"/winners/{first['id']}/certificate", headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    )
+    assert chinese.status_code == 200 and '<html lang="zh-Hans">' in chinese.text
+    texts = seen(chinese.text).texts
+    assert "证书" in texts and "授予" in texts and "打印" in texts
+    assert "First prize" in texts and "Entry 1" in texts  # as the organisers typed them
+    assert any(re.fullmatch(r"发布于 \d{4}年\d{1,2}月\d{1,2}日", t) for t in texts), texts
+    assert any("第 1 名" in t and "得分" in t for t in texts)
+    settings = client._transport.app.state.settings  # type: ignore[attr-defined]
+    typed = ["First prize", "Preliminary", settings.programme_name, first["hash"]]
+    typed += [f"Entry {i}" for i in range(4)] + [f"Team {i}" for i in range(4)]
+    typed += [f"Org {i}" for i in range(4)] + [settings.public_base_url, "/api/v1/winners/verify"]
+    assert english_left(chinese.text, typed) == []
+
+    english = await client.get(f"/winners/{first['id']}/certificate?lang=en")
+    client.cookies.clear()
+    assert "Certificate" in seen(english.text).texts and "awarded to" in seen(english.text).texts
+    assert not CJK.search(english.text.replace("中文", ""))
