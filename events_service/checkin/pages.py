@@ -12,10 +12,9 @@ from litestar.security.jwt import Token
 from tortoise import timezone
 
 from events_service.auth.guards import staff_only
-from events_service.deps import SettingsDep
-from events_service.locale import other_locale, translations, words
-from events_service.web.i18n import LOCALE_COOKIE, pick_locale
-from events_service.web.login import PAGE_EXCEPTION_HANDLERS
+from events_service.locale import translations, words
+from events_service.web.i18n import LOCALE_COOKIE
+from events_service.web.login import PAGE_EXCEPTION_HANDLERS, staff_page_context
 from models import Event, StaffUser
 from models.enums import EventStatus
 
@@ -77,8 +76,9 @@ def door_words(locale: str) -> dict[str, Any]:
     exception_handlers=PAGE_EXCEPTION_HANDLERS,
     include_in_schema=False,
 )
-async def scan_page(request: Request[StaffUser, Token, Any], settings: SettingsDep) -> Template:
-    locale = pick_locale(request, settings.default_locale)
+async def scan_page(request: Request[StaffUser, Token, Any]) -> Template:
+    context = staff_page_context(request)
+    locale = context["locale"]
     # Today's and the coming week's events: what a door could be scanning for.
     now = timezone.now()
     events = (
@@ -93,10 +93,7 @@ async def scan_page(request: Request[StaffUser, Token, Any], settings: SettingsD
     response = Template(
         "pages/scan.html",
         context={
-            **words(locale).template_context(),
-            "locale": locale,
-            "other_locale": other_locale(locale),
-            "path": request.url.path,
+            **context,
             "user": request.user,
             "events": [
                 {"id": e.id, "title": e.title, "starts_at": e.starts_at.isoformat()} for e in events
@@ -104,6 +101,7 @@ async def scan_page(request: Request[StaffUser, Token, Any], settings: SettingsD
             "door_words": door_words(locale),
         },
     )
+    # A switch (?lang=) is remembered, as on the public pages.
     if request.query_params.get("lang") == locale:
         response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
     return response
