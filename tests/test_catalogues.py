@@ -269,3 +269,14 @@ async def test_a_staff_members_own_language_beats_the_browsers(
     assert cleared.json()["preferred_locale"] is None
     page = await client.get("/admin/programme", headers=english_browser)
     assert '<html lang="en">' in page.text
+
+
+async def test_a_refusals_detail_is_in_the_clients_language(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    chinese = await client.get("/api/v1/events/999999", headers={**admin, "Accept-Language": "zh"})
+    english = await client.get("/api/v1/events/999999", headers=admin)
+
+    assert chinese.status_code == english.status_code == 404
+    assert chinese.json()["detail"] == "没有活动 999999。" and chinese.json()["title"] == "未找到"
+    assert english.json()["detail"] == "No event 999999." and english.json()["title"] == "Not found"

@@ -15,6 +15,7 @@ from events_service.auth.passwords import hash_password, needs_rehash, verify_pa
 from events_service.db import default_connection, fetch_rows
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.identity import checked_email, normalise_email
+from events_service.locale import translatable
 from models import RevokedToken, StaffUser
 from models.enums import Role
 
@@ -34,7 +35,12 @@ def _checked_roles(roles: Iterable[str]) -> list[str]:
 
 def _checked_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Unprocessable(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise Unprocessable(
+            translatable(
+                "A password needs at least %(MIN_PASSWORD_LENGTH)s characters.",
+                MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+            )
+        )
     return password
 
 
@@ -43,7 +49,7 @@ async def create_staff_user(
 ) -> StaffUser:
     address = checked_email(email)
     if address is None:
-        raise Unprocessable(f"{email!r} is not an e-mail address.")
+        raise Unprocessable(translatable("%(email)r is not an e-mail address.", email=email))
     checked_roles = _checked_roles(roles)
     password_hash = await hash_password(_checked_password(password))
     try:
@@ -51,7 +57,9 @@ async def create_staff_user(
             email=address, name=name.strip(), password_hash=password_hash, roles=checked_roles
         )
     except IntegrityError:
-        raise Conflict(f"A staff user with e-mail {address} already exists.") from None
+        raise Conflict(
+            translatable("A staff user with e-mail %(address)s already exists.", address=address)
+        ) from None
 
 
 async def authenticate(email: str, password: str) -> StaffUser | None:
@@ -72,7 +80,7 @@ async def authenticate(email: str, password: str) -> StaffUser | None:
 async def get_staff_user(user_id: int) -> StaffUser:
     user = await StaffUser.get_or_none(id=user_id)
     if user is None:
-        raise NotFound(f"No staff user {user_id}.")
+        raise NotFound(translatable("No staff user %(user_id)s.", user_id=user_id))
     return user
 
 

@@ -34,7 +34,7 @@ from events_service.db import (
     held_connection,
 )
 from events_service.errors import Conflict, NotFound, Unprocessable
-from events_service.locale import DEFAULT_LOCALE, N_, words
+from events_service.locale import DEFAULT_LOCALE, N_, translatable, words
 from events_service.locale.dates import format_locale
 from events_service.reach.counter import (
     benefit_organisation_of,
@@ -473,7 +473,11 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> int:
     async with in_transaction() as conn:
         owner = await fetch_rows(conn, sql.PERSON_OF_REGISTRATION, [registration_id])
         if not owner:
-            raise NotFound(f"No registration {registration_id}.")
+            raise NotFound(
+                translatable(
+                    "No registration %(registration_id)s.", registration_id=registration_id
+                )
+            )
         person_id, event_id = owner[0]["person_id"], owner[0]["event_id"]
         # Lock the person first: a concurrent first admission elsewhere waits for us.
         person = await fetch_rows(conn, sql.LOCK_PERSON, [person_id])
@@ -481,7 +485,12 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> int:
         kind_before = await fetch_rows(conn, sql.FIRST_ADMISSION, [person_id])
         removed = await fetch_rows(conn, sql.UNDO, [registration_id])
         if not removed:
-            raise NotFound(f"Registration {registration_id} has not been admitted.")
+            raise NotFound(
+                translatable(
+                    "Registration %(registration_id)s has not been admitted.",
+                    registration_id=registration_id,
+                )
+            )
         await count_admission(conn, person_id, event_id, -1)
         remaining = await fetch_rows(conn, sql.FIRST_ADMISSION, [person_id])
         if first_before is not None and kind_before:

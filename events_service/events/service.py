@@ -28,6 +28,7 @@ from events_service.events.schemas import (
     LinkPatch,
     RegistrationRow,
 )
+from events_service.locale import translatable
 from events_service.registration.waitlist import promote_waitlisted
 from models import Admission, Event, Registration, RegistrationLink
 from models.enums import EventKind, EventStatus, RegistrationStatus
@@ -56,7 +57,9 @@ def _check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Unprocessable(f"{name!r} is not an IANA time zone such as Asia/Shanghai.") from None
+        raise Unprocessable(
+            translatable("%(name)r is not an IANA time zone such as Asia/Shanghai.", name=name)
+        ) from None
     return name
 
 
@@ -76,7 +79,9 @@ def _check_times(values: dict[str, Any]) -> None:
     for first, last in pairs:
         start, end = values.get(first), values.get(last)
         if start is not None and end is not None and end <= start:
-            raise Unprocessable(f"{last} must be after {first}.")
+            raise Unprocessable(
+                translatable("%(last)s must be after %(first)s.", last=last, first=first)
+            )
 
 
 def event_out(event: Event) -> EventOut:
@@ -114,7 +119,7 @@ async def create_event(data: EventCreate, programme_id: int | None = None) -> Ev
 async def get_event(event_id: int) -> Event:
     event = await Event.get_or_none(id=event_id)
     if event is None:
-        raise NotFound(f"No event {event_id}.")
+        raise NotFound(translatable("No event %(event_id)s.", event_id=event_id))
     return event
 
 
@@ -146,7 +151,7 @@ async def update_event(event_id: int, patch: EventPatch) -> Event:
     async with in_transaction() as conn:
         event = await Event.select_for_update().using_db(conn).get_or_none(id=event_id)
         if event is None:
-            raise NotFound(f"No event {event_id}.")
+            raise NotFound(translatable("No event %(event_id)s.", event_id=event_id))
         if "timezone" in changes:
             _check_timezone(changes["timezone"])
         merged = {name: getattr(event, name) for name in _TIME_FIELDS} | {
@@ -212,7 +217,13 @@ async def _tell_attendees(
 
 def _check_transition(current: EventStatus, wanted: EventStatus) -> None:
     if wanted != current and wanted not in _TRANSITIONS[current]:
-        raise Conflict(f"An event that is {current.value} cannot become {wanted.value}.")
+        raise Conflict(
+            translatable(
+                "An event that is %(current_value)s cannot become %(wanted_value)s.",
+                current_value=current.value,
+                wanted_value=wanted.value,
+            )
+        )
 
 
 async def set_status(event_id: int, wanted: EventStatus) -> Event:
@@ -246,7 +257,7 @@ async def create_link(event_id: int, data: LinkCreate) -> RegistrationLink:
 async def get_link(slug: str) -> RegistrationLink:
     link = await RegistrationLink.get_or_none(slug=slug)
     if link is None:
-        raise NotFound(f"No registration link {slug!r}.")
+        raise NotFound(translatable("No registration link %(slug)r.", slug=slug))
     return link
 
 
@@ -260,7 +271,12 @@ async def update_link(slug: str, patch: LinkPatch) -> RegistrationLink:
         raise Unprocessable("closes_at must be after opens_at.")
     quota = changes.get("quota", link.quota)
     if quota is not None and quota < link.used_count:
-        raise Conflict(f"{link.used_count} people already registered through this link.")
+        raise Conflict(
+            translatable(
+                "%(link_used_count)s people already registered through this link.",
+                link_used_count=link.used_count,
+            )
+        )
     for name, value in changes.items():
         setattr(link, name, value)
     await link.save()

@@ -7,6 +7,7 @@ from decimal import Decimal
 from events_service.errors import NotFound, Unprocessable
 from events_service.judging import schemas
 from events_service.judging.rounds import get_round, require_status
+from events_service.locale import translatable
 from models import Criterion
 from models.enums import RoundStatus
 
@@ -20,7 +21,9 @@ def _checked_scale(minimum: Decimal, maximum: Decimal, step: Decimal) -> None:
     if maximum <= minimum:
         raise Unprocessable("scale_max must be above scale_min.")
     if minimum % step or maximum % step:
-        raise Unprocessable(f"The scale ends must be multiples of its step {step}.")
+        raise Unprocessable(
+            translatable("The scale ends must be multiples of its step %(step)s.", step=step)
+        )
 
 
 async def create_criterion(round_id: int, data: schemas.CriterionIn) -> Criterion:
@@ -45,7 +48,7 @@ async def create_criterion(round_id: int, data: schemas.CriterionIn) -> Criterio
 async def get_criterion(criterion_id: int) -> Criterion:
     criterion = await Criterion.get_or_none(id=criterion_id).select_related("round")
     if criterion is None:
-        raise NotFound(f"No criterion {criterion_id}.")
+        raise NotFound(translatable("No criterion %(criterion_id)s.", criterion_id=criterion_id))
     return criterion
 
 

@@ -15,6 +15,7 @@ from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.identity import checked_email, organisation_key
 from events_service.judging import schemas
 from events_service.judging.competitions import competition
+from events_service.locale import translatable
 from events_service.reach.counter import benefit_organisation, recheck_organisation
 from models import (
     Entry,
@@ -33,7 +34,7 @@ _MEMBER = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>]+)>\s*$")
 async def get_entry(entry_id: int) -> Entry:
     entry = await Entry.get_or_none(id=entry_id)
     if entry is None:
-        raise NotFound(f"No entry {entry_id}.")
+        raise NotFound(translatable("No entry %(entry_id)s.", entry_id=entry_id))
     return entry
 
 
@@ -56,9 +57,13 @@ def _checked_members(members: Sequence[schemas.MemberIn]) -> list[tuple[str, str
     for member in members:
         email = checked_email(member.email)
         if email is None:
-            raise Unprocessable(f"{member.email!r} is not an e-mail address.")
+            raise Unprocessable(
+                translatable(
+                    "%(member_email)r is not an e-mail address.", member_email=member.email
+                )
+            )
         if email in seen:
-            raise Unprocessable(f"{email} is listed twice as a member.")
+            raise Unprocessable(translatable("%(email)s is listed twice as a member.", email=email))
         seen.add(email)
         checked.append((email, member.name.strip(), member.role.strip() or "member"))
     return checked
@@ -160,9 +165,16 @@ def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
     for row in reader:
         line = reader.line_num
         if len(rows) >= MAX_CSV_ROWS:
-            raise Unprocessable(f"At most {MAX_CSV_ROWS} entries per import.")
+            raise Unprocessable(
+                translatable(
+                    "At most %(MAX_CSV_ROWS)s entries per import.", MAX_CSV_ROWS=MAX_CSV_ROWS
+                )
+            )
         if None in row:
-            raise Unprocessable(f"line {line}: more cells than columns.", extra={"line": line})
+            raise Unprocessable(
+                translatable("line %(line)s: more cells than columns.", line=line),
+                extra={"line": line},
+            )
         values: dict[str, object] = {k: (v or "").strip() for k, v in row.items()}
         values["members"] = [
             {"email": m.email, "name": m.name}
@@ -172,11 +184,16 @@ def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
             # msgspec.convert applies the same length limits as the JSON API.
             entry = msgspec.convert(values, schemas.EntryIn)
         except msgspec.ValidationError as exc:
-            raise Unprocessable(f"line {line}: {exc}", extra={"line": line}) from None
+            raise Unprocessable(
+                translatable("line %(line)s: %(exc)s", line=line, exc=exc), extra={"line": line}
+            ) from None
         try:
             _checked_members(entry.members)
         except Unprocessable as exc:
-            raise Unprocessable(f"line {line}: {exc.detail}", extra={"line": line}) from None
+            raise Unprocessable(
+                translatable("line %(line)s: %(exc_detail)s", line=line, exc_detail=exc.detail),
+                extra={"line": line},
+            ) from None
         rows.append(entry)
     if not rows:
         raise Unprocessable("The CSV holds no entries.")

@@ -15,6 +15,7 @@ from events_service.judging import schemas
 from events_service.judging.assignment import AssignmentImpossible, plan_assignment
 from events_service.judging.entries import organisation_named
 from events_service.judging.rounds import get_round, require_status
+from events_service.locale import translatable
 from models import (
     ConflictDeclaration,
     Entry,
@@ -73,13 +74,17 @@ async def list_conflicts(judge_id: int | None = None) -> list[ConflictDeclaratio
 async def get_conflict(conflict_id: int) -> ConflictDeclaration:
     conflict = await ConflictDeclaration.get_or_none(id=conflict_id).select_related("organisation")
     if conflict is None:
-        raise NotFound(f"No conflict declaration {conflict_id}.")
+        raise NotFound(
+            translatable("No conflict declaration %(conflict_id)s.", conflict_id=conflict_id)
+        )
     return conflict
 
 
 async def delete_conflict(conflict_id: int) -> None:
     if not await ConflictDeclaration.filter(id=conflict_id).delete():
-        raise NotFound(f"No conflict declaration {conflict_id}.")
+        raise NotFound(
+            translatable("No conflict declaration %(conflict_id)s.", conflict_id=conflict_id)
+        )
 
 
 def conflict_out(c: ConflictDeclaration) -> schemas.ConflictOut:
@@ -178,14 +183,31 @@ async def add_assignment(round_id: int, entry_id: int, judge_id: int) -> JudgeAs
         "entry"
     )
     if entry is None:
-        raise Unprocessable(f"Entry {entry_id} is not in round {round_id}.")
+        raise Unprocessable(
+            translatable(
+                "Entry %(entry_id)s is not in round %(round_id)s.",
+                entry_id=entry_id,
+                round_id=round_id,
+            )
+        )
     org = entry.entry.organisation_id  # type: ignore[attr-defined]
     if org is not None and (judge_id, org) in await _conflict_pairs():
-        raise Conflict(f"Judge {judge_id} declared a conflict with this entry's organisation.")
+        raise Conflict(
+            translatable(
+                "Judge %(judge_id)s declared a conflict with this entry's organisation.",
+                judge_id=judge_id,
+            )
+        )
     try:
         return await JudgeAssignment.create(round_id=round_id, entry_id=entry_id, judge_id=judge_id)
     except IntegrityError:
-        raise Conflict(f"Judge {judge_id} is already assigned to entry {entry_id}.") from None
+        raise Conflict(
+            translatable(
+                "Judge %(judge_id)s is already assigned to entry %(entry_id)s.",
+                judge_id=judge_id,
+                entry_id=entry_id,
+            )
+        ) from None
 
 
 async def list_assignments(round_id: int) -> list[JudgeAssignment]:

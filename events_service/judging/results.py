@@ -13,6 +13,7 @@ from events_service.db import for_engine
 from events_service.errors import Conflict, Unprocessable
 from events_service.judging import ranking
 from events_service.judging.rounds import get_round, require_status
+from events_service.locale import translatable
 from models import Criterion, Entry, JudgeAssignment, Round, RoundEntry
 from models.enums import AssignmentStatus, RoundStatus
 
@@ -99,7 +100,7 @@ def rank_data(data: RoundData) -> ranking.Ranking:
             disagreement_threshold=data.round.disagreement_threshold,
         )
     except ranking.RankingError as exc:
-        raise Unprocessable(f"The round cannot be ranked: {exc}.") from None
+        raise Unprocessable(translatable("The round cannot be ranked: %(exc)s.", exc=exc)) from None
 
 
 async def round_ranking(round_id: int) -> ranking.Ranking:

@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import schemas
 from events_service.judging.competitions import competition
+from events_service.locale import translatable
 from models import Criterion, Entry, JudgeAssignment, Round, RoundEntry
 from models.enums import RoundStatus
 
@@ -18,7 +19,7 @@ from models.enums import RoundStatus
 async def get_round(round_id: int) -> Round:
     round_ = await Round.get_or_none(id=round_id)
     if round_ is None:
-        raise NotFound(f"No round {round_id}.")
+        raise NotFound(translatable("No round %(round_id)s.", round_id=round_id))
     return round_
 
 
@@ -61,7 +62,11 @@ def _check_tie_break(rules: Iterable[str], criterion_ids: set[int] | None) -> li
     for rule in rules:
         if rule.startswith("criterion:") and criterion_ids is not None:
             if int(rule.split(":")[1]) not in criterion_ids:
-                raise Unprocessable(f"Tie-break {rule!r} names a criterion of another round.")
+                raise Unprocessable(
+                    translatable(
+                        "Tie-break %(rule)r names a criterion of another round.", rule=rule
+                    )
+                )
     return rules
 
 
@@ -93,7 +98,11 @@ async def create_round(event_id: int, data: schemas.RoundIn) -> Round:
                     [RoundEntry(round_id=round_.id, entry_id=e) for e in entry_ids]
                 )
     except IntegrityError:
-        raise Conflict(f"The competition already has a round at position {position}.") from None
+        raise Conflict(
+            translatable(
+                "The competition already has a round at position %(position)s.", position=position
+            )
+        ) from None
     return round_
 
 
@@ -157,7 +166,13 @@ async def remove_round_entry(round_id: int, entry_id: int) -> None:
     async with in_transaction():
         await JudgeAssignment.filter(round_id=round_id, entry_id=entry_id).delete()
         if not await RoundEntry.filter(round_id=round_id, entry_id=entry_id).delete():
-            raise NotFound(f"Entry {entry_id} is not in round {round_id}.")
+            raise NotFound(
+                translatable(
+                    "Entry %(entry_id)s is not in round %(round_id)s.",
+                    entry_id=entry_id,
+                    round_id=round_id,
+                )
+            )
 
 
 async def open_round(round_id: int) -> Round:

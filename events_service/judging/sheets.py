@@ -22,6 +22,7 @@ from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import schemas
 from events_service.judging.criteria import criterion_out
 from events_service.judging.rounds import require_status
+from events_service.locale import translatable
 from models import Criterion, JudgeAssignment, Round, Score, ScoreHistory
 from models.enums import AssignmentStatus, RoundStatus
 
@@ -35,7 +36,9 @@ async def own_assignment(assignment_id: int, judge_id: int) -> JudgeAssignment:
     """The judge's own assignment; someone else's looks exactly like a missing one."""
     assignment = await JudgeAssignment.get_or_none(id=assignment_id, judge_id=judge_id)
     if assignment is None:
-        raise NotFound(f"You have no assignment {assignment_id}.")
+        raise NotFound(
+            translatable("You have no assignment %(assignment_id)s.", assignment_id=assignment_id)
+        )
     return assignment
 
 
@@ -51,7 +54,12 @@ def _checked_scores(
                 extra={"criterion_id": score.criterion_id},
             )
         if score.criterion_id in checked:
-            raise Unprocessable(f"Criterion {score.criterion_id} is scored twice.")
+            raise Unprocessable(
+                translatable(
+                    "Criterion %(score_criterion_id)s is scored twice.",
+                    score_criterion_id=score.criterion_id,
+                )
+            )
         low, high = Decimal(criterion.scale_min), Decimal(criterion.scale_max)
         step = Decimal(criterion.scale_step)
         value = Decimal(str(score.value))
@@ -158,7 +166,9 @@ async def save_sheet(
 async def reopen_sheet(assignment_id: int, admin_id: int, reason: str) -> JudgeAssignment:
     assignment = await JudgeAssignment.get_or_none(id=assignment_id).select_related("round")
     if assignment is None:
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(
+            translatable("No assignment %(assignment_id)s.", assignment_id=assignment_id)
+        )
     require_status(assignment.round, RoundStatus.OPEN, doing="reopening a sheet")
     async with in_transaction() as conn:
         reopened = (
@@ -192,14 +202,16 @@ async def reopen_sheet(assignment_id: int, admin_id: int, reason: str) -> JudgeA
 
 async def history(assignment_id: int) -> list[ScoreHistory]:
     if not await JudgeAssignment.exists(id=assignment_id):
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(
+            translatable("No assignment %(assignment_id)s.", assignment_id=assignment_id)
+        )
     return await ScoreHistory.filter(assignment_id=assignment_id).order_by("id")
 
 
 async def round_history(round_id: int) -> list[ScoreHistory]:
     """Every sheet change of a round, removed assignments' included."""
     if not await Round.exists(id=round_id):
-        raise NotFound(f"No round {round_id}.")
+        raise NotFound(translatable("No round %(round_id)s.", round_id=round_id))
     return await ScoreHistory.filter(round_id=round_id).order_by("id")
 
 
@@ -207,7 +219,9 @@ async def remove_assignment(assignment_id: int, admin_id: int) -> None:
     """Remove an unsubmitted assignment; scores it held are logged before they go."""
     assignment = await JudgeAssignment.get_or_none(id=assignment_id).select_related("round")
     if assignment is None:
-        raise NotFound(f"No assignment {assignment_id}.")
+        raise NotFound(
+            translatable("No assignment %(assignment_id)s.", assignment_id=assignment_id)
+        )
     require_status(
         assignment.round, RoundStatus.DRAFT, RoundStatus.OPEN, doing="removing assignments"
     )
@@ -269,7 +283,9 @@ async def judge_assignments(
     visible = [a for a in assignments if a.round.status != RoundStatus.DRAFT]
     if assignment_id is not None and not visible:
         # A draft round's assignments are not shown to judges yet.
-        raise NotFound(f"You have no assignment {assignment_id}.")
+        raise NotFound(
+            translatable("You have no assignment %(assignment_id)s.", assignment_id=assignment_id)
+        )
     assignments = visible
     round_ids = {a.round_id for a in assignments}  # type: ignore[attr-defined]
     criteria: dict[int, list[schemas.CriterionOut]] = {r: [] for r in round_ids}

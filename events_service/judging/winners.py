@@ -27,6 +27,7 @@ from events_service.judging import ranking
 from events_service.judging.competitions import competition
 from events_service.judging.results import RoundData, load, rank_data
 from events_service.judging.rounds import require_status
+from events_service.locale import translatable
 from models import (
     Award,
     ConflictDeclaration,
@@ -354,9 +355,14 @@ async def supersede(
     """A correction: a new record naming the old one and the reason; the old one stays."""
     old = await WinnerRecord.get_or_none(id=record_id)
     if old is None:
-        raise NotFound(f"No winner record {record_id}.")
+        raise NotFound(translatable("No winner record %(record_id)s.", record_id=record_id))
     if await WinnerRecord.exists(supersedes_id=record_id):
-        raise Conflict(f"Record {record_id} is already superseded; correct the newer one.")
+        raise Conflict(
+            translatable(
+                "Record %(record_id)s is already superseded; correct the newer one.",
+                record_id=record_id,
+            )
+        )
     snapshot = dict(old.scores_snapshot)
     final_score = old.final_score
     new_entry = entry_id or old.entry_id  # type: ignore[attr-defined]
@@ -364,7 +370,11 @@ async def supersede(
         entry = await Entry.get_or_none(id=new_entry).select_related("organisation")
         old_round = await Round.get(id=old.round_id)  # type: ignore[attr-defined]
         if entry is None or entry.event_id != old_round.event_id:  # type: ignore[attr-defined]
-            raise Unprocessable(f"Entry {new_entry} is not an entry of this competition.")
+            raise Unprocessable(
+                translatable(
+                    "Entry %(new_entry)s is not an entry of this competition.", new_entry=new_entry
+                )
+            )
         data, result, excluded, conflicts = await _context(old_round.id)
         found = next((r for r in result.entries if r.entry_id == new_entry), None)
         final_score = _fixed(found.score if found else None) or ""
@@ -477,7 +487,7 @@ async def certificate(record_id: int) -> PublicWinnerOut:
     """A record as its public certificate shows it (anyone may open it)."""
     found = [w for w in await list_winners() if w.id == record_id]
     if not found:
-        raise NotFound(f"No winner record {record_id}.")
+        raise NotFound(translatable("No winner record %(record_id)s.", record_id=record_id))
     return public(found[0])
 
 

@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from events_service.errors import NotFound, Unprocessable
 from events_service.identity import organisation_key
+from events_service.locale import translatable
 from models import FinancingRecord, Organisation, ServiceRecord
 from models.enums import FinancingKind, OrganisationKind
 
@@ -156,7 +157,9 @@ async def _record(model: type[R], record_id: int) -> R:
     record = await model.get_or_none(id=record_id).select_related("organisation")
     if record is None:
         label = "financing" if model is FinancingRecord else "service"
-        raise NotFound(f"No {label} record {record_id}.")
+        raise NotFound(
+            translatable("No %(label)s record %(record_id)s.", label=label, record_id=record_id)
+        )
     return record
 
 
@@ -226,9 +229,18 @@ def _rows(text: str, columns: tuple[str, ...], required: set[str]) -> list[tuple
     rows = []
     for row in reader:
         if len(rows) >= MAX_IMPORT_ROWS:
-            raise Unprocessable(f"At most {MAX_IMPORT_ROWS} rows per import.")
+            raise Unprocessable(
+                translatable(
+                    "At most %(MAX_IMPORT_ROWS)s rows per import.", MAX_IMPORT_ROWS=MAX_IMPORT_ROWS
+                )
+            )
         if None in row:
-            raise Unprocessable(f"line {reader.line_num}: more cells than columns.")
+            raise Unprocessable(
+                translatable(
+                    "line %(reader_line_num)s: more cells than columns.",
+                    reader_line_num=reader.line_num,
+                )
+            )
         values = {k: (v or "").strip() for k, v in row.items()}
         rows.append((reader.line_num, {k: v for k, v in values.items() if v != ""}))
     if not rows:
@@ -247,7 +259,9 @@ def _convert(line: int, values: dict[str, Any], schema: type) -> Any:
     try:
         return msgspec.convert(values, schema, strict=False)
     except msgspec.ValidationError as exc:
-        raise Unprocessable(f"line {line}: {exc}", extra={"line": line}) from None
+        raise Unprocessable(
+            translatable("line %(line)s: %(exc)s", line=line, exc=exc), extra={"line": line}
+        ) from None
 
 
 async def import_financings(text: str) -> list[FinancingRecord]:
@@ -259,7 +273,9 @@ async def import_financings(text: str) -> list[FinancingRecord]:
         try:
             _check_amount(data.amount)
         except Unprocessable as exc:
-            raise Unprocessable(f"line {line}: {exc}") from None
+            raise Unprocessable(
+                translatable("line %(line)s: %(exc)s", line=line, exc=exc)
+            ) from None
     async with in_transaction():
         return [await create_financing(data) for data in checked]
 

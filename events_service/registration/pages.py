@@ -14,7 +14,7 @@ from events_service.boundary import TicketToken
 from events_service.checkin.codes import issue_code
 from events_service.deps import SettingsDep
 from events_service.errors import DomainError, NotFound
-from events_service.locale import N_, in_language, other_locale, words
+from events_service.locale import N_, in_language, other_locale, translatable, words
 from events_service.locale.dates import format_instant, format_when
 from events_service.privacy.masks import mask_phone
 from events_service.registration import details, service
@@ -295,7 +295,12 @@ async def _usable_ticket(token: str) -> Registration:
 async def _confirmed_code(token: str, settings: Any) -> str:
     registration = await _usable_ticket(token)
     if registration.status != RegistrationStatus.CONFIRMED:
-        raise TicketNotUsable(f"This registration is {registration.status.value}: no entry code.")
+        raise TicketNotUsable(
+            translatable(
+                "This registration is %(registration_status_value)s: no entry code.",
+                registration_status_value=registration.status.value,
+            )
+        )
     return issue_code(settings.signing_key, registration.id, registration.event.id)
 
 
