@@ -26,7 +26,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import PathParameter, QueryParameter
 
 from events_service.errors import DomainError, NotFound
-from events_service.locale import N_
+from events_service.locale import N_, translatable
 
 # Primary keys are 32-bit on PostgreSQL: anything beyond names no row, and asyncpg
 # refuses to even send it as a parameter.
@@ -115,7 +115,9 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     """Refuse, before any handler runs, input that no route of ours can take."""
     for name, value in request.path_params.items():
         if isinstance(value, int) and not 0 <= value <= MAX_ROW_ID:
-            raise NotFound(f"No record with {name} {value}.")
+            raise NotFound(
+                translatable("No record with %(name)s %(value)s.", name=name, value=value)
+            )
         if isinstance(value, str) and "\x00" in value:
             raise NotFound("No such record.")
     query = request.scope.get("query_string", b"")
@@ -132,7 +134,9 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
         if _JSON_NUL.search(body):
             raise _refuse_nul("body")
         if json_too_deep(body):
-            raise BadInput(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
+            raise BadInput(
+                translatable("The JSON body nests deeper than %(n)s levels.", n=MAX_JSON_DEPTH)
+            )
     elif media == RequestEncodingType.URL_ENCODED:
         if b"%00" in body or b"\x00" in body:
             raise _refuse_nul("form")

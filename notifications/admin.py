@@ -10,6 +10,7 @@ from tortoise import timezone
 from tortoise.functions import Count
 
 from events_service.errors import Conflict, NotFound
+from events_service.locale import translatable
 from models import OutboxMessage
 from models.enums import OutboxStatus
 
@@ -86,7 +87,7 @@ async def retry_message(message_id: int) -> OutboxRow:
     )
     message = await OutboxMessage.get_or_none(id=message_id)
     if message is None:
-        raise NotFound(f"No outbox message {message_id}.")
+        raise NotFound(translatable("No outbox message %(id)s.", id=message_id))
     if not changed:
         raise Conflict(
             f"Message {message_id} is {message.status.value}; only failed messages are retried."

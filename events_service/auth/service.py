@@ -26,7 +26,9 @@ def _checked_roles(roles: Iterable[str]) -> list[str]:
     wanted = set(roles)
     unknown = wanted - {r.value for r in Role}
     if unknown:
-        raise Unprocessable(f"Unknown role(s): {', '.join(sorted(unknown))}.")
+        raise Unprocessable(
+            translatable("Unknown role(s): %(roles)s.", roles=", ".join(sorted(unknown)))
+        )
     if not wanted:
         raise Unprocessable("A staff user needs at least one role.")
     # Stored in a fixed order so equal role sets compare equal.

@@ -159,7 +159,9 @@ def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
         raise Unprocessable("The CSV needs a header row with at least a 'title' column.")
     unknown = set(header) - set(CSV_COLUMNS)
     if unknown:
-        raise Unprocessable(f"Unknown CSV column(s): {', '.join(sorted(unknown))}.")
+        raise Unprocessable(
+            translatable("Unknown CSV column(s): %(columns)s.", columns=", ".join(sorted(unknown)))
+        )
     reader.fieldnames = header
     rows: list[schemas.EntryIn] = []
     for row in reader:

@@ -46,7 +46,7 @@ async def active_judges(judge_ids: Sequence[int] | None = None) -> list[StaffUse
     if judge_ids is not None:
         missing = set(judge_ids) - {j.id for j in judges}
         if missing:
-            raise Unprocessable(f"Not active judges: {sorted(missing)}.")
+            raise Unprocessable(translatable("Not active judges: %(ids)s.", ids=sorted(missing)))
     return judges
 
 

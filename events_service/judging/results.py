@@ -138,7 +138,13 @@ async def advance(round_id: int, top: int) -> tuple[Round, list[int]]:
     result = await round_ranking(round_id)
     ranked = [r for r in result.entries if r.rank is not None]
     if top > len(ranked):
-        raise Unprocessable(f"Only {len(ranked)} entries are ranked; cannot advance {top}.")
+        raise Unprocessable(
+            translatable(
+                "Only %(ranked)s entries are ranked; cannot advance %(top)s.",
+                ranked=len(ranked),
+                top=top,
+            )
+        )
     chosen = [r.entry_id for r in ranked[:top]]
     async with in_transaction():
         present = set(

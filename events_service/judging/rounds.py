@@ -140,14 +140,20 @@ async def set_round_entries(round_id: int, entry_ids: Sequence[int], *, anchors:
         await Entry.filter(event_id=round_.event_id, id__in=wanted).values_list("id", flat=True)  # type: ignore[attr-defined]
     )
     if wanted - known:
-        raise Unprocessable(f"Not entries of this competition: {sorted(wanted - known)}.")
+        raise Unprocessable(
+            translatable("Not entries of this competition: %(ids)s.", ids=sorted(wanted - known))
+        )
     async with in_transaction():
         if anchors:
             present = set(
                 await RoundEntry.filter(round_id=round_id).values_list("entry_id", flat=True)
             )
             if wanted - present:
-                raise Unprocessable(f"Anchors must be in the round: {sorted(wanted - present)}.")
+                raise Unprocessable(
+                    translatable(
+                        "Anchors must be in the round: %(ids)s.", ids=sorted(wanted - present)
+                    )
+                )
             await RoundEntry.filter(round_id=round_id).update(anchor=False)
             await RoundEntry.filter(round_id=round_id, entry_id__in=wanted).update(anchor=True)
         else:

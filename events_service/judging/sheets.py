@@ -89,9 +89,9 @@ def _require_window(round_: Round) -> None:
     """An open round still only takes scores between its opening and closing times."""
     now = timezone.now()
     if round_.opens_at and now < round_.opens_at:
-        raise Conflict(f"Scoring opens at {round_.opens_at.isoformat()}.")
+        raise Conflict(translatable("Scoring opens at %(at)s.", at=round_.opens_at.isoformat()))
     if round_.closes_at and now > round_.closes_at:
-        raise Conflict(f"Scoring closed at {round_.closes_at.isoformat()}.")
+        raise Conflict(translatable("Scoring closed at %(at)s.", at=round_.closes_at.isoformat()))
 
 
 async def save_sheet(

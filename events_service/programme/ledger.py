@@ -221,10 +221,14 @@ def _rows(text: str, columns: tuple[str, ...], required: set[str]) -> list[tuple
     header = [h.strip() for h in reader.fieldnames or []]
     missing = required - set(header)
     if missing:
-        raise Unprocessable(f"The CSV header lacks: {', '.join(sorted(missing))}.")
+        raise Unprocessable(
+            translatable("The CSV header lacks: %(columns)s.", columns=", ".join(sorted(missing)))
+        )
     unknown = set(header) - set(columns)
     if unknown:
-        raise Unprocessable(f"Unknown CSV column(s): {', '.join(sorted(unknown))}.")
+        raise Unprocessable(
+            translatable("Unknown CSV column(s): %(columns)s.", columns=", ".join(sorted(unknown)))
+        )
     reader.fieldnames = header
     rows = []
     for row in reader:

@@ -21,6 +21,7 @@ from events_service.db import (
     text_for,
 )
 from events_service.errors import NotFound
+from events_service.locale import translatable
 from events_service.settings import Settings
 
 _TALENTS = """
@@ -143,7 +144,9 @@ def _query(name: str, engine: Engine) -> str:
 
 def check_kpi(name: str) -> None:
     if name not in _QUERIES:
-        raise NotFound(f"No KPI {name!r}; one of {', '.join(_QUERIES)}.")
+        raise NotFound(
+            translatable("No KPI %(name)r; one of %(kpis)s.", name=name, kpis=", ".join(_QUERIES))
+        )
 
 
 def _record(row: dict[str, Any]) -> dict[str, Any]:
