@@ -119,7 +119,7 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
                 translatable("No record with %(name)s %(value)s.", name=name, value=value)
             )
         if isinstance(value, str) and "\x00" in value:
-            raise NotFound("No such record.")
+            raise NotFound(translatable("No such record."))
     query = request.scope.get("query_string", b"")
     if b"%00" in query or b"\x00" in query:
         raise _refuse_nul("query")

@@ -25,7 +25,7 @@ from events_service.auth.schemas import (
 )
 from events_service.deps import JWTAuthDep, SettingsDep
 from events_service.errors import DomainError
-from events_service.locale import N_
+from events_service.locale import N_, translatable
 from models import StaffUser
 from models.enums import Role
 
@@ -74,7 +74,9 @@ class AuthController(Controller):
     ) -> Response[LoginOut]:
         user = await service.authenticate(data.email, data.password)
         if user is None:
-            raise InvalidCredentials("Wrong e-mail or password, or the account is deactivated.")
+            raise InvalidCredentials(
+                translatable("Wrong e-mail or password, or the account is deactivated.")
+            )
         token, cookie, expires_at = login_token(jwt_auth, settings, user)
         body = LoginOut(
             access_token=token,
@@ -110,7 +112,7 @@ class AuthController(Controller):
             request.user.id, data.current_password, data.new_password
         )
         if not changed:
-            raise InvalidCredentials("The current password is wrong.")
+            raise InvalidCredentials(translatable("The current password is wrong."))
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
         response.delete_cookie(jwt_auth.key, path="/")
         return response

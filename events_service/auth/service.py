@@ -30,7 +30,7 @@ def _checked_roles(roles: Iterable[str]) -> list[str]:
             translatable("Unknown role(s): %(roles)s.", roles=", ".join(sorted(unknown)))
         )
     if not wanted:
-        raise Unprocessable("A staff user needs at least one role.")
+        raise Unprocessable(translatable("A staff user needs at least one role."))
     # Stored in a fixed order so equal role sets compare equal.
     return [r.value for r in Role if r.value in wanted]
 
@@ -109,7 +109,9 @@ async def update_staff_user(
         active is False or (roles is not None and Role.ADMIN.value not in roles)
     ):
         # Nobody locks themselves out of administration by accident.
-        raise Conflict("You cannot deactivate yourself or remove your own admin role.")
+        raise Conflict(
+            translatable("You cannot deactivate yourself or remove your own admin role.")
+        )
     updates: dict[str, Any] = {}
     if roles is not None:
         updates["roles"] = _checked_roles(roles)

@@ -243,7 +243,7 @@ async def create_link(event_id: int, data: LinkCreate) -> RegistrationLink:
     event = await get_event(event_id)
     _check_times({"opens_at": data.opens_at, "closes_at": data.closes_at})
     if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
-        raise Unprocessable("closes_at must be after opens_at.")
+        raise Unprocessable(translatable("closes_at must be after opens_at."))
     for _ in range(3):
         try:
             return await RegistrationLink.create(
@@ -251,7 +251,7 @@ async def create_link(event_id: int, data: LinkCreate) -> RegistrationLink:
             )
         except IntegrityError:  # a slug collision: astronomically rare, just draw again
             continue
-    raise Conflict("Could not allocate a link slug; try again.")
+    raise Conflict(translatable("Could not allocate a link slug; try again."))
 
 
 async def get_link(slug: str) -> RegistrationLink:
@@ -268,7 +268,7 @@ async def update_link(slug: str, patch: LinkPatch) -> RegistrationLink:
     closes = changes.get("closes_at", link.closes_at)
     _check_times({"opens_at": opens, "closes_at": closes})
     if opens and closes and closes <= opens:
-        raise Unprocessable("closes_at must be after opens_at.")
+        raise Unprocessable(translatable("closes_at must be after opens_at."))
     quota = changes.get("quota", link.quota)
     if quota is not None and quota < link.used_count:
         raise Conflict(

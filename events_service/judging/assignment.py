@@ -23,6 +23,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from events_service.locale import translatable
+
 
 class AssignmentImpossible(ValueError):
     """No assignment satisfies the constraints; the message says which one binds."""
@@ -124,9 +126,9 @@ def plan_assignment(
     """
     judge_list = sorted(set(judges))
     if not judge_list:
-        raise AssignmentImpossible("there are no judges to assign")
+        raise AssignmentImpossible(translatable("there are no judges to assign"))
     if k < 1:
-        raise AssignmentImpossible("judges per entry must be at least 1")
+        raise AssignmentImpossible(translatable("judges per entry must be at least 1"))
     conflict_set = set(conflicts)
     anchor_set = set(anchors) & set(entries)
     rng = random.Random(seed)  # noqa: S311 - reproducible shuffles, not secrets

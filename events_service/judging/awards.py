@@ -5,6 +5,7 @@ from __future__ import annotations
 from events_service.errors import Unprocessable
 from events_service.judging import schemas
 from events_service.judging.rounds import get_round, require_status
+from events_service.locale import translatable
 from models import Award
 from models.enums import RoundStatus
 
@@ -16,7 +17,7 @@ async def create_award(round_id: int, data: schemas.AwardIn) -> Award:
     )
     rank_to = data.rank_to or data.rank_from
     if rank_to < data.rank_from:
-        raise Unprocessable("rank_to must not be below rank_from.")
+        raise Unprocessable(translatable("rank_to must not be below rank_from."))
     return await Award.create(
         round_id=round_id, name=data.name.strip(), rank_from=data.rank_from, rank_to=rank_to
     )

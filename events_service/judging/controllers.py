@@ -25,6 +25,7 @@ from events_service.judging import (
     winners,
 )
 from events_service.judging.ranking import Ranking
+from events_service.locale import translatable
 from events_service.web.bodies import csv_text
 from events_service.web.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from events_service.web.csv_export import csv_response
@@ -291,7 +292,7 @@ class ConflictController(Controller):
         self, data: JSONBody[schemas.ConflictIn], request: AuthRequest
     ) -> schemas.ConflictOut:
         if data.judge_id is None:
-            raise Unprocessable("Name the judge (judge_id).")
+            raise Unprocessable(translatable("Name the judge (judge_id)."))
         conflict = await judges.declare_conflict(
             data.judge_id, data.organisation, request.user.id, data.reason
         )
@@ -336,7 +337,7 @@ class JudgeController(Controller):
             data.judge_id not in (None, request.user.id)
             and Role.ADMIN.value not in request.user.roles
         ):
-            raise Forbidden("A judge declares their own conflicts.")
+            raise Forbidden(translatable("A judge declares their own conflicts."))
         judge_id = data.judge_id or request.user.id
         conflict = await judges.declare_conflict(
             judge_id, data.organisation, request.user.id, data.reason

@@ -19,7 +19,7 @@ def _decimal(value: float) -> Decimal:
 
 def _checked_scale(minimum: Decimal, maximum: Decimal, step: Decimal) -> None:
     if maximum <= minimum:
-        raise Unprocessable("scale_max must be above scale_min.")
+        raise Unprocessable(translatable("scale_max must be above scale_min."))
     if minimum % step or maximum % step:
         raise Unprocessable(
             translatable("The scale ends must be multiples of its step %(step)s.", step=step)

@@ -121,9 +121,9 @@ async def update_entry(entry_id: int, data: schemas.EntryPatch) -> Entry:
 async def delete_entry(entry_id: int) -> None:
     entry = await get_entry(entry_id)
     if await Score.filter(assignment__entry_id=entry_id).exists():
-        raise Conflict("The entry has been scored; it stays for the record.")
+        raise Conflict(translatable("The entry has been scored; it stays for the record."))
     if await WinnerRecord.filter(entry_id=entry_id).exists():
-        raise Conflict("The entry is in a published winner record.")
+        raise Conflict(translatable("The entry is in a published winner record."))
     async with in_transaction() as conn:
         await entry.delete(using_db=conn)
         await recheck_organisation(conn, entry.organisation_id)  # type: ignore[attr-defined]
@@ -156,7 +156,9 @@ def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
     if "title" not in header:
-        raise Unprocessable("The CSV needs a header row with at least a 'title' column.")
+        raise Unprocessable(
+            translatable("The CSV needs a header row with at least a 'title' column.")
+        )
     unknown = set(header) - set(CSV_COLUMNS)
     if unknown:
         raise Unprocessable(
@@ -198,7 +200,7 @@ def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
             ) from None
         rows.append(entry)
     if not rows:
-        raise Unprocessable("The CSV holds no entries.")
+        raise Unprocessable(translatable("The CSV holds no entries."))
     return rows
 
 

@@ -116,7 +116,7 @@ async def assign(round_id: int, seed: int, judge_ids: Sequence[int] | None) -> t
         "entry_id", "entry__organisation_id", "anchor"
     )
     if not rows:
-        raise Conflict("The round has no entries.")
+        raise Conflict(translatable("The round has no entries."))
     try:
         plan = plan_assignment(
             entries={e: org for e, org, _ in rows},
@@ -131,7 +131,9 @@ async def assign(round_id: int, seed: int, judge_ids: Sequence[int] | None) -> t
     async with in_transaction() as conn:
         if await Score.filter(assignment__round_id=round_id).exists():
             raise Conflict(
-                "Sheets of this round already hold scores; use manual add/remove instead."
+                translatable(
+                    "Sheets of this round already hold scores; use manual add/remove instead."
+                )
             )
         await JudgeAssignment.filter(round_id=round_id).delete()
         await JudgeAssignment.bulk_create(

@@ -118,7 +118,7 @@ async def close_round(round_id: int) -> Round:
         )
         if not closed:
             require_status(round_, RoundStatus.OPEN, doing="closing it")
-            raise Conflict("The round changed meanwhile; reload it.")
+            raise Conflict(translatable("The round changed meanwhile; reload it."))
     await round_.refresh_from_db()
     return round_
 
@@ -133,7 +133,7 @@ async def advance(round_id: int, top: int) -> tuple[Round, list[int]]:
         .first()
     )
     if following is None:
-        raise Conflict("There is no next round; create it first (entries: none).")
+        raise Conflict(translatable("There is no next round; create it first (entries: none)."))
     require_status(following, RoundStatus.DRAFT, doing="receiving entries")
     result = await round_ranking(round_id)
     ranked = [r for r in result.entries if r.rank is not None]

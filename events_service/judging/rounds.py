@@ -58,7 +58,7 @@ async def round_out(round_: Round) -> schemas.RoundOut:
 def _check_tie_break(rules: Iterable[str], criterion_ids: set[int] | None) -> list[str]:
     rules = list(rules)
     if len(set(rules)) != len(rules):
-        raise Unprocessable("A tie-break rule is listed twice.")
+        raise Unprocessable(translatable("A tie-break rule is listed twice."))
     for rule in rules:
         if rule.startswith("criterion:") and criterion_ids is not None:
             if int(rule.split(":")[1]) not in criterion_ids:
@@ -73,9 +73,11 @@ def _check_tie_break(rules: Iterable[str], criterion_ids: set[int] | None) -> li
 async def create_round(event_id: int, data: schemas.RoundIn) -> Round:
     await competition(event_id)
     if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
-        raise Unprocessable("A round must close after it opens.")
+        raise Unprocessable(translatable("A round must close after it opens."))
     if any(r.startswith("criterion:") for r in data.tie_break):
-        raise Unprocessable("Add criteria first; name them in the tie-break with PATCH.")
+        raise Unprocessable(
+            translatable("Add criteria first; name them in the tie-break with PATCH.")
+        )
     positions = await Round.filter(event_id=event_id).values_list("position", flat=True)
     position = data.position or (max(positions, default=0) + 1)
     include_all = data.entries == "all" or (data.entries is None and position == 1)
@@ -111,7 +113,7 @@ async def update_round(round_id: int, data: schemas.RoundPatch) -> Round:
     require_status(round_, RoundStatus.DRAFT, RoundStatus.OPEN, doing="changing it")
     if data.judges_per_entry is not None:
         if await JudgeAssignment.filter(round_id=round_id).exists():
-            raise Conflict("Judges are already assigned; k can no longer change.")
+            raise Conflict(translatable("Judges are already assigned; k can no longer change."))
         round_.judges_per_entry = data.judges_per_entry
     if data.tie_break is not None:
         criterion_ids = set(await Criterion.filter(round_id=round_id).values_list("id", flat=True))
@@ -121,7 +123,7 @@ async def update_round(round_id: int, data: schemas.RoundPatch) -> Round:
         if value is not None:
             setattr(round_, name, value)
     if round_.opens_at and round_.closes_at and round_.closes_at <= round_.opens_at:
-        raise Unprocessable("A round must close after it opens.")
+        raise Unprocessable(translatable("A round must close after it opens."))
     await round_.save()
     return round_
 
@@ -184,9 +186,9 @@ async def remove_round_entry(round_id: int, entry_id: int) -> None:
 async def open_round(round_id: int) -> Round:
     round_ = await get_round(round_id)
     if not await Criterion.filter(round_id=round_id).exists():
-        raise Conflict("A round needs criteria before it opens.")
+        raise Conflict(translatable("A round needs criteria before it opens."))
     if not await JudgeAssignment.filter(round_id=round_id).exists():
-        raise Conflict("A round needs judge assignments before it opens.")
+        raise Conflict(translatable("A round needs judge assignments before it opens."))
     # Conditional: of two concurrent calls one opens the round, the other is told.
     if not await Round.filter(id=round_id, status=RoundStatus.DRAFT).update(
         status=RoundStatus.OPEN

@@ -181,7 +181,7 @@ async def reopen_sheet(assignment_id: int, admin_id: int, reason: str) -> JudgeA
             )
         )
         if not reopened:
-            raise Conflict("Only a submitted sheet can be reopened.")
+            raise Conflict(translatable("Only a submitted sheet can be reopened."))
         snapshot = _snapshot(await Score.filter(assignment_id=assignment_id).using_db(conn))
         await ScoreHistory.create(
             assignment_id=assignment_id,
@@ -233,7 +233,7 @@ async def remove_assignment(assignment_id: int, admin_id: int) -> None:
             .update(version=F("version") + 1)
         )
         if not locked:
-            raise Conflict("The sheet is submitted; reopen it first if it must go.")
+            raise Conflict(translatable("The sheet is submitted; reopen it first if it must go."))
         before = _snapshot(await Score.filter(assignment_id=assignment_id).using_db(conn))
         if before:
             await ScoreHistory.create(

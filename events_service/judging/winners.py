@@ -127,7 +127,7 @@ async def final_round(event_id: int) -> Round:
     await competition(event_id)
     round_ = await Round.filter(event_id=event_id).order_by("-position").first()
     if round_ is None:
-        raise Conflict("The competition has no rounds.")
+        raise Conflict(translatable("The competition has no rounds."))
     return round_
 
 
@@ -226,7 +226,9 @@ async def _candidates(event_id: int) -> tuple[Round, list[dict[str, Any]]]:
     data, result, excluded, conflicts = await _context(round_.id)
     awards = await Award.filter(round_id=round_.id).order_by("rank_from", "id")
     if not awards:
-        raise Conflict("The final round has no awards; add them with POST /rounds/{id}/awards.")
+        raise Conflict(
+            translatable("The final round has no awards; add them with POST /rounds/{id}/awards.")
+        )
     by_rank: dict[int, list[ranking.EntryResult]] = {}
     for r in result.entries:
         if r.rank is not None:
@@ -311,7 +313,7 @@ async def publish(event_id: int, user: StaffUser) -> list[WinnerOut]:
     round_, records = await _candidates(event_id)
     require_status(round_, RoundStatus.CLOSED, doing="publishing winners")
     if not records:
-        raise Conflict("No ranked entry falls within the awards.")
+        raise Conflict(translatable("No ranked entry falls within the awards."))
     try:
         async with in_transaction() as conn:
             # Only one publication per round: the conditional update is the gate.
@@ -320,7 +322,7 @@ async def publish(event_id: int, user: StaffUser) -> list[WinnerOut]:
                 .using_db(conn)
                 .update(status=RoundStatus.PUBLISHED)
             ):
-                raise Conflict("The round was published meanwhile.")
+                raise Conflict(translatable("The round was published meanwhile."))
             created = []
             for r in records:
                 stored = await _append(
@@ -340,7 +342,9 @@ async def publish(event_id: int, user: StaffUser) -> list[WinnerOut]:
                 created.append(stored.id)
                 await _tell_winners(conn, stored, round_, r)
     except IntegrityError:
-        raise Conflict("Another publication took the same place in the chain; retry.") from None
+        raise Conflict(
+            translatable("Another publication took the same place in the chain; retry.")
+        ) from None
     return [w for w in await list_winners() if w.id in created]
 
 
@@ -398,7 +402,9 @@ async def supersede(
                 },
             )
     except IntegrityError:
-        raise Conflict("The record was superseded or the chain moved meanwhile; retry.") from None
+        raise Conflict(
+            translatable("The record was superseded or the chain moved meanwhile; retry.")
+        ) from None
     return next(w for w in await list_winners() if w.id == record.id)
 
 

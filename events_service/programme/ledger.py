@@ -248,7 +248,7 @@ def _rows(text: str, columns: tuple[str, ...], required: set[str]) -> list[tuple
         values = {k: (v or "").strip() for k, v in row.items()}
         rows.append((reader.line_num, {k: v for k, v in values.items() if v != ""}))
     if not rows:
-        raise Unprocessable("The CSV has no rows.")
+        raise Unprocessable(translatable("The CSV has no rows."))
     return rows
 
 

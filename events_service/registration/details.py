@@ -59,12 +59,14 @@ async def update_details(manage_token: str, details: CleanDetails) -> Person:
             .first()
         )
         if registration is None:
-            raise NotFound("No ticket with this link.")
+            raise NotFound(translatable("No ticket with this link."))
         if (
             registration.status == RegistrationStatus.CANCELLED
             or registration.event.status == EventStatus.CANCELLED
         ):
-            raise TicketClosed("This registration is cancelled: its details cannot be changed.")
+            raise TicketClosed(
+                translatable("This registration is cancelled: its details cannot be changed.")
+            )
         # Locked as a first admission locks it (checkin LOCK_PERSON / ADMIT_PG's mark):
         # an admission and this edit of the organisation never interleave.
         person = (

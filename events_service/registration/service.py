@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from events_service.db import Engine, default_connection, engine_of, execute, fetch_rows
 from events_service.errors import Conflict, DomainError, NotFound
 from events_service.identity import organisation_key
-from events_service.locale import N_
+from events_service.locale import N_, translatable
 from events_service.registration.forms import CleanRegistration
 from events_service.registration.statements import (
     INSERT_REGISTRATION,
@@ -365,7 +365,9 @@ async def get_ticket(manage_token: str) -> Registration:
         "event", "person", "person__organisation"
     )
     if registration is None:
-        raise NotFound("No ticket with this link. Check the link in your confirmation.")
+        raise NotFound(
+            translatable("No ticket with this link. Check the link in your confirmation.")
+        )
     return registration
 
 
@@ -388,7 +390,7 @@ async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
             .first()
         )
         if registration is None:
-            raise NotFound("No ticket with this link.")
+            raise NotFound(translatable("No ticket with this link."))
         if registration.status == RegistrationStatus.CANCELLED:
             return registration, []
         if (
@@ -403,7 +405,9 @@ async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
             # freed up" for a day that will not happen. (Its page offers no cancel.)
             return registration, []
         if await Admission.filter(registration_id=registration.id).using_db(conn).exists():
-            raise AlreadyAdmitted("This ticket was used at the door; it cannot be cancelled.")
+            raise AlreadyAdmitted(
+                translatable("This ticket was used at the door; it cannot be cancelled.")
+            )
         was_confirmed = registration.status == RegistrationStatus.CONFIRMED
         registration.status = RegistrationStatus.CANCELLED
         registration.cancelled_at = timezone.now()

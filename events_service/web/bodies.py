@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request
 
 from events_service.errors import Unprocessable
+from events_service.locale import translatable
 
 
 async def csv_text(request: Request[Any, Any, Any]) -> str:
@@ -14,4 +15,4 @@ async def csv_text(request: Request[Any, Any, Any]) -> str:
     try:
         return (await request.body()).decode("utf-8")
     except UnicodeDecodeError:
-        raise Unprocessable("The CSV must be UTF-8 text.") from None
+        raise Unprocessable(translatable("The CSV must be UTF-8 text.")) from None
