@@ -130,7 +130,9 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     body = await request.body()
     if media == RequestEncodingType.JSON:
         if body and not _JSON_MEDIA.match(request.content_type[0]):
-            raise UnsupportedMediaType("This route takes JSON: send the body as application/json.")
+            raise UnsupportedMediaType(
+                translatable("This route takes JSON: send the body as application/json.")
+            )
         if _JSON_NUL.search(body):
             raise _refuse_nul("body")
         if json_too_deep(body):

@@ -8,6 +8,7 @@ errors the offending fields under `errors`.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 import time
@@ -27,7 +28,7 @@ from litestar.plugins.problem_details import (
 )
 from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError, OperationalError
 
-from events_service.locale import DEFAULT_LOCALE, N_, in_language, translatable, words
+from events_service.locale import DEFAULT_LOCALE, N_, Message, in_language, translatable, words
 from events_service.web.i18n import pick_locale
 
 logger = logging.getLogger(__name__)
@@ -143,6 +144,53 @@ def _from_domain_error(exc: DomainError) -> ProblemDetailsException:
     )
 
 
+# msgspec's messages for a value of the wrong shape, as Messages a reader can have in
+# their language (anything else msgspec says passes through as it is).
+_VALIDATION_MESSAGES = [
+    (re.compile(r"Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`"),
+     N_("Expected `%(expected)s`, got `%(got)s`")),
+    (re.compile(r"Object missing required field `(?P<field>[^`]+)`"),
+     N_("Object missing required field `%(field)s`")),
+    (re.compile(r"Expected `(?P<expected>[^`]+)` of length (?P<op>[<>]=?) (?P<bound>\S+)"),
+     N_("Expected `%(expected)s` of length %(op)s %(bound)s")),
+    (re.compile(r"Expected `(?P<expected>[^`]+)` (?P<op>[<>]=?) (?P<bound>\S+)"),
+     N_("Expected `%(expected)s` %(op)s %(bound)s")),
+    (re.compile(r"Object contains unknown field `(?P<field>[^`]+)`"),
+     N_("Object contains unknown field `%(field)s`")),
+    (re.compile(r"Invalid enum value (?P<value>.+)"), N_("Invalid enum value %(value)s")),
+    (re.compile(r"Input data was truncated"), N_("Input data was truncated")),
+]  # fmt: skip
+
+
+def validation_message(text: str) -> str:
+    """msgspec's message as a Message when it is one of the shapes above."""
+    for pattern, msgid in _VALIDATION_MESSAGES:
+        if (found := pattern.fullmatch(text)) is not None:
+            return Message(msgid, found.groupdict())
+    return text
+
+
+class FieldProblems(Message):
+    """The detail "field: message; ..." of a validation problem, in any language."""
+
+    def __new__(cls, fields: list[dict[str, Any]]) -> FieldProblems:
+        problems = super().__new__(cls, "%(joined)s", {"joined": cls._joined(fields, None)})
+        problems.fields = fields
+        return problems
+
+    fields: list[dict[str, Any]]
+
+    @staticmethod
+    def _joined(fields: list[dict[str, Any]], locale: str | None) -> str:
+        def text(message: str) -> str:
+            return message if locale is None else in_language(message, locale)
+
+        return "; ".join(f"{f['field']}: {text(f['message'])}" for f in fields)
+
+    def in_language(self, locale: str) -> str:
+        return self._joined(self.fields, locale)
+
+
 def _from_validation(exc: ValidationException) -> ProblemDetailsException:
     fields = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
@@ -151,10 +199,10 @@ def _from_validation(exc: ValidationException) -> ProblemDetailsException:
                 {
                     "field": item.get("key") or "body",
                     "source": item.get("source") or "body",
-                    "message": item.get("message", ""),
+                    "message": validation_message(item.get("message", "")),
                 }
             )
-    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or str(exc.detail)
+    detail = FieldProblems(fields) if fields else str(exc.detail)
     return _problem(
         400,
         detail,

@@ -10,7 +10,7 @@ from tortoise import connections
 
 from events_service import __version__
 from events_service.errors import DomainError
-from events_service.locale import N_
+from events_service.locale import N_, translatable
 
 DATABASE_TIMEOUT_SECONDS = 2.0
 
@@ -41,5 +41,7 @@ async def database_answers() -> bool:
 @get("/health", tags=["health"], summary="Service and database health")
 async def health() -> HealthOut:
     if not await database_answers():
-        raise DatabaseUnavailable("The database does not answer; the service cannot work.")
+        raise DatabaseUnavailable(
+            translatable("The database does not answer; the service cannot work.")
+        )
     return HealthOut(status="ok", database="ok", version=__version__)

@@ -90,6 +90,10 @@ async def retry_message(message_id: int) -> OutboxRow:
         raise NotFound(translatable("No outbox message %(id)s.", id=message_id))
     if not changed:
         raise Conflict(
-            f"Message {message_id} is {message.status.value}; only failed messages are retried."
+            translatable(
+                "Message %(id)s is %(status)s; only failed messages are retried.",
+                id=message_id,
+                status=message.status.value,
+            )
         )
     return _row(message)

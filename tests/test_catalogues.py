@@ -280,3 +280,20 @@ async def test_a_refusals_detail_is_in_the_clients_language(
     assert chinese.status_code == english.status_code == 404
     assert chinese.json()["detail"] == "没有活动 999999。" and chinese.json()["title"] == "未找到"
     assert english.json()["detail"] == "No event 999999." and english.json()["title"] == "Not found"
+
+
+async def test_a_badly_shaped_body_is_explained_in_the_clients_language(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    body = {"kind": "summit", "title": "T", "starts_at": "2099-01-01T09:00:00+08:00",
+            "ends_at": "2099-01-01T17:00:00+08:00", "capacity": "many"}  # fmt: skip
+    chinese = await client.post(
+        "/api/v1/events", json=body, headers={**admin, "Accept-Language": "zh"}
+    )
+    english = await client.post("/api/v1/events", json=body, headers=admin)
+
+    assert chinese.status_code == english.status_code == 400
+    assert english.json()["errors"][0]["message"] == "Expected `int | null`, got `str`"
+    assert chinese.json()["errors"][0]["message"] == "应为 `int | null`，实际为 `str`"
+    assert chinese.json()["detail"] == "capacity: 应为 `int | null`，实际为 `str`"
+    assert chinese.json()["title"] == "请求无效"

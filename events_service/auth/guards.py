@@ -9,6 +9,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from events_service.auth.claimed import ClaimedStaff, role_needed, roles_allow, verifies_staff
+from events_service.locale import translatable
 from models import StaffUser
 from models.enums import Role
 
@@ -32,7 +33,7 @@ class RoleGuard:
         if isinstance(user, ClaimedStaff) and verifies_staff(connection):
             return  # checked by the handler's first statement (auth.claimed), with self.allowed
         if not isinstance(user, StaffUser):
-            raise NotAuthorizedException("Log in first.")
+            raise NotAuthorizedException(translatable("Log in first."))
         if not roles_allow(user.roles, self.allowed):
             raise PermissionDeniedException(role_needed(self.allowed))
 

@@ -68,7 +68,9 @@ def _check_times(values: dict[str, Any]) -> None:
         value = values.get(name)
         if isinstance(value, datetime) and value.utcoffset() is None:
             raise Unprocessable(
-                f"{name} needs a UTC offset, e.g. 2026-05-01T09:00:00+08:00.",
+                translatable(
+                    "%(name)s needs a UTC offset, e.g. 2026-05-01T09:00:00+08:00.", name=name
+                ),
                 extra={"errors": [{"field": name, "message": "missing UTC offset"}]},
             )
     pairs = (
@@ -163,8 +165,12 @@ async def update_event(event_id: int, patch: EventPatch) -> Event:
         new_capacity = changes.get("capacity", event.capacity)
         if new_capacity is not None and new_capacity < event.confirmed_count:
             raise Conflict(
-                f"{event.confirmed_count} people are already confirmed; cancel registrations "
-                f"before lowering the capacity to {new_capacity}."
+                translatable(
+                    "%(confirmed)s people are already confirmed; cancel registrations before "
+                    "lowering the capacity to %(capacity)s.",
+                    confirmed=event.confirmed_count,
+                    capacity=new_capacity,
+                )
             )
         before = _attendee_facing(event)
         was_cancelled = event.status == EventStatus.CANCELLED

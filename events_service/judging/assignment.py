@@ -149,8 +149,13 @@ def plan_assignment(
         available = len(eligible(entry))
         if available < k:
             raise AssignmentImpossible(
-                f"entry {entry} needs {k} judges but only {available} have no conflict with "
-                "its organisation"
+                translatable(
+                    "entry %(entry)s needs %(k)s judges but only %(available)s have no conflict "
+                    "with its organisation",
+                    entry=entry,
+                    k=k,
+                    available=available,
+                )
             )
     total = len(pairs) + k * len(regular)
     floor, extra = divmod(total, len(judge_list))
@@ -173,8 +178,13 @@ def plan_assignment(
         if base < 0:
             # This judge's anchors already fill the base load; it may only take the +1.
             raise AssignmentImpossible(
-                f"judge {judge} has {anchor_load[judge]} anchor entries, more than the "
-                f"balanced load of {floor}; name fewer anchors or raise k"
+                translatable(
+                    "judge %(judge)s has %(anchors)s anchor entries, more than the balanced load "
+                    "of %(floor)s; name fewer anchors or raise k",
+                    judge=judge,
+                    anchors=anchor_load[judge],
+                    floor=floor,
+                )
             )
         flow.add(judge_node[judge], sink, base)
         flow.add(judge_node[judge], extra_node, 1)
@@ -183,8 +193,11 @@ def plan_assignment(
     # Judges with few anchors must take more regular entries: the capacities above say so.
     if flow.max_flow(source, sink) < demand:
         raise AssignmentImpossible(
-            f"no assignment gives every entry {k} judges with loads differing by at most one "
-            "while respecting the declared conflicts; add judges or lower k"
+            translatable(
+                "no assignment gives every entry %(k)s judges with loads differing by at most "
+                "one while respecting the declared conflicts; add judges or lower k",
+                k=k,
+            )
         )
     pairs.extend(pair for pair, edge in edges.items() if edge[1] == 0)
     pairs = _connect(pairs, entries, conflict_set, anchor_set)

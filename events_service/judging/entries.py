@@ -140,7 +140,11 @@ def _parse_members(cell: str, line: int) -> list[schemas.MemberIn]:
         match = _MEMBER.match(part)
         if not match:
             raise Unprocessable(
-                f"line {line}: member {part!r} is not written as 'Name <email>'.",
+                translatable(
+                    "line %(line)s: member %(part)r is not written as 'Name <email>'.",
+                    line=line,
+                    part=part,
+                ),
                 extra={"line": line},
             )
         members.append(schemas.MemberIn(email=match["email"], name=match["name"]))

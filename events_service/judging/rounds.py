@@ -27,7 +27,13 @@ def require_status(round_: Round, *allowed: RoundStatus, doing: str) -> None:
     if round_.status not in allowed:
         wanted = " or ".join(s.value for s in allowed)
         raise Conflict(
-            f"Round {round_.id} is {round_.status}; {doing} needs it {wanted}.",
+            translatable(
+                "Round %(round)s is %(status)s; %(doing)s needs it %(wanted)s.",
+                round=round_.id,
+                status=round_.status,
+                doing=doing,
+                wanted=wanted,
+            ),
             extra={"round_status": str(round_.status)},
         )
 

@@ -50,7 +50,10 @@ def _checked_scores(
         criterion = criteria.get(score.criterion_id)
         if criterion is None:
             raise Unprocessable(
-                f"Criterion {score.criterion_id} is not a criterion of this round.",
+                translatable(
+                    "Criterion %(criterion)s is not a criterion of this round.",
+                    criterion=score.criterion_id,
+                ),
                 extra={"criterion_id": score.criterion_id},
             )
         if score.criterion_id in checked:
@@ -65,8 +68,15 @@ def _checked_scores(
         value = Decimal(str(score.value))
         if not low <= value <= high or (value - low) % step:
             raise Unprocessable(
-                f"{criterion.name}: {score.value} is not on the scale {low}-{high} "
-                f"in steps of {step}.",
+                translatable(
+                    "%(criterion)s: %(value)s is not on the scale %(low)s-%(high)s "
+                    "in steps of %(step)s.",
+                    criterion=criterion.name,
+                    value=score.value,
+                    low=low,
+                    high=high,
+                    step=step,
+                ),
                 extra={"criterion_id": criterion.id},
             )
         checked[score.criterion_id] = score
@@ -107,7 +117,9 @@ async def save_sheet(
     if submit and set(checked) != set(criteria):
         missing = sorted(c.name for i, c in criteria.items() if i not in checked)
         raise Unprocessable(
-            f"A sheet is submitted complete; missing: {', '.join(missing)}.",
+            translatable(
+                "A sheet is submitted complete; missing: %(missing)s.", missing=", ".join(missing)
+            ),
             extra={"missing": missing},
         )
     now = timezone.now()
@@ -122,7 +134,9 @@ async def save_sheet(
             .update(**changes)
         )
         if not locked:
-            raise SheetSubmitted("This sheet is submitted and final; an organiser can reopen it.")
+            raise SheetSubmitted(
+                translatable("This sheet is submitted and final; an organiser can reopen it.")
+            )
         # Read after taking the lock: a round closed meanwhile refuses the write.
         current_round = await Round.get(id=round_.id).using_db(conn)
         require_status(current_round, RoundStatus.OPEN, doing="scoring")

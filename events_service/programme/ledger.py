@@ -133,7 +133,11 @@ def _check_amount(amount: Decimal | None) -> None:
         amount.is_finite() and 0 <= amount <= MAX_AMOUNT and amount == round(amount, 2)
     ):
         raise Unprocessable(
-            f"amount must be between 0 and {MAX_AMOUNT} with at most 2 decimals, got {amount}."
+            translatable(
+                "amount must be between 0 and %(max)s with at most 2 decimals, got %(amount)s.",
+                max=MAX_AMOUNT,
+                amount=amount,
+            )
         )
 
 
@@ -258,7 +262,11 @@ def _convert(line: int, values: dict[str, Any], schema: type) -> Any:
             values["amount"] = Decimal(values["amount"].replace(",", ""))
         except InvalidOperation:
             raise Unprocessable(
-                f"line {line}: amount {values['amount']!r} is not a number."
+                translatable(
+                    "line %(line)s: amount %(amount)r is not a number.",
+                    line=line,
+                    amount=values["amount"],
+                )
             ) from None
     try:
         return msgspec.convert(values, schema, strict=False)
