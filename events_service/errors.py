@@ -28,7 +28,14 @@ from litestar.plugins.problem_details import (
 )
 from tortoise.exceptions import DBConnectionError, DoesNotExist, IntegrityError, OperationalError
 
-from events_service.locale import DEFAULT_LOCALE, N_, Message, in_language, translatable, words
+from events_service.locale import (
+    DEFAULT_LOCALE,
+    N_,
+    Message,
+    in_language,
+    translatable,
+    translations,
+)
 from events_service.web.i18n import pick_locale
 
 logger = logging.getLogger(__name__)
@@ -99,8 +106,8 @@ class LocalisedProblem(ProblemDetailsException):
         settings = request.app.state.settings
         locale = pick_locale(request, settings.default_locale)
         if locale != DEFAULT_LOCALE:
-            w = words(locale)
-            self.title = w.gettext(self.title) if self.title else self.title
+            # The title is a plain id, never formatted: a "%" in one cannot fail here.
+            self.title = translations(locale).gettext(self.title) if self.title else self.title
             self.detail = in_language(self.detail, locale) if self.detail else self.detail
             errors = self.extra.get("errors") if isinstance(self.extra, Mapping) else None
             if isinstance(errors, list):

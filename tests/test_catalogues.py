@@ -9,7 +9,6 @@ with the catalogue, and the translated templates may show no text outside gettex
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ from jinja2 import Environment
 
 from events_service.locale import LOCALES, catalogue_path, words
 from tests.factories import make_event, make_link
+from tests.visible_text import visible_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,38 +103,13 @@ def test_the_catalogue_holds_exactly_what_the_code_marks() -> None:
     assert in_catalogue - in_code == set(), "obsolete messages: run `make messages`"
 
 
-class _VisibleText(HTMLParser):
-    """Text a reader sees or hears: text nodes and the attributes read out."""
-
-    SPOKEN = {"alt", "title", "aria-label", "placeholder"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("style", "script"):
-            self._skip += 1
-        self.found += [value for name, value in attrs if name in self.SPOKEN and value]
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "script"):
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.found.append(data)
-
-
 def _visible_text(source: str) -> list[str]:
     """Template text outside {{ }} and {% %}, as a page shows it."""
     parts = []
     for _, token, value in Environment(autoescape=True, extensions=["jinja2.ext.i18n"]).lex(source):
         parts.append(value if token == "data" else " ")
-    parser = _VisibleText()
-    parser.feed("".join(parts))
-    return [text.strip() for text in parser.found if re.search(r"[^\W\d_]", text)]
+    seen = visible_text("".join(parts)).texts
+    return [text for text in seen if re.search(r"[^\W\d_]", text)]
 
 
 @pytest.mark.parametrize("template", TRANSLATED_TEMPLATES)

@@ -8,55 +8,31 @@ people typed (entry titles, criterion names) stays as typed.
 
 from __future__ import annotations
 
-import json
 import re
-from html.parser import HTMLParser
 
 import httpx
 
 from tests.conftest import LoginAs
 from tests.judging_helpers import API, my_assignments, ok, scored_round, submit
 from tests.test_judging_winners import closed_final_round
+from tests.visible_text import visible_text
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Words on the page that are nobody's fixed text: the switch to English, a hash's name.
 NOT_FIXED_WORDS = ("English", "SHA-256", "Asia/Shanghai")
 
 
-class _Seen(HTMLParser):
-    """What a reader sees or hears: text nodes and the spoken attributes; not scripts."""
+class _Seen:
+    """A judge page as read (tests/visible_text.py), with the words judge.js gets."""
 
-    SPOKEN = {"alt", "title", "aria-label", "placeholder"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-        self._skip = 0
-        self.words: dict = {}
-        self._in_words = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-            self._in_words = ("id", "judge-words") in attrs
-        self.texts += [v for k, v in attrs if k in self.SPOKEN and v]
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._skip -= 1
-            self._in_words = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_words:
-            self.words = json.loads(data)
-        elif not self._skip and data.strip():
-            self.texts.append(data.strip())
+    def __init__(self, html: str) -> None:
+        read = visible_text(html)
+        self.texts = read.texts
+        self.words: dict = read.json_block("judge-words")
 
 
 def seen(html: str) -> _Seen:
-    parser = _Seen()
-    parser.feed(html)
-    return parser
+    return _Seen(html)
 
 
 def english_left(html: str, typed: list[str]) -> list[str]:

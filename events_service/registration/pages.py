@@ -67,6 +67,14 @@ class DetailsIn(msgspec.Struct):
 
 # After a registration whose ticket is not shown (the address was known already),
 # the form's page says where the ticket went: ?mailed=again or ?mailed=new.
+# The attendee's fields, as the registration form and the ticket page label them.
+FIELD_LABELS = {
+    "name": N_("Full name"),
+    "email": N_("E-mail"),
+    "phone": N_("Mobile phone (optional)"),
+    "organisation": N_("Organisation (optional)"),
+    "job_title": N_("Job title (optional)"),
+}
 MAILED_NOTICES = {"again": "already_registered", "new": "ticket_mailed"}
 
 
@@ -86,6 +94,9 @@ def _page(
         template,
         context={
             **words(locale).template_context(),
+            "field_labels": {
+                field: words(locale).gettext(label) for field, label in FIELD_LABELS.items()
+            },
             "locale": locale,
             "other_locale": other_locale(locale),
             "path": request.url.path,
