@@ -13,6 +13,7 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
@@ -31,6 +32,7 @@ from events_service.checkin.controllers import (
     undo_checkin,
 )
 from events_service.checkin.pages import scan_page
+from events_service.console.router import console_router, console_sessions
 from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
 from events_service.events.controllers import EventController, LinkController, ticket_key
@@ -71,7 +73,7 @@ from events_service.registration.pages import (
 from events_service.settings import Settings
 from events_service.stores import store_registry
 from events_service.web.i18n import pick_locale
-from events_service.web.login import login_form, login_page, staff_page_context
+from events_service.web.login import login_form, login_page, logout_form, staff_page_context
 from notifications.controllers import OutboxController
 from notifications.runner import delivering
 
@@ -132,6 +134,12 @@ def _too_many_requests(request: Request, exc: TooManyRequestsException) -> Respo
     return too_many_requests_problem(exc).to_response(request)
 
 
+def _jinja_setup(jinja: JinjaTemplateEngine) -> None:
+    # `_`, `{% trans %}`: the page's own gettext, ngettext and pgettext
+    # (events_service.locale.Words.template_context) do the translating.
+    jinja.engine.add_extension("jinja2.ext.i18n")
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     jwt_auth = build_jwt_auth(settings)
@@ -180,6 +188,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         path="/", route_handlers=[find_attendees], middleware=[lookup_rate_limit.middleware]
     )
 
+    template_config = TemplateConfig(
+        directory=TEMPLATES_DIR,
+        engine=JinjaTemplateEngine,
+        engine_callback=_jinja_setup,
+    )
     return Litestar(
         route_handlers=[
             home,
@@ -205,6 +218,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reach,
             scan_page,
             login_page,
+            logout_form,
+            console_router(),
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
@@ -231,21 +246,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[db_lifespan, live_publishing],
         on_app_init=[jwt_auth.on_app_init],
-        middleware=[csrf_middleware(settings)],
-        plugins=[problem_details_plugin(), channels_plugin(settings)],
+        middleware=[csrf_middleware(settings), console_sessions(settings).middleware],
+        plugins=[
+            problem_details_plugin(),
+            channels_plugin(settings),
+            # Flash messages after a console action (the console's session holds them).
+            FlashPlugin(FlashConfig(template_config=template_config)),
+        ],
         exception_handlers={TooManyRequestsException: _too_many_requests},
         before_request=check_request,
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, use_cache=True, sync_to_thread=False),
         },
-        template_config=TemplateConfig(
-            directory=TEMPLATES_DIR,
-            engine=JinjaTemplateEngine,
-            # `_`, `{% trans %}`: the page's own gettext, ngettext and pgettext
-            # (events_service.locale.Words.template_context) do the translating.
-            engine_callback=lambda jinja: jinja.engine.add_extension("jinja2.ext.i18n"),
-        ),
+        template_config=template_config,
         openapi_config=OpenAPIConfig(
             title="events-service",
             version=__version__,

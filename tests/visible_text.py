@@ -50,3 +50,8 @@ def visible_text(html: str) -> VisibleText:
     parser = VisibleText()
     parser.feed(html)
     return parser
+
+
+def page_text(html: str) -> str:
+    """A page's (or a fragment's) visible text as one string, one space between nodes."""
+    return " ".join(visible_text(html).texts)

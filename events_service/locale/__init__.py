@@ -105,8 +105,12 @@ class Words:
     _ = gettext
 
     def template_context(self) -> dict[str, Any]:
-        """What a template needs to translate (jinja2.ext.i18n's `_` calls `gettext`)."""
+        """What a template needs to translate (jinja2.ext.i18n's `_` calls `gettext`),
+        and `number()` to write a figure in the reader's way."""
+        from events_service.locale.numbers import format_number  # imports this module
+
         return {
+            "number": lambda value: format_number(value, self.locale),
             "gettext": self.gettext,
             "ngettext": self.ngettext,
             "pgettext": self.pgettext,

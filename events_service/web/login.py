@@ -13,9 +13,10 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
+from litestar.security.jwt import Token
 
 from events_service.auth.controllers import login_token
-from events_service.auth.service import authenticate
+from events_service.auth.service import authenticate, revoke_token
 from events_service.deps import JWTAuthDep, SettingsDep
 from events_service.locale import in_language, other_locale, translatable, words
 from events_service.web.i18n import pick_locale
@@ -106,3 +107,16 @@ PAGE_EXCEPTION_HANDLERS = {
     NotAuthorizedException: to_login,
     PermissionDeniedException: wrong_role,
 }
+
+
+@post(
+    "/logout", include_in_schema=False, status_code=303, exception_handlers=PAGE_EXCEPTION_HANDLERS
+)
+async def logout_form(request: Request[Any, Token, Any], jwt_auth: JWTAuthDep) -> Response[Any]:
+    """The pages' "Log out": the token is revoked (as the API's logout does) and the
+    cookie dropped, so a shared laptop at the venue keeps no session."""
+    if request.auth.jti:
+        await revoke_token(request.auth.jti, request.auth.exp)
+    response = Redirect(LOGIN_PAGE, status_code=303)
+    response.delete_cookie(jwt_auth.key, path="/")
+    return response

@@ -1,0 +1,17 @@
+"""Numbers as the reader writes them (Babel's CLDR: "7,200" in both of our languages,
+"12.5%" / "12.5%"), so a figure never reads as a programmer's int."""
+
+from __future__ import annotations
+
+from babel.numbers import format_decimal, format_percent
+
+from events_service.locale.dates import format_locale
+
+
+def format_number(value: float | int, locale: str) -> str:
+    return format_decimal(value, locale=format_locale(locale))
+
+
+def format_share(fraction: float, locale: str) -> str:
+    """0.125 -> "12.5%"."""
+    return format_percent(fraction, "#,##0.#%", locale=format_locale(locale))

@@ -1,0 +1,88 @@
+"""The console's door: who gets in, what its home shows, the layout every page shares."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.console_helpers import follow, log_in_to_pages, post_form
+from tests.factories import make_event, make_link
+from tests.visible_text import page_text
+
+
+async def test_anonymous_people_are_sent_to_the_login_form_and_back(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/admin")
+    assert response.status_code in (302, 307)
+    assert response.headers["location"] == "/login?next=/admin"
+
+
+async def test_door_staff_and_judges_get_a_403_page(client: httpx.AsyncClient) -> None:
+    for role in ("staff", "judge"):
+        await log_in_to_pages(client, role)
+        response = await client.get("/admin", headers={"accept-language": "zh-CN"})
+        assert response.status_code == 403
+        assert response.headers["content-type"].startswith("text/html")
+        assert "不允许" in response.text or "无权" in response.text, response.text[:500]
+
+
+async def test_the_home_shows_the_next_events_with_their_figures(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    event = await make_event(client, admin, title="Battery Day", capacity=1, waitlist_enabled=True)
+    link = await make_link(client, admin, event["id"])
+    for name in ("Li Wei", "Wang Fang"):
+        response = await client.post(
+            f"/api/v1/register/{link['slug']}",
+            json={"name": name, "email": f"{name.split()[0]}@example.org", "consent": True},
+        )
+        assert response.status_code in (200, 201), response.text
+    await log_in_to_pages(client, "admin")
+
+    page = await client.get("/admin")
+
+    assert page.status_code == 200
+    text = page_text(page.text)
+    assert "Battery Day" in text
+    row = page.text.split(f'data-event="{event["id"]}"', 1)[1].split("</tr>", 1)[0]
+    # registered, confirmed, waitlisted, admitted
+    assert [cell for cell in page_text(row).split() if cell.isdigit()][-4:] == ["2", "1", "1", "0"]
+    assert 'aria-current="page"' in page.text
+
+
+async def test_the_home_speaks_chinese(client: httpx.AsyncClient) -> None:
+    await log_in_to_pages(client, "admin")
+    page = await client.get("/admin?lang=zh-Hans")
+    assert page.status_code == 200
+    assert '<html lang="zh-Hans">' in page.text
+    assert "活动" in page_text(page.text)
+
+
+async def test_logging_out_ends_the_session(client: httpx.AsyncClient) -> None:
+    await log_in_to_pages(client, "admin")
+    assert (await client.get("/admin")).status_code == 200
+    token_cookie = client.cookies.get("events_token")
+    response = await post_form(client, "/logout")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    # The old token is revoked, not only forgotten by this browser.
+    client.cookies.set("events_token", token_cookie)
+    again = await client.get("/admin")
+    assert again.status_code in (302, 307)
+
+
+async def test_a_form_post_without_the_csrf_token_is_refused(client: httpx.AsyncClient) -> None:
+    await log_in_to_pages(client, "admin")
+    await client.get("/admin")
+    response = await client.post("/logout", data={})
+    assert response.status_code == 403
+    assert (await client.get("/admin")).status_code == 200  # still logged in
+
+
+async def test_unknown_console_pages_are_a_console_404(client: httpx.AsyncClient) -> None:
+    await log_in_to_pages(client, "admin")
+    response = await client.get("/admin/events/999999/nothing-here")
+    assert response.status_code == 404
+
+
+__all__ = ["follow"]
