@@ -7,8 +7,10 @@ repeats the action.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request
 from litestar.plugins.flash import flash as _flash
@@ -88,3 +90,26 @@ def done(
     """After an action: tell what happened, and go to `target` (303: the browser GETs it)."""
     flash(request, message, category)
     return Redirect(target, status_code=303)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One page of a long list, for the `pager` macro: links keep the list's filters."""
+
+    path: str
+    query: Mapping[str, str]
+    offset: int
+    limit: int
+    total: int
+
+    @property
+    def first(self) -> int:
+        return min(self.offset + 1, self.total)
+
+    @property
+    def last(self) -> int:
+        return min(self.offset + self.limit, self.total)
+
+    def href(self, offset: int) -> str:
+        kept = {k: v for k, v in self.query.items() if v not in ("", None) and k != "offset"}
+        return f"{self.path}?{urlencode({**kept, 'offset': max(offset, 0)})}"
