@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from events_service.checkin.codes import issue_code
 from events_service.identity import ascii_email
-from events_service.locale import LOCALES, Words, words
+from events_service.locale import LOCALES, Words, translatable, words
 from events_service.locale.dates import format_when
 from events_service.registration.calendar import event_invite
 from events_service.registration.qr import qr_png
@@ -76,13 +76,23 @@ def recipient_address(recipient: str) -> Address:
     """
     spelled = ascii_email(recipient)
     if spelled is None:
-        raise Undeliverable(f"recipient {recipient!r} is not one plain e-mail address")
+        raise Undeliverable(
+            translatable(
+                "recipient %(recipient)s is not one plain e-mail address", recipient=repr(recipient)
+            )
+        )
     try:
         # The header is built from the parsed parts, so nothing but this address
         # can reach it; a second parse of what we validated is the belt to its braces.
         address = Address(addr_spec=spelled)
     except (HeaderParseError, ValueError, IndexError) as exc:
-        raise Undeliverable(f"recipient {recipient!r} is not one e-mail address: {exc}") from None
+        raise Undeliverable(
+            translatable(
+                "recipient %(recipient)s is not one e-mail address: %(problem)s",
+                recipient=repr(recipient),
+                problem=str(exc),
+            )
+        ) from None
     return address
 
 
@@ -165,7 +175,12 @@ class MessageBuilder:
             id=queued.payload.get("registration_id")
         ).select_related("event", "person")
         if registration is None:
-            raise Undeliverable(f"registration {queued.payload.get('registration_id')} is gone")
+            raise Undeliverable(
+                translatable(
+                    "registration %(registration)s is gone",
+                    registration=queued.payload.get("registration_id"),
+                )
+            )
         return registration
 
     def _ticket_url(self, registration: Registration) -> str:
@@ -219,13 +234,17 @@ class MessageBuilder:
         """Judges, winners and organisers: everything shown travels in the payload."""
         values = dict(queued.payload)
         if queued.kind not in LINK_LABELS:
-            raise Undeliverable(f"no message is defined for kind {queued.kind!r}")
+            raise Undeliverable(
+                translatable("no message is defined for kind %(kind)s", kind=repr(queued.kind))
+            )
         kind = Kind(queued.kind)
         try:
             subject = w.gettext(SUBJECTS[kind], **values)
             text = w.gettext(NOTICES[kind], **values)
         except KeyError as missing:
-            raise Undeliverable(f"payload lacks {missing}") from None
+            raise Undeliverable(
+                translatable("payload lacks %(missing)s", missing=str(missing))
+            ) from None
         path = values.get("path", "")
         context = {
             "name": values.get("name") or queued.recipient,

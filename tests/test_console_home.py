@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
+from litestar import Litestar
 
 from tests.console_helpers import follow, log_in_to_pages, post_form
 from tests.factories import make_event, make_link
@@ -86,3 +89,43 @@ async def test_unknown_console_pages_are_a_console_404(client: httpx.AsyncClient
 
 
 __all__ = ["follow"]
+
+
+def _console_paths(app: Litestar) -> list[tuple[str, str]]:
+    """Every console route (method, path) with its path parameters filled in: the guard
+    answers before any handler looks the thing up, so made-up ids do."""
+    found = []
+    for route in app.routes:
+        if not route.path.startswith("/admin"):
+            continue
+        path = route.path
+        for name, kind in ((p.name, p.type) for p in getattr(route, "path_parameters", ())):
+            filler = "1" if kind is int else "x"
+            path = re.sub(r"\{" + name + r":[^}]+\}", filler, path)
+        for method in sorted(getattr(route, "methods", ()) - {"HEAD", "OPTIONS"}):
+            found.append((method, path))
+    return found
+
+
+async def test_every_console_page_is_for_organisers_only(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    paths = _console_paths(app)
+    assert ("GET", "/admin") in paths and len(paths) >= 2
+    for role in ("staff", "judge"):
+        await log_in_to_pages(client, role)
+        for method, path in paths:
+            response = (
+                await post_form(client, path)
+                if method == "POST"
+                else (await client.request(method, path))
+            )
+            assert response.status_code == 403, (role, method, path, response.status_code)
+    client.cookies.clear()
+    for method, path in paths:
+        response = await client.request(method, path)
+        if method == "GET":
+            assert response.status_code in (302, 307), (method, path)
+            assert response.headers["location"].startswith("/login?next=")
+        else:  # no login cookie: nothing to forge a request with, and no authority
+            assert response.status_code in (401, 302, 307), (method, path, response.status_code)

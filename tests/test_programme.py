@@ -21,6 +21,7 @@ from notifications.outbox import Kind
 from tests.checkin_helpers import event_now, link_for, ticket_for
 from tests.conftest import Backend, LoginAs
 from tests.judging_helpers import API, ok, scored_round
+from tests.visible_text import page_text
 
 CHECKINS = "/api/v1/checkins"
 
@@ -347,3 +348,13 @@ async def test_the_admin_programme_page_lists_the_records(
     assert refused.status_code in (302, 303, 403)
     public = await client.get("/dashboard")
     assert public.status_code == 200 and "Zhao" not in public.text  # no names in the lobby
+
+
+async def test_the_dashboard_writes_figures_and_days_in_the_readers_way(
+    client: httpx.AsyncClient,
+) -> None:
+    english = page_text((await client.get("/dashboard?lang=en")).text)
+    chinese = page_text((await client.get("/dashboard?lang=zh-Hans")).text)
+    # The target of 7,200 talents, with its thousands separator, in both languages.
+    assert "/ 7,200" in english and "/ 7,200" in chinese
+    assert "0%" in english and "7200" not in english

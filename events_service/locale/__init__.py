@@ -106,11 +106,16 @@ class Words:
 
     def template_context(self) -> dict[str, Any]:
         """What a template needs to translate (jinja2.ext.i18n's `_` calls `gettext`),
-        and `number()` to write a figure in the reader's way."""
-        from events_service.locale.numbers import format_number  # imports this module
+        and to write figures and days in the reader's way: `number(7200)`,
+        `share(12.5)` (a percentage), `day(date)`."""
+        # These import this module.
+        from events_service.locale.dates import format_day
+        from events_service.locale.numbers import format_number, format_share
 
         return {
             "number": lambda value: format_number(value, self.locale),
+            "share": lambda percent: format_share(percent / 100, self.locale),
+            "day": lambda value: format_day(value, self.locale) if value else "",
             "gettext": self.gettext,
             "ngettext": self.ngettext,
             "pgettext": self.pgettext,

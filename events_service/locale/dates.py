@@ -4,11 +4,11 @@ reader's language (Babel's CLDR formats: "Sat, 12 Dec 2026" / "2026年12月12日
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_interval, format_skeleton, format_time
+from babel.dates import format_date, format_interval, format_skeleton, format_time
 
 from events_service.locale import words
 
@@ -56,3 +56,8 @@ def format_instant(moment: datetime, zone: str, locale: str) -> str:
         day=format_skeleton("yMMMd", moment, tzinfo=tz, locale=cldr),
         time=format_time(moment, "HH:mm", tzinfo=tz, locale=cldr),
     )
+
+
+def format_day(day: date, locale: str) -> str:
+    """A calendar day, no time ("1 May 2027" / "2027年5月1日")."""
+    return format_date(day, "medium", locale=format_locale(locale))

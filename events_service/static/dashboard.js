@@ -2,17 +2,25 @@
 (function () {
   "use strict";
   var live = document.getElementById("live");
+  // Figures written as the server writes them (Babel): "7,200", "12.5%".
+  var lang = document.documentElement.lang || "en";
+  var count = new Intl.NumberFormat(lang);
+  var share = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 1 });
 
   function setText(id, value) {
     var node = document.getElementById(id);
     if (node && value !== undefined && value !== null) node.textContent = String(value);
   }
 
+  function setCount(id, value) {
+    if (typeof value === "number") setText(id, count.format(value));
+  }
+
   function apply(figures) {
-    setText("talents-value", figures.talents_reached);
-    setText("talents-percent", figures.percent + "%");
-    setText("admissions", figures.total_admissions);
-    setText("companies-value", figures.companies);
+    setCount("talents-value", figures.talents_reached);
+    if (typeof figures.percent === "number") setText("talents-percent", share.format(figures.percent / 100));
+    setCount("admissions", figures.total_admissions);
+    setCount("companies-value", figures.companies);
     var bar = document.getElementById("talents-bar");
     if (bar) bar.style.width = Math.min(100, figures.percent) + "%";
     var wrap = document.getElementById("talents-bar-wrap");
@@ -20,8 +28,8 @@
     Object.keys(figures.events || {}).forEach(function (id) {
       var row = document.querySelector('[data-event-id="' + id + '"]');
       if (!row) return;
-      row.querySelector(".admitted").textContent = figures.events[id].admitted;
-      row.querySelector(".registered").textContent = figures.events[id].registered;
+      row.querySelector(".admitted").textContent = count.format(figures.events[id].admitted);
+      row.querySelector(".registered").textContent = count.format(figures.events[id].registered);
     });
   }
 
