@@ -12,7 +12,7 @@ from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -265,7 +265,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description="Summits, registration, QR check-in, judging and programme counters.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            # Swagger UI's files are ours (static/vendor): /schema works with no internet.
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url="/static/vendor/swagger-ui-dist-5.35.0/swagger-ui-bundle.js",
+                    css_url="/static/vendor/swagger-ui-dist-5.35.0/swagger-ui.css",
+                    standalone_preset_js_url=(
+                        "/static/vendor/swagger-ui-dist-5.35.0/swagger-ui-standalone-preset.js"
+                    ),
+                    favicon="<link rel='icon' type='image/png' "
+                    "href='/static/vendor/swagger-ui-dist-5.35.0/favicon-32x32.png'>",
+                )
+            ],
         ),
         request_max_body_size=settings.max_body_bytes,
         stores=store_registry(settings),

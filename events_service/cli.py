@@ -82,9 +82,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\nEvents:")
     for event_id, title in summary.events:
         print(f"  #{event_id}  {title}")
+    if (now := summary.happening_now) is not None:
+        # Seeded in progress; a later run on the same database finds it over.
+        when = "Happening now" if now.in_progress else "Over (seeded as happening now)"
+        print(f"\n{when}: #{now.event_id} {now.title}")
+        print(
+            f"  {now.confirmed} confirmed, {now.waitlisted} waitlisted; "
+            f"{now.admitted} admitted at {', '.join(now.gates)}"
+        )
     print("\nRegistration links (slug per channel):")
     for label, slug in summary.links:
         print(f"  {label:18} {slug}")
+    admin_email, admin_password = next(
+        (email, password) for email, password, roles in summary.accounts if "admin" in roles
+    )
+    print(f"\nOrganiser console: {base}/admin  (log in as {admin_email} / {admin_password})")
     print("\nOpen:")
     print(f"  {base}/            start page")
     print(f"  {base}/schema      API documentation (log in with POST /api/v1/auth/login)")

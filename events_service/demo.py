@@ -1,4 +1,9 @@
-"""Demo data for a first look: a programme, a summit, a competition and three accounts.
+"""Demo data for a first look: a programme, a summit, a competition and three accounts,
+and a forum happening now, with people registered, waitlisted and admitted at two gates.
+
+The forum's registrations and admissions go through the real services
+(registration.service.register, checkin.service.scan with signed ticket codes), so
+the seats, the waitlist, the reach tallies and the outbox are as the API leaves them.
 
 Seeding is idempotent: running it again keeps the data and resets the demo
 accounts' passwords to the printed ones.
@@ -16,23 +21,37 @@ from tortoise.transactions import in_transaction
 
 from events_service.auth.passwords import hash_password
 from events_service.auth.service import end_sessions
+from events_service.checkin.codes import issue_code
+from events_service.checkin.service import ScanRequest, scan
 from events_service.identity import organisation_key
 from events_service.reach.counter import benefit_organisation
+from events_service.registration.forms import RegistrationForm, clean_registration
+from events_service.registration.service import register
 from events_service.settings import Settings
 from models import (
+    Admission,
     Criterion,
     Entry,
     Event,
     FinancingRecord,
     Organisation,
     Programme,
+    Registration,
     RegistrationLink,
     Round,
     RoundEntry,
     ServiceRecord,
     StaffUser,
 )
-from models.enums import EventKind, EventStatus, FinancingKind, OrganisationKind, RoundStatus
+from models.enums import (
+    EventKind,
+    EventStatus,
+    FinancingKind,
+    OrganisationKind,
+    RegistrationStatus,
+    RoundStatus,
+    ScanVerdict,
+)
 
 DEMO_ACCOUNTS = (
     ("admin@demo.example.org", "demo-admin-password", ["admin"], "Demo Organiser"),
@@ -57,6 +76,36 @@ DEMO_SERVICES = (
     ("Sino Parts Co.", "training"),
 )
 
+# The forum happening now: a full house with a waitlist, people arriving at two gates.
+NOW_EVENT_TITLE = "Intelligent Connected Vehicles Forum"
+NOW_EVENT_CAPACITY = 40
+NOW_EVENT_WAITLISTED = 4
+NOW_EVENT_ADMITTED = 26
+NOW_EVENT_GATES = ("Gate A", "Gate B")
+_SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu")
+_GIVEN_NAMES = ("Wei", "Fang", "Jing", "Lei")
+_ATTENDEE_ORGANISATIONS = (
+    ("VisionDrive", "Perception engineer"),
+    ("RoadLink Tech", "Product manager"),
+    ("Sino Parts Co.", "Purchasing lead"),
+    ("Auto Valley Motors", "Chief engineer"),
+    ("CellTrace", "Founder"),
+    (None, None),
+)
+
+
+@dataclass(frozen=True)
+class NowEventFigures:
+    """The forum happening now, as the demo left it (or finds it on a second run)."""
+
+    event_id: int
+    title: str
+    confirmed: int
+    waitlisted: int
+    admitted: int
+    gates: list[str]
+    in_progress: bool
+
 
 @dataclass
 class DemoSummary:
@@ -64,6 +113,7 @@ class DemoSummary:
     accounts: list[tuple[str, str, list[str]]] = field(default_factory=list)
     events: list[tuple[int, str]] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
+    happening_now: NowEventFigures | None = None
 
 
 def new_link_slug() -> str:
@@ -89,14 +139,18 @@ async def seed_demo(settings: Settings) -> DemoSummary:
     if existing is not None:
         events = await Event.filter(programme=existing).order_by("id")
         links = await RegistrationLink.filter(event__programme=existing).order_by("id")
+        forum = next((e for e in events if e.title == NOW_EVENT_TITLE), None)
         return DemoSummary(
             created=False,
             accounts=accounts,
             events=[(e.id, e.title) for e in events],
             links=[(lk.label, lk.slug) for lk in links],
+            happening_now=await now_event_figures(forum) if forum else None,
         )
 
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    # The forum is in progress at seed time: its times are not rounded to the hour.
+    this_minute = timezone.now().replace(second=0, microsecond=0)
     async with in_transaction() as conn:
         programme = await Programme.create(
             name=settings.programme_name,
@@ -199,10 +253,89 @@ async def seed_demo(settings: Settings) -> DemoSummary:
             await ServiceRecord.create(
                 organisation=organisation, service_kind=service_kind, served_on=today
             )
+        forum = await Event.create(
+            programme=programme,
+            kind=EventKind.SUMMIT,
+            title=NOW_EVENT_TITLE,
+            description="Sensors, chips and software for connected cars: talks and a parts fair.",
+            venue="Innovation Base, Hall C",
+            timezone="Asia/Shanghai",
+            starts_at=this_minute - timedelta(hours=1),
+            ends_at=this_minute + timedelta(hours=5),
+            capacity=NOW_EVENT_CAPACITY,
+            waitlist_enabled=True,
+            registration_opens_at=this_minute - timedelta(days=7),
+            status=EventStatus.PUBLISHED,
+        )
+        forum_link = await RegistrationLink.create(
+            event=forum, slug=new_link_slug(), label="Forum lobby QR"
+        )
+        links.append(forum_link)
 
+    # Committed first: the services below take their own transactions and connections.
+    staff = await StaffUser.get(email=DEMO_ACCOUNTS[1][0])
+    await fill_now_event(settings, forum, forum_link.slug, staff.id)
     return DemoSummary(
         created=True,
         accounts=accounts,
-        events=[(summit.id, summit.title), (competition.id, competition.title)],
+        events=[(e.id, e.title) for e in (summit, competition, forum)],
         links=[(lk.label, lk.slug) for lk in links],
+        happening_now=await now_event_figures(forum),
+    )
+
+
+async def fill_now_event(settings: Settings, forum: Event, slug: str, staff_id: int) -> None:
+    """Register a full house and a waitlist through the link, then admit some of them
+    at two gates by scanning their signed ticket codes, arrivals spread over the last
+    hour and a quarter (as an offline scanner would send them, with their scan time)."""
+    people = [(surname, given) for given in _GIVEN_NAMES for surname in _SURNAMES]
+    confirmed = []
+    for n, (surname, given) in enumerate(people[: NOW_EVENT_CAPACITY + NOW_EVENT_WAITLISTED]):
+        organisation, job_title = _ATTENDEE_ORGANISATIONS[n % len(_ATTENDEE_ORGANISATIONS)]
+        form = clean_registration(
+            RegistrationForm(
+                name=f"{given} {surname}",
+                email=f"{given}.{surname}.{n:02}@demo.example.org".lower(),
+                consent=True,
+                organisation=organisation,
+                job_title=job_title,
+                locale="zh-Hans" if n % 3 else "en",
+            ),
+            default_locale=settings.default_locale,
+        )
+        ticket = (await register(slug, form)).ticket
+        if ticket.status == RegistrationStatus.CONFIRMED:
+            confirmed.append(ticket.registration_id)
+
+    now = timezone.now()
+    first_arrival = forum.starts_at - timedelta(minutes=15)
+    spacing = (now - timedelta(minutes=1) - first_arrival) / NOW_EVENT_ADMITTED
+    for n, registration_id in enumerate(confirmed[:NOW_EVENT_ADMITTED]):
+        result = await scan(
+            ScanRequest(
+                event_id=forum.id,
+                gate=NOW_EVENT_GATES[n % len(NOW_EVENT_GATES)],
+                staff_id=staff_id,
+                code=issue_code(settings.signing_key, registration_id, forum.id),
+                scan_id=f"demo-{forum.id}-{registration_id:06}",
+                scanned_at=first_arrival + spacing * n,
+            ),
+            settings.signing_key,
+        )
+        if result.verdict != ScanVerdict.ADMITTED:
+            raise RuntimeError(f"demo admission refused: {result.message}")
+
+
+async def now_event_figures(forum: Event) -> NowEventFigures:
+    registrations = Registration.filter(event_id=forum.id)
+    admissions = Admission.filter(event_id=forum.id)
+    gates = await admissions.distinct().order_by("gate").values_list("gate", flat=True)
+    return NowEventFigures(
+        event_id=forum.id,
+        title=forum.title,
+        confirmed=await registrations.filter(status=RegistrationStatus.CONFIRMED).count(),
+        waitlisted=await registrations.filter(status=RegistrationStatus.WAITLISTED).count(),
+        admitted=await admissions.count(),
+        gates=list(gates),
+        in_progress=forum.starts_at <= timezone.now() < forum.ends_at,
     )
