@@ -66,7 +66,7 @@ async def test_link_form_errors_show_next_to_their_field(
          "closes_at": f"{NEXT_YEAR}-01-01T09:00"},
     )  # fmt: skip
     assert backwards.status_code == 422
-    assert field_error(backwards.text, "closes_at") == "closes_at must be after opens_at."
+    assert field_error(backwards.text, "closes_at") == "The link must close after it opens."
     assert field_value(backwards.text, "label") == "Poster"
     assert await RegistrationLink.all().count() == 0
 

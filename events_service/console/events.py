@@ -265,6 +265,7 @@ WORDS_FOR_REFUSALS = {
     "ends_at": N_("The end must be after the start."),
     "registration_closes_at": N_("Registration must close after it opens."),
     "checkin_closes_at": N_("Check-in must close after it opens."),
+    "closes_at": N_("The link must close after it opens."),
 }
 """The service's refusal of a pair of times, said next to its field in a form's words."""
 
