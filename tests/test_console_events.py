@@ -167,6 +167,27 @@ async def test_an_organiser_edits_an_event(
     assert stored.starts_at == datetime.fromisoformat(event["starts_at"])
 
 
+async def test_the_edit_form_says_who_a_change_of_time_or_place_e_mails(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    event = await _arrange_people(client, admin)
+    await log_in_to_pages(client, "admin")
+    path = f"/admin/events/{event['id']}/edit"
+
+    form = await client.get(path)
+    shown = re.search(r"the venue, (\d+) people holding a place will be e-mailed", form.text)
+    assert shown is not None
+    values = {name: field_value(form.text, name) for name in FORM if name != "kind"}
+    values |= {"timezone": "Asia/Shanghai", "venue": "Hall Z"}
+    await follow(client, await post_form(client, path, values))
+
+    told = await OutboxMessage.filter(kind=str(Kind.EVENT_CHANGED)).count()
+    assert told == int(shown.group(1)) == 4
+    draft = await make_event(client, admin, publish=False)
+    await log_in_to_pages(client, "admin")
+    assert 'id="told"' not in (await client.get(f"/admin/events/{draft['id']}/edit")).text
+
+
 async def test_the_list_filters_searches_and_pages(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:

@@ -22,7 +22,7 @@ from events_service.errors import DomainError
 from events_service.events import service
 from events_service.events.figures import event_figures
 from events_service.events.schemas import EventCreate, EventPatch, LinkFigures
-from events_service.locale import N_, translatable
+from events_service.locale import N_, Message, translatable
 from events_service.locale.dates import format_instant, format_when
 from events_service.web.forms import FormResult, domain_errors, read_form
 from models import Event
@@ -190,7 +190,7 @@ async def events_list(request: Request[Any, Any, Any]) -> Template:
 # The forms
 
 
-def _event_form(
+async def _event_form(
     request: Request[Any, Any, Any],
     event: Event | None,
     values: Mapping[str, str],
@@ -210,6 +210,9 @@ def _event_form(
             (event.title, f"/admin/events/{event.id}"),
         ]
         action = f"/admin/events/{event.id}/edit"
+    told = 0
+    if event is not None and service.tells_of_changes(event):
+        told = await service.attendees_to_tell(event.id)
     return console_page(
         request,
         "pages/console/events/form.html",
@@ -222,6 +225,7 @@ def _event_form(
         values=values,
         errors=errors,
         zones=[(name, name) for name in zones],
+        told=told,
         **page_helpers(),
     )
 
@@ -270,12 +274,17 @@ WORDS_FOR_REFUSALS = {
 """The service's refusal of a pair of times, said next to its field in a form's words."""
 
 
+_PAIR_REFUSALS = ("%(last)s must be after %(first)s.", "closes_at must be after opens_at.")
+"""The services' refusals of a pair of times (events.service._check_times, the links')."""
+
+
 def form_refusal(error: DomainError) -> dict[str, str]:
     """A service's refusal as the form's errors, on the field it names."""
     errors = domain_errors(error)
-    for name in errors:
-        if name in WORDS_FOR_REFUSALS and "must be after" in error.detail:
-            errors[name] = translatable(WORDS_FOR_REFUSALS[name])
+    if isinstance(error.detail, Message) and error.detail.msgid in _PAIR_REFUSALS:
+        for name in errors:
+            if name in WORDS_FOR_REFUSALS:
+                errors[name] = translatable(WORDS_FOR_REFUSALS[name])
     return errors
 
 
@@ -298,7 +307,7 @@ def _only_changed_times(event: Event, patch: EventPatch) -> EventPatch:
 @get("/events/new", name="console:event-new")
 async def new_event(request: Request[Any, Any, Any]) -> Template:
     values = {"kind": EventKind.SUMMIT.value, "timezone": BASE_ZONE}
-    return _event_form(request, None, values, {})
+    return await _event_form(request, None, values, {})
 
 
 @post("/events/new", name="console:event-create")
@@ -316,13 +325,13 @@ async def create_event(request: Request[Any, Any, Any]) -> Template | Redirect:
                 f"/admin/events/{event.id}",
                 translatable("“%(title)s” was created as a draft.", title=event.title),
             )
-    return _event_form(request, None, form.values, errors, status_code=422)
+    return await _event_form(request, None, form.values, errors, status_code=422)
 
 
 @get("/events/{event_id:int}/edit", name="console:event-edit-form")
 async def edit_event(request: Request[Any, Any, Any], event_id: FromPath[int]) -> Template:
     event = await service.get_event(event_id)
-    return _event_form(request, event, _event_values(event), {})
+    return await _event_form(request, event, _event_values(event), {})
 
 
 @post("/events/{event_id:int}/edit", name="console:event-edit")
@@ -347,7 +356,7 @@ async def save_event(
                 translatable("Your changes to “%(title)s” were saved.", title=saved.title),
             )
     values = {**form.values, "kind": event.kind.value}
-    return _event_form(request, event, values, errors, status_code=422)
+    return await _event_form(request, event, values, errors, status_code=422)
 
 
 # The event's page and its status
@@ -361,7 +370,7 @@ async def event_page(request: Request[Any, Any, Any], event_id: FromPath[int]) -
     next_statuses = service.next_statuses(event.status)
     told = 0
     if EventStatus.CANCELLED in next_statuses:
-        told = await service.people_told_of_cancellation(event.id)
+        told = await service.attendees_to_tell(event.id)
     base_url = request.app.state.settings.public_base_url
     return console_page(
         request,

@@ -190,10 +190,16 @@ HOLDING_A_PLACE = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 place (confirmed or waitlisted), one message per registration."""
 
 
-async def people_told_of_cancellation(event_id: int) -> int:
-    """How many messages cancelling the event would queue now (one SQL COUNT, the
-    same rule as `_tell_attendees`): what the confirmation tells the organiser."""
+async def attendees_to_tell(event_id: int) -> int:
+    """How many messages cancelling the event, or changing its time or place, would
+    queue now: one SQL COUNT by the rule `_tell_attendees` sends by. What an
+    organiser is told before they confirm."""
     return await Registration.filter(event_id=event_id, status__in=HOLDING_A_PLACE).count()
+
+
+def tells_of_changes(event: Event) -> bool:
+    """Whether a change of the event's time or place is e-mailed (not while a draft)."""
+    return event.status != EventStatus.DRAFT
 
 
 def _attendee_facing(event: Event) -> tuple[str, ...]:
@@ -220,7 +226,7 @@ async def _tell_attendees(
         )
         return
     after = _attendee_facing(event)
-    if after != before and event.status != EventStatus.DRAFT:
+    if after != before and tells_of_changes(event):
         # The new facts name the change: the same edit saved twice queues once.
         version = hashlib.sha256("|".join(after).encode()).hexdigest()[:12]
         await queue_for_event(
