@@ -51,6 +51,7 @@ class EventController(Controller):
     @get("/", summary="List events")
     async def list_events(
         self,
+        q: Search = None,
         kind: FromQuery[EventKind | None] = None,
         status: FromQuery[EventStatus | None] = None,
         starts_after: FromQuery[datetime | None] = None,
@@ -59,6 +60,7 @@ class EventController(Controller):
         offset: Offset = 0,
     ) -> EventPage:
         events, total = await service.list_events(
+            q=q,
             kind=kind,
             status=status,
             starts_after=starts_after,

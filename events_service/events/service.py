@@ -81,9 +81,8 @@ def _check_times(values: dict[str, Any]) -> None:
     for first, last in pairs:
         start, end = values.get(first), values.get(last)
         if start is not None and end is not None and end <= start:
-            raise Unprocessable(
-                translatable("%(last)s must be after %(first)s.", last=last, first=first)
-            )
+            refusal = translatable("%(last)s must be after %(first)s.", last=last, first=first)
+            raise Unprocessable(refusal, extra={"errors": [{"field": last, "message": refusal}]})
 
 
 def event_out(event: Event) -> EventOut:
@@ -127,6 +126,7 @@ async def get_event(event_id: int) -> Event:
 
 async def list_events(
     *,
+    q: str | None = None,
     kind: EventKind | None = None,
     status: EventStatus | None = None,
     starts_after: datetime | None = None,
@@ -135,6 +135,8 @@ async def list_events(
     offset: int = 0,
 ) -> tuple[list[Event], int]:
     query = Event.all()
+    if q and q.strip():
+        query = query.filter(title__icontains=q.strip())
     if kind is not None:
         query = query.filter(kind=kind)
     if status is not None:
@@ -164,14 +166,13 @@ async def update_event(event_id: int, patch: EventPatch) -> Event:
             _check_transition(event.status, changes["status"])
         new_capacity = changes.get("capacity", event.capacity)
         if new_capacity is not None and new_capacity < event.confirmed_count:
-            raise Conflict(
-                translatable(
-                    "%(confirmed)s people are already confirmed; cancel registrations before "
-                    "lowering the capacity to %(capacity)s.",
-                    confirmed=event.confirmed_count,
-                    capacity=new_capacity,
-                )
+            refusal = translatable(
+                "%(confirmed)s people are already confirmed; cancel registrations before "
+                "lowering the capacity to %(capacity)s.",
+                confirmed=event.confirmed_count,
+                capacity=new_capacity,
             )
+            raise Conflict(refusal, extra={"errors": [{"field": "capacity", "message": refusal}]})
         before = _attendee_facing(event)
         was_cancelled = event.status == EventStatus.CANCELLED
         for name, value in changes.items():
@@ -182,6 +183,23 @@ async def update_event(event_id: int, patch: EventPatch) -> Event:
         await event.refresh_from_db(using_db=conn)
         await _tell_attendees(conn, event, before, was_cancelled)
     return event
+
+
+HOLDING_A_PLACE = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+"""Whom a change to the event or its cancellation is e-mailed to: everyone holding a
+place (confirmed or waitlisted), one message per registration."""
+
+
+async def attendees_to_tell(event_id: int) -> int:
+    """How many messages cancelling the event, or changing its time or place, would
+    queue now: one SQL COUNT by the rule `_tell_attendees` sends by. What an
+    organiser is told before they confirm."""
+    return await Registration.filter(event_id=event_id, status__in=HOLDING_A_PLACE).count()
+
+
+def tells_of_changes(event: Event) -> bool:
+    """Whether a change of the event's time or place is e-mailed (not while a draft)."""
+    return event.status != EventStatus.DRAFT
 
 
 def _attendee_facing(event: Event) -> tuple[str, ...]:
@@ -198,18 +216,17 @@ async def _tell_attendees(
     conn: BaseDBAsyncClient, event: Event, before: tuple[str, ...], was_cancelled: bool
 ) -> None:
     """Queue, in the change's transaction, a message to everyone holding a place."""
-    holding = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
     if event.status == EventStatus.CANCELLED and not was_cancelled:
         await queue_for_event(
             conn,
             event.id,
             kind=Kind.EVENT_CANCELLED,
             cause=(event.id,),
-            statuses=holding,
+            statuses=HOLDING_A_PLACE,
         )
         return
     after = _attendee_facing(event)
-    if after != before and event.status != EventStatus.DRAFT:
+    if after != before and tells_of_changes(event):
         # The new facts name the change: the same edit saved twice queues once.
         version = hashlib.sha256("|".join(after).encode()).hexdigest()[:12]
         await queue_for_event(
@@ -217,7 +234,7 @@ async def _tell_attendees(
             event.id,
             kind=Kind.EVENT_CHANGED,
             cause=(event.id, version),
-            statuses=holding,
+            statuses=HOLDING_A_PLACE,
         )
 
 
@@ -230,6 +247,11 @@ def _check_transition(current: EventStatus, wanted: EventStatus) -> None:
                 wanted_value=wanted.value,
             )
         )
+
+
+def next_statuses(current: EventStatus) -> set[EventStatus]:
+    """The statuses an event that is `current` may be given (none once cancelled)."""
+    return set(_TRANSITIONS[current])
 
 
 async def set_status(event_id: int, wanted: EventStatus) -> Event:
@@ -245,11 +267,16 @@ def link_url(public_base_url: str, slug: str) -> str:
     return f"{public_base_url}/r/{slug}"
 
 
+def _closes_before_opens() -> Unprocessable:
+    refusal = translatable("closes_at must be after opens_at.")
+    return Unprocessable(refusal, extra={"errors": [{"field": "closes_at", "message": refusal}]})
+
+
 async def create_link(event_id: int, data: LinkCreate) -> RegistrationLink:
     event = await get_event(event_id)
     _check_times({"opens_at": data.opens_at, "closes_at": data.closes_at})
     if data.opens_at and data.closes_at and data.closes_at <= data.opens_at:
-        raise Unprocessable(translatable("closes_at must be after opens_at."))
+        raise _closes_before_opens()
     for _ in range(3):
         try:
             return await RegistrationLink.create(
@@ -274,15 +301,14 @@ async def update_link(slug: str, patch: LinkPatch) -> RegistrationLink:
     closes = changes.get("closes_at", link.closes_at)
     _check_times({"opens_at": opens, "closes_at": closes})
     if opens and closes and closes <= opens:
-        raise Unprocessable(translatable("closes_at must be after opens_at."))
+        raise _closes_before_opens()
     quota = changes.get("quota", link.quota)
     if quota is not None and quota < link.used_count:
-        raise Conflict(
-            translatable(
-                "%(link_used_count)s people already registered through this link.",
-                link_used_count=link.used_count,
-            )
+        refusal = translatable(
+            "%(link_used_count)s people already registered through this link.",
+            link_used_count=link.used_count,
         )
+        raise Conflict(refusal, extra={"errors": [{"field": "quota", "message": refusal}]})
     for name, value in changes.items():
         setattr(link, name, value)
     await link.save()
