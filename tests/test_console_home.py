@@ -99,7 +99,7 @@ def _console_paths(app: Litestar) -> list[tuple[str, str]]:
         if not route.path.startswith("/admin"):
             continue
         path = route.path
-        for name, kind in ((p.name, p.type) for p in getattr(route, "path_parameters", ())):
+        for name, kind in ((p.name, p.type) for p in route.path_parameters.values()):
             filler = "1" if kind is int else "x"
             path = re.sub(r"\{" + name + r":[^}]+\}", filler, path)
         for method in sorted(getattr(route, "methods", ()) - {"HEAD", "OPTIONS"}):
