@@ -10,7 +10,7 @@ from typing import Any
 
 from events_service.db import as_datetime, default_connection, fetch_rows
 from events_service.errors import NotFound
-from events_service.events.service import like_pattern
+from events_service.events.service import people_matching_sql, search_values
 from events_service.locale import translatable
 
 PEOPLE_SHOWN = 25
@@ -26,8 +26,7 @@ class PersonHit:
     registrations: int
 
 
-_SEARCH_WHERE = """(LOWER(p.name) LIKE $1 ESCAPE '\\' OR p.email LIKE $2 ESCAPE '\\'
-    OR LOWER(o.name) LIKE $1 ESCAPE '\\')"""
+_SEARCH_WHERE = f"p.id IN ({people_matching_sql(1)})"
 
 
 async def find_people(q: str, *, limit: int = PEOPLE_SHOWN) -> tuple[list[PersonHit], int]:
@@ -37,7 +36,7 @@ async def find_people(q: str, *, limit: int = PEOPLE_SHOWN) -> tuple[list[Person
     if not needle:
         return [], 0
     conn = default_connection()
-    values: list[Any] = [like_pattern(needle.lower()), like_pattern(needle.casefold())]
+    values: list[Any] = search_values(needle)
     joins = "FROM person p LEFT JOIN organisation o ON o.id = p.organisation_id"
     counted = await fetch_rows(
         conn,
