@@ -10,10 +10,14 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from events_service.console.layout import console_page
-from events_service.console.registrations import STATUS_BADGES, STATUS_WORDS
+from events_service.console.registrations import (
+    STATUS_BADGES,
+    STATUS_WORDS,
+    instants,
+    remember_language,
+)
 from events_service.events.people import person_record
 from events_service.locale import N_, translatable
-from events_service.locale.dates import format_instant
 from events_service.web.login import staff_page_context
 
 MESSAGE_STATUS_WORDS = {
@@ -38,13 +42,11 @@ MESSAGE_STATUS_BADGES = {"pending": "warn", "sending": "warn", "sent": "ok", "fa
 async def person_page(request: Request[Any, Any, Any], person_id: FromPath[int]) -> Template:
     record = await person_record(person_id)
     locale = staff_page_context(request)["locale"]
+    instant = instants(locale)
     # The person's own times are shown in the zone of their latest event, or UTC.
     home_zone = record.registrations[0].timezone if record.registrations else "UTC"
 
-    def instant(moment: Any, zone: str) -> str:
-        return format_instant(moment, zone, locale) if moment is not None else ""
-
-    return console_page(
+    page = console_page(
         request,
         "pages/console/people/person.html",
         section="registrations",
@@ -61,6 +63,7 @@ async def person_page(request: Request[Any, Any, Any], person_id: FromPath[int])
         kind_words=KIND_WORDS,
         here=request.url.path,
     )
+    return remember_language(request, page)
 
 
 ROUTES = [person_page]

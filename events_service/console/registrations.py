@@ -7,8 +7,9 @@ checkin.service) and render; every rule lives there."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,12 +23,13 @@ from events_service.console.layout import Paging, console_page, done
 from events_service.errors import DomainError
 from events_service.events import service as events
 from events_service.events.controllers import CSV_COLUMNS
-from events_service.events.figures import event_figures
+from events_service.events.figures import admitted_figure, event_figures
 from events_service.events.people import find_people
 from events_service.locale import N_, translatable
-from events_service.locale.dates import format_instant, format_when
+from events_service.locale.dates import format_when, instant_formatter
 from events_service.registration import service as registrations
 from events_service.web.csv_export import csv_response
+from events_service.web.i18n import LOCALE_COOKIE
 from events_service.web.login import staff_page_context
 from models import Event, RegistrationLink
 from models.enums import EventStatus, RegistrationStatus
@@ -83,11 +85,25 @@ class Filters:
         return {name: value for name, value in kept.items() if value}
 
 
-def _times(locale: str) -> dict[str, Any]:
-    def instant(moment: Any, zone: str) -> str:
-        return format_instant(moment, zone, locale) if moment is not None else ""
+def instants(locale: str) -> Callable[[datetime | None, str], str]:
+    """`instant(moment, zone)` for a page's tables: format_instant, each zone's
+    formatter made once per page."""
+    formatters: dict[str, Callable[[datetime | None], str]] = {}
 
-    return {"instant": instant, "status_words": STATUS_WORDS, "status_badges": STATUS_BADGES}
+    def instant(moment: datetime | None, zone: str) -> str:
+        if zone not in formatters:
+            formatters[zone] = instant_formatter(zone, locale)
+        return formatters[zone](moment)
+
+    return instant
+
+
+def _times(locale: str) -> dict[str, Any]:
+    return {
+        "instant": instants(locale),
+        "status_words": STATUS_WORDS,
+        "status_badges": STATUS_BADGES,
+    }
 
 
 @get("/registrations", name="console:registrations")
@@ -104,7 +120,7 @@ async def registrations_home(request: Request[Any, Any, Any]) -> Template:
     recent = await Event.filter(ends_at__lt=now).order_by("-ends_at", "-id").limit(EVENTS_SHOWN)
     figures = await event_figures([event.id for event in (*upcoming, *recent)])
     people, found = await find_people(q) if q else ([], 0)
-    return console_page(
+    page = console_page(
         request,
         "pages/console/registrations/index.html",
         section="registrations",
@@ -117,6 +133,7 @@ async def registrations_home(request: Request[Any, Any, Any]) -> Template:
         found=found,
         when=format_when,
     )
+    return remember_language(request, page)
 
 
 @get("/events/{event_id:int}/registrations", name="console:event-registrations")
@@ -127,12 +144,12 @@ async def event_registrations(request: Request[Any, Any, Any], event_id: FromPat
     total = await events.count_registrations(event.id, where)
     rows = await events.registrations_page(event.id, where, limit=PAGE_ROWS, offset=filters.offset)
     links = await RegistrationLink.filter(event_id=event.id).order_by("id").values("slug", "label")
-    figures = (await event_figures([event.id]))[event.id]
+    admitted = await admitted_figure(event.id)
     base = f"/admin/events/{event.id}/registrations"
     query = filters.query()
     context = {
         "event": event,
-        "figures": figures,
+        "admitted": admitted,
         "rows": rows,
         "total": total,
         "filters": filters,
@@ -145,7 +162,7 @@ async def event_registrations(request: Request[Any, Any, Any], event_id: FromPat
     template = "pages/console/registrations/event.html"
     if request.headers.get("hx-request") == "true":
         template = "pages/console/registrations/_table.html"
-    return console_page(
+    page = console_page(
         request,
         template,
         section="registrations",
@@ -154,6 +171,17 @@ async def event_registrations(request: Request[Any, Any, Any], event_id: FromPat
         **context,
         **_times(_locale(request)),
     )
+    return remember_language(request, page)
+
+
+def remember_language(request: Request[Any, Any, Any], page: Template) -> Template:
+    """The language chosen with ?lang= stays for the next pages (a filter form, a
+    link, a redirect), as the public pages keep it; the console's layout links to the
+    switch but does not remember it."""
+    locale = _locale(request)
+    if request.query_params.get("lang") == locale:
+        page.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+    return page
 
 
 def _locale(request: Request[Any, Any, Any]) -> str:
