@@ -19,6 +19,8 @@ from tests.console_helpers import follow, log_in_to_pages, post_form
 from tests.factories import attendee, make_event, make_link, register
 from tests.visible_text import page_text
 
+YES = {"confirm": "yes"}  # what a confirmation's button posts
+
 
 async def registered(client: httpx.AsyncClient, slug: str, n: int | str, **fields: Any) -> int:
     response = await register(client, slug, attendee(n, **fields))
@@ -84,6 +86,12 @@ async def test_the_event_table_searches_filters_and_pages(
     assert await names(admitted="yes") == []
     assert await names(admitted="no") == ["Li Wei", "Wang Fang", "Zhang San", "Zhao Liu"]
     assert await names(status="nonsense") == ["Li Wei", "Wang Fang", "Zhang San", "Zhao Liu"]
+
+    # htmx's live search asks for the table alone.
+    live = await client.get(url, params={"q": "wang"}, headers={"HX-Request": "true"})
+    assert live.status_code == 200 and "<html" not in live.text
+    assert table_names(live.text) == ["Wang Fang"]
+    assert "HX-Request" in live.headers["vary"]
 
 
 async def test_the_table_comes_fifty_rows_a_page_and_the_pager_keeps_the_filter(
@@ -259,8 +267,12 @@ async def test_cancelling_an_admitted_person_is_refused_with_the_services_words(
     await log_in_to_pages(client, "admin")
     back = f"/admin/events/{event['id']}/registrations"
 
-    response = await post_form(
+    unconfirmed = await post_form(
         client, f"/admin/registrations/{ticket.registration_id}/cancel", {"next": back}
+    )
+    assert "not confirmed" in page_text((await follow(client, unconfirmed)).text)
+    response = await post_form(
+        client, f"/admin/registrations/{ticket.registration_id}/cancel", YES | {"next": back}
     )
 
     page = await follow(client, response)
@@ -269,7 +281,7 @@ async def test_cancelling_an_admitted_person_is_refused_with_the_services_words(
     assert (await Registration.get(id=ticket.registration_id)).status.value == "confirmed"
     client.headers["accept-language"] = "zh-CN"  # a browser in Chinese
     chinese = await post_form(
-        client, f"/admin/registrations/{ticket.registration_id}/cancel", {"next": back}
+        client, f"/admin/registrations/{ticket.registration_id}/cancel", YES | {"next": back}
     )
     assert "此凭证已在入口使用，不能取消。" in page_text((await follow(client, chinese)).text)
 
@@ -314,14 +326,16 @@ async def test_undoing_an_admission_lowers_the_admitted_figure(
 
     assert admitted((await client.get(url)).text) == "1"
     response = await post_form(
-        client, f"/admin/registrations/{ticket.registration_id}/undo-admission", {"next": url}
+        client, f"/admin/registrations/{ticket.registration_id}/undo-admission", YES | {"next": url}
     )
     page = await follow(client, response)
     assert "is undone" in page_text(page.text)
     assert admitted(page.text) == "0"
     again = await follow(
         client,
-        await post_form(client, f"/admin/registrations/{ticket.registration_id}/undo-admission"),
+        await post_form(
+            client, f"/admin/registrations/{ticket.registration_id}/undo-admission", YES
+        ),
     )
     assert "has not been admitted" in page_text(again.text)
 
@@ -343,6 +357,6 @@ async def test_other_roles_get_403_on_every_page(
     ):
         assert (await client.get(path)).status_code == 403, path
     for action in ("cancel", "resend", "undo-admission"):
-        response = await post_form(client, f"/admin/registrations/{li}/{action}")
+        response = await post_form(client, f"/admin/registrations/{li}/{action}", YES)
         assert response.status_code == 403, action
     assert (await Registration.get(id=li)).status.value == "confirmed"

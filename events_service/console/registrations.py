@@ -117,7 +117,12 @@ async def registrations_home(request: Request[Any, Any, Any]) -> Template:
         .order_by("starts_at", "id")
         .limit(EVENTS_SHOWN)
     )
-    recent = await Event.filter(ends_at__lt=now).order_by("-ends_at", "-id").limit(EVENTS_SHOWN)
+    recent = (
+        await Event.filter(ends_at__lt=now)
+        .exclude(status=EventStatus.DRAFT)
+        .order_by("-ends_at", "-id")
+        .limit(EVENTS_SHOWN)
+    )
     figures = await event_figures([event.id for event in (*upcoming, *recent)])
     people, found = await find_people(q) if q else ([], 0)
     page = console_page(
@@ -156,12 +161,11 @@ async def event_registrations(request: Request[Any, Any, Any], event_id: FromPat
         "links": links,
         "paging": Paging(base, query, filters.offset, PAGE_ROWS, total),
         "csv_href": f"{base}.csv" + _query_string(query),
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "when": format_when,
     }
-    template = "pages/console/registrations/event.html"
-    if request.headers.get("hx-request") == "true":
-        template = "pages/console/registrations/_table.html"
+    # htmx's live search swaps the table alone; a plain GET gets the whole page.
+    partial = request.headers.get("hx-request") == "true"
+    template = f"pages/console/registrations/{'_table' if partial else 'event'}.html"
     page = console_page(
         request,
         template,
@@ -171,6 +175,7 @@ async def event_registrations(request: Request[Any, Any, Any], event_id: FromPat
         **context,
         **_times(_locale(request)),
     )
+    page.headers["Vary"] = "HX-Request"
     return remember_language(request, page)
 
 
@@ -208,7 +213,7 @@ async def event_registrations_csv(
     )
 
 
-def _back(request: Request[Any, Any, Any], form: Mapping[str, Any], fallback: str) -> str:
+def _back(form: Mapping[str, Any], fallback: str) -> str:
     """Where an action returns: the console page it was posted from."""
     target = str(form.get("next") or "")
     if target.startswith("/admin/") and not target.startswith("//") and "\\" not in target:
@@ -220,12 +225,22 @@ async def _form(request: Request[Any, Any, Any]) -> Mapping[str, Any]:
     return await request.form()
 
 
+NOT_CONFIRMED = translatable("Nothing was changed: the action was not confirmed.")
+
+
+def _confirmed(form: Mapping[str, Any]) -> bool:
+    """A destructive action posts from its confirmation (confirm_button's "yes")."""
+    return form.get("confirm") == "yes"
+
+
 @post("/registrations/{registration_id:int}/cancel", name="console:registration-cancel")
 async def cancel_registration(
     request: Request[Any, Any, Any], registration_id: FromPath[int]
 ) -> Redirect:
     form = await _form(request)
-    back = _back(request, form, "/admin/registrations")
+    back = _back(form, "/admin/registrations")
+    if not _confirmed(form):
+        return done(request, back, NOT_CONFIRMED, "warn")
     try:
         registration, promoted = await registrations.cancel_registration(registration_id)
     except DomainError as refusal:
@@ -247,7 +262,7 @@ async def resend_ticket(
     request: Request[Any, Any, Any], registration_id: FromPath[int]
 ) -> Redirect:
     form = await _form(request)
-    back = _back(request, form, "/admin/registrations")
+    back = _back(form, "/admin/registrations")
     try:
         queued = await registrations.resend_ticket_of(registration_id)
     except DomainError as refusal:
@@ -268,7 +283,9 @@ async def resend_ticket(
 @post("/registrations/{registration_id:int}/undo-admission", name="console:admission-undo")
 async def undo(request: Request[Any, Any, Any], registration_id: FromPath[int]) -> Redirect:
     form = await _form(request)
-    back = _back(request, form, "/admin/registrations")
+    back = _back(form, "/admin/registrations")
+    if not _confirmed(form):
+        return done(request, back, NOT_CONFIRMED, "warn")
     try:
         await undo_admission(registration_id, request.user.id)
     except DomainError as refusal:
