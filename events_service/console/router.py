@@ -10,7 +10,7 @@ from litestar import Router
 from litestar.middleware.session.client_side import CookieBackendConfig
 
 from events_service.auth.guards import admin_only
-from events_service.console import events, home, links
+from events_service.console import events, home, links, people, registrations
 from events_service.console.errors import CONSOLE_EXCEPTION_HANDLERS
 from events_service.settings import Settings
 
@@ -37,7 +37,13 @@ def console_sessions(settings: Settings) -> CookieBackendConfig:
 def console_router() -> Router:
     return Router(
         path="/admin",
-        route_handlers=[*home.ROUTES, *events.ROUTES, *links.ROUTES],
+        route_handlers=[
+            *home.ROUTES,
+            *events.ROUTES,
+            *links.ROUTES,
+            *registrations.ROUTES,
+            *people.ROUTES,
+        ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
         include_in_schema=False,

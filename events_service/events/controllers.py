@@ -114,11 +114,18 @@ class EventController(Controller):
         q: Search = None,
         status: FromQuery[RegistrationStatus | None] = None,
         link: LinkSlugQuery = None,
+        admitted: FromQuery[bool | None] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> RegistrationPage:
         rows, total = await service.list_registrations(
-            event_id, q=q, status=status, link_slug=link, limit=limit, offset=offset
+            event_id,
+            q=q,
+            status=status,
+            link_slug=link,
+            admitted=admitted,
+            limit=limit,
+            offset=offset,
         )
         return RegistrationPage(items=rows, total=total, limit=limit, offset=offset)
 
@@ -133,8 +140,11 @@ class EventController(Controller):
         q: Search = None,
         status: FromQuery[RegistrationStatus | None] = None,
         link: LinkSlugQuery = None,
+        admitted: FromQuery[bool | None] = None,
     ) -> Stream:
-        rows = await service.registrations_for_export(event_id, q=q, status=status, link_slug=link)
+        rows = await service.registrations_for_export(
+            event_id, q=q, status=status, link_slug=link, admitted=admitted
+        )
         return csv_response(
             f"event-{event_id}-registrations.csv",
             CSV_COLUMNS,

@@ -54,3 +54,13 @@ async def event_figures(event_ids: Sequence[int]) -> dict[int, EventFigures]:
     for row in admitted:
         figures[row["id"]].admitted = int(row["admitted"])
     return figures
+
+
+async def admitted_figure(event_id: int) -> int:
+    """The event's admissions alone, from its tallies (no count of registrations)."""
+    rows = await fetch_rows(
+        default_connection(),
+        f"SELECT {ADMITTED_AT_EVENT_SQL} AS admitted FROM event e WHERE e.id = $1",  # noqa: S608
+        [event_id],
+    )
+    return int(rows[0]["admitted"]) if rows else 0

@@ -127,6 +127,9 @@ class RegistrationRow(msgspec.Struct):
     created_at: datetime
     cancelled_at: datetime | None
     admitted_at: datetime | None
+    person_id: int | None = None
+    gate: str | None = None
+    """Where the person was admitted (None: not admitted)."""
 
 
 class RegistrationPage(msgspec.Struct):

@@ -4,7 +4,8 @@ reader's language (Babel's CLDR formats: "Sat, 12 Dec 2026" / "2026年12月12日
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -61,3 +62,23 @@ def format_instant(moment: datetime, zone: str, locale: str) -> str:
 def format_day(day: date, locale: str) -> str:
     """A calendar day, no time ("1 May 2027" / "2027年5月1日")."""
     return format_date(day, "medium", locale=format_locale(locale))
+
+
+def instant_formatter(zone: str, locale: str) -> Callable[[datetime | None], str]:
+    """format_instant for many moments in one zone and language (a table's column):
+    the same text, each day's words worked out by Babel once; None gives ""."""
+    tz, w = ZoneInfo(zone), words(locale)
+
+    @functools.lru_cache(maxsize=64)
+    def day(local_date: date) -> str:
+        noon = datetime.combine(local_date, time(12), tz)
+        return format_skeleton("yMMMd", noon, tzinfo=tz, locale=format_locale(locale))
+
+    def instant(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        local = moment.astimezone(tz)
+        # CLDR's "HH:mm" is the 24-hour clock in ASCII digits in both languages.
+        return w.gettext("%(day)s, %(time)s", day=day(local.date()), time=f"{local:%H:%M}")
+
+    return instant

@@ -391,48 +391,82 @@ async def cancel(manage_token: str) -> tuple[Registration, list[int]]:
         )
         if registration is None:
             raise NotFound(translatable("No ticket with this link."))
-        if registration.status == RegistrationStatus.CANCELLED:
-            return registration, []
-        if (
-            await Event.filter(
-                id=registration.event_id,  # type: ignore[attr-defined]
-                status=EventStatus.CANCELLED,
-            )
-            .using_db(conn)
-            .exists()
-        ):
-            # Nothing to free: a cancelled event promotes nobody and mails no "place
-            # freed up" for a day that will not happen. (Its page offers no cancel.)
-            return registration, []
-        if await Admission.filter(registration_id=registration.id).using_db(conn).exists():
-            raise AlreadyAdmitted(
-                translatable("This ticket was used at the door; it cannot be cancelled.")
-            )
-        was_confirmed = registration.status == RegistrationStatus.CONFIRMED
-        registration.status = RegistrationStatus.CANCELLED
-        registration.cancelled_at = timezone.now()
-        await registration.save(using_db=conn, update_fields=["status", "cancelled_at"])
-        if registration.link_id is not None:  # type: ignore[attr-defined]
-            await (
-                RegistrationLink.filter(id=registration.link_id, used_count__gt=0)  # type: ignore[attr-defined]
-                .using_db(conn)
-                .update(used_count=F("used_count") - 1)
-            )
-        await enqueue(
-            kind=Kind.REGISTRATION_CANCELLED,
-            dedupe_key=dedupe_key(
-                Kind.REGISTRATION_CANCELLED, registration.id, registration.cancelled_at.timestamp()
-            ),
-            recipient=await _email_of(conn, registration.person_id),  # type: ignore[attr-defined]
-            locale=registration.locale,
-            payload={"registration_id": registration.id},
-            using_db=conn,
+        return registration, await _cancel_locked(conn, registration)
+
+
+async def cancel_registration(registration_id: int) -> tuple[Registration, list[int]]:
+    """An organiser cancels a registration by its id: the attendee's cancel exactly
+    (the seat freed, the waitlist promoted, the same e-mails queued)."""
+    async with in_transaction() as conn:
+        registration = (
+            await Registration.filter(id=registration_id).select_for_update().using_db(conn).first()
         )
-        promoted: list[int] = []
-        if was_confirmed:
-            await free_seat(registration.event_id, conn)  # type: ignore[attr-defined]
-            promoted = await promote_waitlisted(registration.event_id, conn)  # type: ignore[attr-defined]
-    return registration, promoted
+        if registration is None:
+            raise NotFound(
+                translatable(
+                    "No registration %(registration_id)s.", registration_id=registration_id
+                )
+            )
+        return registration, await _cancel_locked(conn, registration)
+
+
+async def _cancel_locked(conn: BaseDBAsyncClient, registration: Registration) -> list[int]:
+    """Cancel the registration locked in `conn`'s transaction; the ids promoted."""
+    if registration.status == RegistrationStatus.CANCELLED:
+        return []
+    if (
+        await Event.filter(
+            id=registration.event_id,  # type: ignore[attr-defined]
+            status=EventStatus.CANCELLED,
+        )
+        .using_db(conn)
+        .exists()
+    ):
+        # Nothing to free: a cancelled event promotes nobody and mails no "place
+        # freed up" for a day that will not happen. (Its page offers no cancel.)
+        return []
+    if await Admission.filter(registration_id=registration.id).using_db(conn).exists():
+        raise AlreadyAdmitted(
+            translatable("This ticket was used at the door; it cannot be cancelled.")
+        )
+    was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = timezone.now()
+    await registration.save(using_db=conn, update_fields=["status", "cancelled_at"])
+    if registration.link_id is not None:  # type: ignore[attr-defined]
+        await (
+            RegistrationLink.filter(id=registration.link_id, used_count__gt=0)  # type: ignore[attr-defined]
+            .using_db(conn)
+            .update(used_count=F("used_count") - 1)
+        )
+    await enqueue(
+        kind=Kind.REGISTRATION_CANCELLED,
+        dedupe_key=dedupe_key(
+            Kind.REGISTRATION_CANCELLED, registration.id, registration.cancelled_at.timestamp()
+        ),
+        recipient=await _email_of(conn, registration.person_id),  # type: ignore[attr-defined]
+        locale=registration.locale,
+        payload={"registration_id": registration.id},
+        using_db=conn,
+    )
+    if not was_confirmed:
+        return []
+    await free_seat(registration.event_id, conn)  # type: ignore[attr-defined]
+    return await promote_waitlisted(registration.event_id, conn)  # type: ignore[attr-defined]
+
+
+async def resend_ticket_of(registration_id: int) -> bool:
+    """An organiser e-mails a registration's ticket again (resend_ticket's rules: not
+    for a cancelled one, at most once in RESEND_EVERY)."""
+    registration = await Registration.get_or_none(id=registration_id).select_related("person")
+    if registration is None:
+        raise NotFound(
+            translatable("No registration %(registration_id)s.", registration_id=registration_id)
+        )
+    ticket = Ticket(
+        registration.id, registration.status, registration.manage_token, registration.locale
+    )
+    return await resend_ticket(ticket, registration.person.email)
 
 
 async def _email_of(conn: BaseDBAsyncClient, person_id: int) -> str:
