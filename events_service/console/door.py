@@ -28,7 +28,7 @@ from events_service.checkin.service import undo_admission
 from events_service.console.layout import console_page, done
 from events_service.errors import NotFound
 from events_service.events.figures import event_figures
-from events_service.locale import translatable, words
+from events_service.locale import LOCALES, translatable, words
 from events_service.locale.dates import format_locale, format_when
 from events_service.programme.live import attendance_changed
 from events_service.web.login import staff_page_context
@@ -79,7 +79,7 @@ class ArrivalsChart:
     max_value: int
     bars: list[Bar]
     ticks: list[tuple[float, str]]
-    """(x, HH:mm) under every half hour's bar."""
+    """(x, HH:mm) under the first bar and every half hour's."""
 
 
 def arrivals_chart(
@@ -89,7 +89,7 @@ def arrivals_chart(
     to now, while people keep coming), empty slots included; None before anyone came."""
     if not buckets:
         return None
-    width, height, left, right, top, bottom = 640, 220, 40, 8, 12, 28
+    width, height, left, right, top, bottom = 480, 200, 36, 8, 14, 30
     by_start = {bucket.starts_at: bucket.admitted for bucket in buckets}
     first, last = buckets[0].starts_at, buckets[-1].starts_at
     current = door_figures._bucket_start(now)
@@ -99,10 +99,12 @@ def arrivals_chart(
     if slots > MAX_BARS:
         first, slots = last - (MAX_BARS - 1) * BUCKET, MAX_BARS
     peak = max(max(by_start.values()), 1)
-    step = (width - left - right) / slots
+    # A slot is at most 24 wide: a few bars stay bars, from the left.
+    step = min((width - left - right) / slots, 24)
     baseline = height - bottom
     tz = _zone(zone)
     bars, ticks = [], []
+    last_tick = 0
     for index in range(slots):
         start = first + index * BUCKET
         n = by_start.get(start, 0)
@@ -112,8 +114,10 @@ def arrivals_chart(
         bars.append(
             Bar(x + 1, baseline - bar_height, max(step - 2, 1), bar_height, n, start, label)
         )
-        if start.astimezone(tz).minute % 30 == 0:
+        # The first slot's time, then every half hour's (not crowding the one before).
+        if index == 0 or (start.astimezone(tz).minute % 30 == 0 and index - last_tick >= 3):
             ticks.append((x + step / 2, label))
+            last_tick = index
     return ArrivalsChart(width, height, baseline, top, left, right, peak, bars, ticks)
 
 
@@ -124,7 +128,13 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-async def _event(event_id: FromPath[int]) -> Event:
+def kept_language(request: Request[Any, Any, Any]) -> str:
+    """The page's explicit language switch, kept on the page an action leads back to."""
+    lang = request.query_params.get("lang")
+    return f"?lang={lang}" if lang in LOCALES else ""
+
+
+async def _event(event_id: int) -> Event:
     event = await Event.get_or_none(id=event_id)
     if event is None:
         raise NotFound(translatable("No event %(id)s.", id=event_id))
@@ -207,7 +217,7 @@ async def door_live(request: Request[Any, Any, Any], event_id: FromPath[int]) ->
 async def door_undo(
     request: Request[Any, Any, Any], event_id: FromPath[int], registration_id: FromPath[int]
 ) -> Redirect:
-    target = f"/admin/events/{event_id}/door"
+    target = f"/admin/events/{event_id}/door{kept_language(request)}"
     registration = await Registration.get_or_none(
         id=registration_id, event_id=event_id
     ).select_related("person")

@@ -11,6 +11,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from events_service.console.door import kept_language
 from events_service.console.layout import console_page, done
 from events_service.errors import NotFound, Unprocessable
 from events_service.locale import LANGUAGE_NAMES, LOCALES, N_, translatable, words
@@ -40,7 +41,7 @@ FIELDS = ("audience", "subject_en", "body_en", "subject_zh", "body_zh")
 PREVIEW_NAME = N_("(the attendee's name)")
 
 
-async def _event(event_id: FromPath[int]) -> Event:
+async def _event(event_id: int) -> Event:
     event = await Event.get_or_none(id=event_id)
     if event is None:
         raise NotFound(translatable("No event %(id)s.", id=event_id))
@@ -152,7 +153,7 @@ async def message_send(
         sent = await send_announcement(event.id, form.value, request.user.id)
     except Unprocessable as refusal:
         return await _form_page(request, event, form.values, {FORM_ERROR: refusal.detail}, 422)
-    target = f"/admin/events/{event.id}/message"
+    target = f"/admin/events/{event.id}/message{kept_language(request)}"
     w = words(staff_page_context(request)["locale"])
     if sent.repeated:
         text = w.gettext("This message was sent already: nobody was e-mailed twice.")
