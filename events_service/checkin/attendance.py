@@ -37,11 +37,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NO_EVENT = N_("No event %(id)s.")
 
 
-def _bucket_start(moment: datetime) -> datetime:
+def bucket_start(moment: datetime) -> datetime:
     """The start of the BUCKET-long slot holding `moment`, in UTC: the moment floored
     to a whole number of BUCKETs since the epoch (exact: timedeltas are integers)."""
     moment = moment.astimezone(UTC)
     return moment - (moment - _EPOCH) % BUCKET
+
+
+_bucket_start = bucket_start  # its name in tests/test_checkin.py
 
 
 # The admissions of an event ($1) per gate, and per BUCKET-long slot: the slot's start

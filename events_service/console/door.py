@@ -92,7 +92,7 @@ def arrivals_chart(
     width, height, left, right, top, bottom = 480, 200, 36, 8, 14, 30
     by_start = {bucket.starts_at: bucket.admitted for bucket in buckets}
     first, last = buckets[0].starts_at, buckets[-1].starts_at
-    current = door_figures._bucket_start(now)
+    current = door_figures.bucket_start(now)
     if last < current <= last + timedelta(hours=1):
         last = current
     slots = int((last - first) / BUCKET) + 1

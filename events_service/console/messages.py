@@ -61,15 +61,18 @@ async def _form_page(
 ) -> Template:
     locale = staff_page_context(request)["locale"]
     w = words(locale)
+    counts = await count_recipients(event.id)
     options = [
         (
             audience.value,
-            w.gettext("%(group)s (%(n)s)", group=w.gettext(label), n=format_number(
-                await count_recipients(event.id, audience), locale
-            )),
+            w.gettext(
+                "%(group)s (%(n)s)",
+                group=w.gettext(label),
+                n=format_number(counts[audience], locale),
+            ),
         )
         for audience, label in AUDIENCE_LABELS.items()
-    ]  # fmt: skip
+    ]
     return console_page(
         request,
         "pages/console/messages/form.html",
@@ -135,7 +138,7 @@ async def message_preview(request: Request[Any, Any, Any], event_id: FromPath[in
         event=event,
         values=form.values,
         audience_label=AUDIENCE_LABELS[data.audience],
-        count=await count_recipients(event.id, data.audience),
+        count=(await count_recipients(event.id))[data.audience],
         previews=previews,
         token=new_token(),
     )  # fmt: skip
