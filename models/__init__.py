@@ -1,5 +1,6 @@
 """Tortoise models of events-service, one module per aggregate, re-exported here."""
 
+from models.announcements import Announcement, Audience
 from models.checkin import Admission, AttendeeLookup, ScanLog
 from models.events import Event, RegistrationLink
 from models.judging import (
@@ -39,12 +40,15 @@ MODEL_MODULES = [
     "models.judging",
     "models.outbox",
     "models.staff",
+    "models.announcements",
 ]
 
 __all__ = [
     "MODEL_MODULES",
     "Admission",
+    "Announcement",
     "AttendeeLookup",
+    "Audience",
     "Award",
     "CompanyTally",
     "ConflictDeclaration",

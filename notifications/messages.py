@@ -26,8 +26,9 @@ from events_service.locale.dates import format_when
 from events_service.registration.calendar import event_invite
 from events_service.registration.qr import qr_png
 from events_service.settings import Settings
-from models import Registration
+from models import Announcement, Registration
 from models.enums import RegistrationStatus
+from notifications.announcements import paragraphs, words_for
 from notifications.outbox import Kind
 from notifications.wording import INTROS, LINK_LABELS, MANAGE_REGISTRATION, NOTICES, SUBJECTS
 
@@ -131,17 +132,14 @@ class MessageBuilder:
         w = words(locale)
         if queued.kind in TICKET_KINDS:
             parts = await self._ticket(queued, locale, w)
+        elif queued.kind == Kind.EVENT_ANNOUNCEMENT:
+            parts = await self._announcement(queued, locale, w)
         elif queued.kind in REGISTRATION_NOTICES:
             parts = await self._registration_notice(queued, w)
         else:
             parts = self._notice(queued, w)
         subject, template, context, attachments = parts
-        context |= {
-            **w.template_context(),
-            "locale": locale,
-            "subject": subject,
-            "programme": self._programme,
-        }
+        context = self.context(context, subject, locale)
         message = EmailMessage()
         message["Subject"] = header_text(subject)
         message["From"] = self.settings.mail_from
@@ -149,10 +147,9 @@ class MessageBuilder:
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = self.message_id(queued)
         message["Auto-Submitted"] = "auto-generated"
-        message.set_content(self.templates.get_template(f"emails/{template}.txt").render(context))
-        message.add_alternative(
-            self.templates.get_template(f"emails/{template}.html").render(context), subtype="html"
-        )
+        text, html = self.render(template, context)
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
         inline = context.get("qr_png")
         if inline is not None:
             html_part = message.get_payload()[1]  # type: ignore[index]
@@ -165,6 +162,22 @@ class MessageBuilder:
                 content, maintype=maintype, subtype=subtype, filename=filename, params=params
             )
         return message
+
+    def context(self, context: dict[str, Any], subject: str, locale: str) -> dict[str, Any]:
+        """A message template's context: its own, the words, and what the layout shows."""
+        return {
+            **context,
+            **words(locale).template_context(),
+            "locale": locale,
+            "subject": subject,
+            "programme": self._programme,
+        }
+
+    def render(self, template: str, context: dict[str, Any]) -> tuple[str, str]:
+        """A message's text and HTML parts (`context` made by `context`)."""
+        text = self.templates.get_template(f"emails/{template}.txt").render(context)
+        html = self.templates.get_template(f"emails/{template}.html").render(context)
+        return text, html
 
     @property
     def _programme(self) -> str:
@@ -230,6 +243,21 @@ class MessageBuilder:
         }
         return w.gettext(SUBJECTS[Kind(queued.kind)], title=title), "notice", context, []
 
+    async def _announcement(self, queued: Queued, locale: str, w: Words) -> tuple:
+        """An organiser's message: their subject and body in the reader's language."""
+        announcement = await Announcement.get_or_none(id=queued.payload.get("announcement_id"))
+        if announcement is None:
+            raise Undeliverable(f"announcement {queued.payload.get('announcement_id')} is gone")
+        registration = await self._registration(queued)
+        subject, body = words_for(announcement, locale)
+        context = announcement_context(
+            name=registration.person.name,
+            body=body,
+            link_url=self._ticket_url(registration),
+            link_label=w.gettext(MANAGE_REGISTRATION),
+        )
+        return subject, "announcement", context, []
+
     def _notice(self, queued: Queued, w: Words) -> tuple:
         """Judges, winners and organisers: everything shown travels in the payload."""
         values = dict(queued.payload)
@@ -253,3 +281,15 @@ class MessageBuilder:
             "link_label": w.gettext(LINK_LABELS[kind]),
         }
         return subject, "notice", context, []
+
+
+def announcement_context(*, name: str, body: str, link_url: str | None, link_label: str) -> dict:
+    """What emails/announcement.* show: the greeting, the organiser's text (`body` for
+    the text part, its paragraphs and lines for the HTML part), the ticket link."""
+    return {
+        "name": name,
+        "body": body,
+        "paragraphs": paragraphs(body),
+        "link_url": link_url,
+        "link_label": link_label,
+    }

@@ -28,6 +28,7 @@ class Kind(StrEnum):
     EVENT_CHANGED = "event.changed"
     EVENT_CANCELLED = "event.cancelled"
     EVENT_REMINDER = "event.reminder"
+    EVENT_ANNOUNCEMENT = "event.announcement"
     JUDGE_ASSIGNED = "judge.assigned"
     ROUND_OPENING_SOON = "round.opening_soon"
     ROUND_CLOSING_SOON = "round.closing_soon"

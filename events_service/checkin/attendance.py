@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.expressions import Q
@@ -17,6 +17,7 @@ from events_service.checkin.schemas import (
     BucketCount,
     GateCount,
 )
+from events_service.db import Query, as_datetime, default_connection, fetch_rows
 from events_service.errors import NotFound
 from events_service.identity import normalise_email
 from events_service.locale import DEFAULT_LOCALE, N_, words
@@ -36,11 +37,35 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NO_EVENT = N_("No event %(id)s.")
 
 
-def _bucket_start(moment: datetime) -> datetime:
+def bucket_start(moment: datetime) -> datetime:
     """The start of the BUCKET-long slot holding `moment`, in UTC: the moment floored
     to a whole number of BUCKETs since the epoch (exact: timedeltas are integers)."""
     moment = moment.astimezone(UTC)
     return moment - (moment - _EPOCH) % BUCKET
+
+
+_bucket_start = bucket_start  # its name in tests/test_checkin.py
+
+
+# The admissions of an event ($1) per gate, and per BUCKET-long slot: the slot's start
+# as whole seconds since the epoch, floored as _bucket_start floors (every timezone's
+# offset is a whole number of 5 minutes, so the slots are the same in the event's
+# timezone). Counted by the database over the (event_id, admitted_at) index; 300 is
+# BUCKET in seconds.
+BY_GATE = (
+    "SELECT gate, COUNT(*) AS n FROM admission WHERE event_id = $1 GROUP BY gate ORDER BY gate"
+)
+BY_BUCKET = Query(
+    postgres="""
+SELECT (floor(extract(epoch FROM admitted_at) / 300) * 300)::bigint AS slot,
+       COUNT(*) AS n
+FROM admission WHERE event_id = $1 GROUP BY 1 ORDER BY 1""",
+    # SQLite holds the ORM's ISO text with its offset; strftime('%s') reads it as UTC.
+    sqlite="""
+SELECT (CAST(strftime('%s', admitted_at) AS INTEGER) / 300) * 300 AS slot,
+       COUNT(*) AS n
+FROM admission WHERE event_id = $1 GROUP BY 1 ORDER BY 1""",
+)
 
 
 async def attendance(event_id: int, locale: str = DEFAULT_LOCALE) -> AttendanceOut:
@@ -50,19 +75,71 @@ async def attendance(event_id: int, locale: str = DEFAULT_LOCALE) -> AttendanceO
     waitlisted = await Registration.filter(
         event_id=event_id, status=RegistrationStatus.WAITLISTED
     ).count()
-    admissions = await Admission.filter(event_id=event_id).values_list("gate", "admitted_at")
-    by_gate = Counter(gate for gate, _ in admissions)
-    by_bucket = Counter(_bucket_start(moment) for _, moment in admissions)
-    admitted = len(admissions)
+    conn = default_connection()
+    by_gate = [
+        GateCount(row["gate"], int(row["n"])) for row in await fetch_rows(conn, BY_GATE, [event_id])
+    ]
+    by_bucket = [
+        BucketCount(datetime.fromtimestamp(int(row["slot"]), UTC), int(row["n"]))
+        for row in await fetch_rows(conn, BY_BUCKET, [event_id])
+    ]
+    admitted = sum(gate.admitted for gate in by_gate)
     return AttendanceOut(
         event_id=event_id,
         registered=event.confirmed_count,
         admitted=admitted,
         not_yet_admitted=max(event.confirmed_count - admitted, 0),
         waitlisted=waitlisted,
-        by_gate=[GateCount(gate, n) for gate, n in sorted(by_gate.items())],
-        by_5_minutes=[BucketCount(start, n) for start, n in sorted(by_bucket.items())],
+        by_gate=by_gate,
+        by_5_minutes=by_bucket,
     )
+
+
+@dataclass(frozen=True)
+class LoggedScan:
+    """One line of an event's scan log, as organisers see it."""
+
+    id: int
+    verdict: str
+    gate: str
+    at: datetime
+    registration_id: int | None
+    name: str | None
+    staff: str | None
+    admitted: bool
+    """The registration is admitted now (its admission can be undone)."""
+
+
+LATEST_SCANS = """
+SELECT l.id, l.verdict, l.gate, l.created_at, l.registration_id, p.name,
+       COALESCE(NULLIF(s.name, ''), s.email) AS staff, a.id AS admission_id
+FROM scan_log l
+LEFT JOIN registration r ON r.id = l.registration_id
+LEFT JOIN person p ON p.id = r.person_id
+LEFT JOIN staff_user s ON s.id = l.staff_id
+LEFT JOIN admission a ON a.registration_id = l.registration_id
+WHERE l.event_id = $1
+ORDER BY l.created_at DESC, l.id DESC
+LIMIT $2"""
+
+
+async def latest_scans(event_id: int, limit: int = 20) -> list[LoggedScan]:
+    """The event's last `limit` scans (undos included), newest first, over the
+    (event_id, created_at) index."""
+    rows = await fetch_rows(default_connection(), LATEST_SCANS, [event_id, limit])
+    return [
+        LoggedScan(
+            id=row["id"],
+            verdict=row["verdict"],
+            gate=row["gate"],
+            at=as_datetime(row["created_at"]),
+            registration_id=row["registration_id"],
+            name=row["name"],
+            staff=row["staff"],
+            admitted=row["admission_id"] is not None,
+        )
+        for row in rows
+    ]
 
 
 def query_digest(audit_key: bytes, query: str) -> str:

@@ -10,7 +10,7 @@ from litestar import Router
 from litestar.middleware.session.client_side import CookieBackendConfig
 
 from events_service.auth.guards import admin_only
-from events_service.console import events, home, links, people, registrations
+from events_service.console import door, events, home, links, messages, people, registrations
 from events_service.console.errors import CONSOLE_EXCEPTION_HANDLERS
 from events_service.settings import Settings
 
@@ -43,6 +43,8 @@ def console_router() -> Router:
             *links.ROUTES,
             *registrations.ROUTES,
             *people.ROUTES,
+            *door.ROUTES,
+            *messages.ROUTES,
         ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
