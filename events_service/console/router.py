@@ -10,7 +10,7 @@ from litestar import Router
 from litestar.middleware.session.client_side import CookieBackendConfig
 
 from events_service.auth.guards import admin_only
-from events_service.console import account, home, staff
+from events_service.console import account, home, outbox, staff
 from events_service.console.errors import CONSOLE_EXCEPTION_HANDLERS
 from events_service.settings import Settings
 
@@ -37,7 +37,7 @@ def console_sessions(settings: Settings) -> CookieBackendConfig:
 def console_router() -> Router:
     return Router(
         path="/admin",
-        route_handlers=[*home.ROUTES, *staff.ROUTES, *account.ROUTES],
+        route_handlers=[*home.ROUTES, *staff.ROUTES, *account.ROUTES, *outbox.ROUTES],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
         include_in_schema=False,
