@@ -253,6 +253,11 @@ async def test_deactivation_ends_the_sessions_at_once_and_reactivation_lets_them
     assert (await other.get("/scan")).status_code in (302, 307, 401)
     assert (await log_in(other, "leaving@example.org", PASSWORD)).status_code == 401
 
+    # A link to a deactivated account would not work: it is refused, not mailed.
+    refused = await post_form(client, f"/admin/staff/{user_id}/password", {"setup": "link"})
+    assert refused.status_code == 409 and "reactivate it" in field_error(refused.text, "setup")
+    assert not await OutboxMessage.filter(recipient="leaving@example.org").exists()
+
     await follow(client, await post_form(client, f"/admin/staff/{user_id}/reactivate"))
     assert (await log_in(other, "leaving@example.org", PASSWORD)).status_code == 303
 

@@ -236,6 +236,11 @@ async def reset_password_with_link(user_id: int, *, locale: str) -> StaffUser:
     """End every session of the account and mail it a fresh set-password link (the
     old password keeps working until the new one is set; older links stop)."""
     user = await get_staff_user(user_id)
+    if not user.active:
+        # The link would not work: only an active account sets its password.
+        raise Conflict(
+            translatable("The account is deactivated: reactivate it before mailing it a link.")
+        )
     async with in_transaction() as conn:
         await (
             StaffUser.filter(id=user.id)

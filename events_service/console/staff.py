@@ -295,7 +295,13 @@ async def staff_password(request: Request[Any, Any, Any], user_id: FromPath[int]
     raw = _form_of(await request.form())
     if raw.get("setup", "link") != "password":
         locale = staff_page_context(request)["locale"]
-        user = await service.reset_password_with_link(user_id, locale=locale)
+        try:
+            user = await service.reset_password_with_link(user_id, locale=locale)
+        except DomainError as refusal:  # a deactivated account
+            errors = {"setup": refusal.detail}
+            return _user_page(
+                request, user, password_values=raw, password_errors=errors, status_code=409
+            )
         message = translatable(
             "The sessions of %(email)s have ended; a link to choose a new password "
             "is on its way to them.",
