@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from events_service import __version__
+from events_service.auth import pages as password_pages
 from events_service.auth.controllers import AuthController, StaffUserController
 from events_service.auth.csrf import csrf_middleware
 from events_service.auth.tokens import build_jwt_auth
@@ -219,6 +220,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             scan_page,
             login_page,
             logout_form,
+            *password_pages.ROUTES,
             console_router(),
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False

@@ -11,8 +11,10 @@ from tortoise.functions import Count
 
 from events_service.errors import Conflict, NotFound
 from events_service.locale import translatable
+from events_service.settings import Settings
 from models import OutboxMessage
 from models.enums import OutboxStatus
+from notifications.messages import MessageBuilder, Queued, Undeliverable
 
 
 class OutboxRow(msgspec.Struct):
@@ -97,3 +99,44 @@ async def retry_message(message_id: int) -> OutboxRow:
             )
         )
     return _row(message)
+
+
+async def get_message(message_id: int) -> OutboxRow:
+    message = await OutboxMessage.get_or_none(id=message_id)
+    if message is None:
+        raise NotFound(translatable("No outbox message %(id)s.", id=message_id))
+    return _row(message)
+
+
+class Preview(msgspec.Struct):
+    """What the message's recipient reads, as the worker builds it now; `problem`
+    instead when it cannot be built (the reason the worker would give)."""
+
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    problem: str | None = None
+
+
+async def preview_message(settings: Settings, row: OutboxRow) -> Preview:
+    """The message built by the worker's own builder, in preview mode (a secret it
+    carries, such as a set-password link, is left out)."""
+    queued = Queued(
+        id=row.id,
+        kind=row.kind,
+        dedupe_key=f"preview:{row.id}",
+        recipient=row.recipient,
+        locale=row.locale,
+        payload=row.payload,
+    )
+    try:
+        message = await MessageBuilder(settings, preview=True).build(queued)
+    except Undeliverable as error:
+        return Preview(problem=str(error))
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    return Preview(
+        subject=str(message["Subject"]),
+        text=text.get_content() if text is not None else "",  # type: ignore[attr-defined]
+        html=html.get_content() if html is not None else "",  # type: ignore[attr-defined]
+    )

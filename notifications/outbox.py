@@ -34,6 +34,7 @@ class Kind(StrEnum):
     ROUND_CLOSING_SOON = "round.closing_soon"
     WINNER_PUBLISHED = "winner.published"
     REACH_MILESTONE = "reach.milestone"
+    STAFF_SET_PASSWORD = "staff.set_password"  # noqa: S105 - a kind, not a secret
 
 
 def dedupe_key(cause: str, *parts: object) -> str:

@@ -17,6 +17,7 @@ REASONS = (
     N_("recipient %(recipient)s is not one plain e-mail address"),
     N_("recipient %(recipient)s is not one e-mail address: %(problem)s"),
     N_("registration %(registration)s is gone"),
+    N_("announcement %(announcement)s is gone"),
     N_("no message is defined for kind %(kind)s"),
     N_("payload lacks %(missing)s"),
     N_("lease expired during attempt %(attempt)s, which may have sent it"),

@@ -22,6 +22,7 @@ SUBJECTS: dict[Kind, str] = {
     Kind.ROUND_CLOSING_SOON: N_("Scoring closes soon: %(round)s"),
     Kind.WINNER_PUBLISHED: N_("Congratulations: %(award)s"),
     Kind.REACH_MILESTONE: N_("Milestone: %(percent)s%% of the %(kpi)s target"),
+    Kind.STAFF_SET_PASSWORD: N_("Choose your password for %(programme)s"),
 }
 # The first sentence of a ticket or registration notice, after the greeting.
 INTROS: dict[Kind, str] = {
@@ -56,6 +57,11 @@ NOTICES: dict[Kind, str] = {
     Kind.REACH_MILESTONE: N_(
         "the programme has reached %(percent)s%% of its %(kpi)s target: %(value)s of %(target)s."
     ),
+    Kind.STAFF_SET_PASSWORD: N_(
+        "an organiser has opened a staff account for you, or reset its password. "
+        "Choose your password with the link below. The link works once, "
+        "for %(hours)s hours; if you did not expect this message, ignore it."
+    ),
 }
 # The link under a notice.
 LINK_LABELS: dict[Kind, str] = {
@@ -64,5 +70,6 @@ LINK_LABELS: dict[Kind, str] = {
     Kind.ROUND_CLOSING_SOON: N_("Open the judging page"),
     Kind.WINNER_PUBLISHED: N_("View the certificate"),
     Kind.REACH_MILESTONE: N_("Open the dashboard"),
+    Kind.STAFF_SET_PASSWORD: N_("Choose a password"),
 }
 MANAGE_REGISTRATION = N_("View or cancel your registration")

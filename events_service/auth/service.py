@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from events_service.auth.claimed import Standing, standing
 from events_service.auth.passwords import hash_password, needs_rehash, verify_password
@@ -18,6 +26,7 @@ from events_service.identity import checked_email, normalise_email
 from events_service.locale import translatable
 from models import RevokedToken, StaffUser
 from models.enums import Role
+from notifications.outbox import Kind, dedupe_key, enqueue
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -196,3 +205,143 @@ async def set_preferred_locale(user_id: int, locale: str | None) -> StaffUser:
     """The language the member's pages speak (None: the browser's)."""
     await StaffUser.filter(id=user_id).update(preferred_locale=locale)
     return await get_staff_user(user_id)
+
+
+# Set-password links: an account opened without a password, or a password reset by
+# an organiser, gets a link by e-mail (through the outbox). The link is a signed,
+# expiring token bound to the account's session generation: setting the password
+# moves the generation on, so the link works once, and a later reset, deactivation
+# or password change ends it too. Nothing is stored: the outbox row holds only the
+# account, the generation and the expiry; the token is signed when the mail is built.
+SET_PASSWORD_LINK_HOURS = 72
+SET_PASSWORD_PATH = "/password/set"  # noqa: S105 - a route, not a secret
+
+
+def _unusable_password_hash_source() -> str:
+    return secrets.token_urlsafe(32)  # hashed and forgotten: nobody can log in with it
+
+
+async def create_staff_user_with_link(
+    email: str, roles: Iterable[str], name: str, *, locale: str
+) -> StaffUser:
+    """An account with no known password, and the mail with its set-password link,
+    queued in the same transaction (both exist, or neither)."""
+    async with in_transaction() as conn:
+        user = await create_staff_user(email, _unusable_password_hash_source(), roles, name)
+        await queue_set_password_link(user, locale=locale, using_db=conn)
+    return user
+
+
+async def reset_password_with_link(user_id: int, *, locale: str) -> StaffUser:
+    """End every session of the account and mail it a fresh set-password link (the
+    old password keeps working until the new one is set; older links stop)."""
+    user = await get_staff_user(user_id)
+    if not user.active:
+        # The link would not work: only an active account sets its password.
+        raise Conflict(
+            translatable("The account is deactivated: reactivate it before mailing it a link.")
+        )
+    async with in_transaction() as conn:
+        await (
+            StaffUser.filter(id=user.id)
+            .using_db(conn)
+            .update(session_generation=_next_generation())
+        )
+        await user.refresh_from_db(fields=["session_generation"], using_db=conn)
+        await queue_set_password_link(user, locale=locale, using_db=conn)
+    return user
+
+
+async def queue_set_password_link(
+    user: StaffUser, *, locale: str, using_db: BaseDBAsyncClient | None = None
+) -> None:
+    expires = timezone.now() + timedelta(hours=SET_PASSWORD_LINK_HOURS)
+    expires_at = int(expires.timestamp())
+    await enqueue(
+        kind=Kind.STAFF_SET_PASSWORD,
+        dedupe_key=dedupe_key(
+            Kind.STAFF_SET_PASSWORD, user.id, user.session_generation, expires_at
+        ),
+        recipient=user.email,
+        payload={
+            "user_id": user.id,
+            "generation": user.session_generation,
+            "expires_at": expires_at,
+            "name": user.name,
+            "hours": SET_PASSWORD_LINK_HOURS,
+        },
+        locale=user.preferred_locale or locale,
+        using_db=using_db,
+    )
+
+
+def _link_key(secret_key: str) -> bytes:
+    # A key of its own, derived from the secret: nothing else it signs reads as a link.
+    return hmac.new(secret_key.encode(), b"set-password-link", hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def set_password_token(secret_key: str, user_id: int, generation: int, expires_at: int) -> str:
+    """The token of a set-password link: the claims, then their HMAC-SHA256."""
+    claims = _b64(f"{user_id}.{generation}.{expires_at}".encode())
+    signature = _b64(hmac.new(_link_key(secret_key), claims.encode(), hashlib.sha256).digest())
+    return f"{claims}.{signature}"
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    user_id: int
+    generation: int
+    expires_at: int
+
+
+def read_set_password_token(secret_key: str, token: str) -> LinkClaims | None:
+    """The link's claims if it was signed here and has not expired, else None (whether
+    it still works, the account decides: see `usable_link`)."""
+    claims, _, signature = token.partition(".")
+    if not claims or not signature or len(token) > 200:
+        return None
+    expected = hmac.new(_link_key(secret_key), claims.encode(), hashlib.sha256).digest()
+    try:
+        if not hmac.compare_digest(_unb64(signature), expected):
+            return None
+        user_id, generation, expires_at = (int(p) for p in _unb64(claims).decode().split("."))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
+    if expires_at < timezone.now().timestamp():
+        return None
+    return LinkClaims(user_id, generation, expires_at)
+
+
+async def usable_link(secret_key: str, token: str) -> StaffUser | None:
+    """The active account a link is for, while the link still works."""
+    claims = read_set_password_token(secret_key, token)
+    if claims is None:
+        return None
+    user = await StaffUser.get_or_none(id=claims.user_id)
+    if user is None or not user.active or user.session_generation != claims.generation:
+        return None
+    return user
+
+
+async def set_password_with_link(secret_key: str, token: str, password: str) -> StaffUser | None:
+    """Set the account's password through its link, once: the update only applies to
+    the generation the link names and moves it on (two tabs racing: one wins).
+    None when the link is not (or no longer) valid."""
+    claims = read_set_password_token(secret_key, token)
+    if claims is None:
+        return None
+    password_hash = await hash_password(_checked_password(password))
+    changed = await StaffUser.filter(
+        id=claims.user_id, active=True, session_generation=claims.generation
+    ).update(password_hash=password_hash, session_generation=_next_generation())
+    if not changed:
+        return None
+    return await get_staff_user(claims.user_id)

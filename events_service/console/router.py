@@ -10,7 +10,18 @@ from litestar import Router
 from litestar.middleware.session.client_side import CookieBackendConfig
 
 from events_service.auth.guards import admin_only
-from events_service.console import door, events, home, links, messages, people, registrations
+from events_service.console import (
+    account,
+    door,
+    events,
+    home,
+    links,
+    messages,
+    outbox,
+    people,
+    registrations,
+    staff,
+)
 from events_service.console.errors import CONSOLE_EXCEPTION_HANDLERS
 from events_service.settings import Settings
 
@@ -45,6 +56,9 @@ def console_router() -> Router:
             *people.ROUTES,
             *door.ROUTES,
             *messages.ROUTES,
+            *staff.ROUTES,
+            *account.ROUTES,
+            *outbox.ROUTES,
         ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
