@@ -37,7 +37,7 @@ async def drop(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_staff_preferred_locale')]
+    dependencies = [('models', '0008_announcements')]
 
     initial = False
 
