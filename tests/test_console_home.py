@@ -6,7 +6,10 @@ import re
 
 import httpx
 from litestar import Litestar
+from tortoise import timezone
 
+from models import OutboxMessage
+from models.enums import OutboxStatus
 from tests.console_helpers import follow, log_in_to_pages, post_form
 from tests.factories import make_event, make_link
 from tests.visible_text import page_text
@@ -129,3 +132,31 @@ async def test_every_console_page_is_for_organisers_only(
             assert response.headers["location"].startswith("/login?next=")
         else:  # no login cookie: nothing to forge a request with, and no authority
             assert response.status_code in (401, 302, 307), (method, path, response.status_code)
+
+
+async def test_the_home_counts_undeliverable_messages_in_each_language(
+    client: httpx.AsyncClient,
+) -> None:
+    for n in (1, 2):
+        await OutboxMessage.create(
+            kind="registration.confirmed",
+            dedupe_key=f"test:failed:{n}",
+            recipient=f"gone{n}@example.org",
+            status=OutboxStatus.FAILED,
+            due_at=timezone.now(),
+            last_error="recipient 'x' is not one plain e-mail address",
+        )
+    await log_in_to_pages(client, "admin")
+    english = await client.get("/admin?lang=en")
+    assert "2 messages could not be delivered." in page_text(english.text)
+    chinese = await client.get("/admin?lang=zh-Hans")
+    assert "有 2 封邮件无法送达。" in page_text(chinese.text)
+
+
+async def test_a_language_switch_is_remembered_for_the_next_pages(
+    client: httpx.AsyncClient,
+) -> None:
+    await log_in_to_pages(client, "admin")
+    await client.get("/admin?lang=zh-Hans")
+    page = await client.get("/admin")  # no ?lang= any more: a link followed, a redirect
+    assert '<html lang="zh-Hans">' in page.text

@@ -13,7 +13,7 @@ from tortoise import timezone
 
 from events_service.auth.guards import staff_only
 from events_service.locale import translations, words
-from events_service.web.i18n import LOCALE_COOKIE
+from events_service.web.i18n import remember_switch
 from events_service.web.login import PAGE_EXCEPTION_HANDLERS, staff_page_context
 from models import Event, StaffUser
 from models.enums import EventStatus
@@ -101,7 +101,5 @@ async def scan_page(request: Request[StaffUser, Token, Any]) -> Template:
             "door_words": door_words(locale),
         },
     )
-    # A switch (?lang=) is remembered, as on the public pages.
-    if request.query_params.get("lang") == locale:
-        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+    remember_switch(request, response, locale)
     return response

@@ -17,6 +17,7 @@ from litestar.plugins.flash import flash as _flash
 from litestar.response import Redirect, Template
 
 from events_service.locale import N_, in_language, words
+from events_service.web.i18n import remember_switch
 from events_service.web.login import staff_page_context
 
 NAVIGATION = (
@@ -67,14 +68,10 @@ def console_page(
     status_code: int = 200,
     **context: Any,
 ) -> Template:
-    return Template(
-        template,
-        context={
-            **console_context(request, section=section, title=title, crumbs=crumbs),
-            **context,
-        },
-        status_code=status_code,
-    )
+    layout = console_context(request, section=section, title=title, crumbs=crumbs)
+    page = Template(template, context={**layout, **context}, status_code=status_code)
+    remember_switch(request, page, layout["locale"])
+    return page
 
 
 def flash(request: Request[Any, Any, Any], message: str, category: str = "ok") -> None:

@@ -14,7 +14,6 @@ from events_service.console.registrations import (
     STATUS_BADGES,
     STATUS_WORDS,
     instants,
-    remember_language,
 )
 from events_service.events.people import person_record
 from events_service.locale import N_, translatable
@@ -63,7 +62,7 @@ async def person_page(request: Request[Any, Any, Any], person_id: FromPath[int])
         kind_words=KIND_WORDS,
         here=request.url.path,
     )
-    return remember_language(request, page)
+    return page
 
 
 ROUTES = [person_page]

@@ -29,7 +29,6 @@ from events_service.locale import N_, translatable
 from events_service.locale.dates import format_when, instant_formatter
 from events_service.registration import service as registrations
 from events_service.web.csv_export import csv_response
-from events_service.web.i18n import LOCALE_COOKIE
 from events_service.web.login import staff_page_context
 from models import Event, RegistrationLink
 from models.enums import EventStatus, RegistrationStatus
@@ -138,7 +137,7 @@ async def registrations_home(request: Request[Any, Any, Any]) -> Template:
         found=found,
         when=format_when,
     )
-    return remember_language(request, page)
+    return page
 
 
 @get("/events/{event_id:int}/registrations", name="console:event-registrations")
@@ -176,16 +175,6 @@ async def event_registrations(request: Request[Any, Any, Any], event_id: FromPat
         **_times(_locale(request)),
     )
     page.headers["Vary"] = "HX-Request"
-    return remember_language(request, page)
-
-
-def remember_language(request: Request[Any, Any, Any], page: Template) -> Template:
-    """The language chosen with ?lang= stays for the next pages (a filter form, a
-    link, a redirect), as the public pages keep it; the console's layout links to the
-    switch but does not remember it."""
-    locale = _locale(request)
-    if request.query_params.get("lang") == locale:
-        page.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
     return page
 
 

@@ -29,7 +29,7 @@ from events_service.errors import NotFound
 from events_service.judging import sheets, winners
 from events_service.locale import N_, babel_locale, other_locale, words
 from events_service.settings import Settings
-from events_service.web.i18n import LOCALE_COOKIE, pick_locale
+from events_service.web.i18n import pick_locale, remember_switch
 from models import Event, Round, StaffUser
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "judging"
@@ -73,8 +73,7 @@ def _page(
         },
         status_code=status_code,
     )
-    if request.query_params.get("lang") == locale:
-        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+    remember_switch(request, response, locale)
     return response
 
 

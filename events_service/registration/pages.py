@@ -30,7 +30,7 @@ from events_service.registration.forms import (
 from events_service.registration.qr import qr_png, qr_svg
 from events_service.registration.schemas import Email, JobTitle, Name, Organisation, Phone
 from events_service.registration.service import LinkState, RegistrationRefused
-from events_service.web.i18n import LOCALE_COOKIE, pick_locale
+from events_service.web.i18n import pick_locale, remember_switch
 from models import Event, Registration
 from models.enums import EventStatus, RegistrationStatus
 
@@ -104,8 +104,7 @@ def _page(
         },
         status_code=status_code,
     )
-    if request.query_params.get("lang") == locale:
-        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
+    remember_switch(request, response, locale)
     return response
 
 

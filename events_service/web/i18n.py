@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Request
+from litestar import Request, Response
 
 from events_service.locale import negotiate
 
@@ -20,3 +20,10 @@ def pick_locale(request: Request, default: str = "en") -> str:
         accept_language=request.headers.get("accept-language", ""),
         default=default,
     )
+
+
+def remember_switch(request: Request, response: Response, locale: str) -> None:
+    """A switch (?lang=) to `locale` is remembered by the browser for the next pages, so
+    a form posted or a link followed afterwards stays in that language."""
+    if request.query_params.get("lang") == locale:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="lax")
