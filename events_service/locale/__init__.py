@@ -95,8 +95,9 @@ class Words:
     def gettext(self, message: str, **values: Any) -> str:
         return translations(self.locale).gettext(message) % values
 
-    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
-        """`n` fills `%(n)s` too, as in Jinja's {% trans count=n %}."""
+    def ngettext(self, singular: str, plural: str, n: int, /, **values: Any) -> str:
+        """`n` chooses the form and fills `%(n)s` too, as in Jinja's {% trans count=n %},
+        unless `values` gives `n` (a formatted figure, say) itself."""
         return translations(self.locale).ngettext(singular, plural, n) % {"n": n, **values}
 
     def pgettext(self, context: str, message: str, **values: Any) -> str:
