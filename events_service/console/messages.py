@@ -49,7 +49,8 @@ async def _event(event_id: int) -> Event:
 
 
 def _crumbs(event: Event) -> list[tuple[str, str | None]]:
-    return [(translatable("Door"), "/admin/door"), (event.title, f"/admin/events/{event.id}/door")]
+    # A message belongs to its event (linked from the event's page), not to the door.
+    return [(translatable("Events"), "/admin/events"), (event.title, f"/admin/events/{event.id}")]
 
 
 async def _form_page(
@@ -76,7 +77,7 @@ async def _form_page(
     return console_page(
         request,
         "pages/console/messages/form.html",
-        section="door",
+        section="events",
         title=translatable("E-mail the attendees"),
         crumbs=_crumbs(event),
         status_code=status_code,
@@ -129,7 +130,7 @@ async def message_preview(request: Request[Any, Any, Any], event_id: FromPath[in
     return console_page(
         request,
         "pages/console/messages/preview.html",
-        section="door",
+        section="events",
         title=translatable("Check and send"),
         crumbs=[
             *_crumbs(event),
