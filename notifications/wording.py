@@ -73,3 +73,21 @@ LINK_LABELS: dict[Kind, str] = {
     Kind.STAFF_SET_PASSWORD: N_("Choose a password"),
 }
 MANAGE_REGISTRATION = N_("View or cancel your registration")
+
+# What each kind is called where organisers see messages (the console's outbox).
+KIND_NAMES: dict[Kind, str] = {
+    Kind.REGISTRATION_CONFIRMED: N_("Ticket: registered"),
+    Kind.REGISTRATION_WAITLISTED: N_("Waitlisted"),
+    Kind.REGISTRATION_PROMOTED: N_("Ticket: moved up from the waitlist"),
+    Kind.REGISTRATION_CANCELLED: N_("Registration cancelled"),
+    Kind.EVENT_CHANGED: N_("Event changed"),
+    Kind.EVENT_CANCELLED: N_("Event cancelled"),
+    Kind.EVENT_REMINDER: N_("Event reminder"),
+    Kind.EVENT_ANNOUNCEMENT: N_("Message to attendees"),
+    Kind.JUDGE_ASSIGNED: N_("Judge: entries assigned"),
+    Kind.ROUND_OPENING_SOON: N_("Judge: scoring opens soon"),
+    Kind.ROUND_CLOSING_SOON: N_("Judge: scoring closes soon"),
+    Kind.WINNER_PUBLISHED: N_("Winner published"),
+    Kind.REACH_MILESTONE: N_("Reach milestone"),
+    Kind.STAFF_SET_PASSWORD: N_("Staff: set-password link"),
+}

@@ -210,7 +210,7 @@ async def test_a_persons_page_shows_registrations_admissions_and_e_mails(
     assert "Door Day" in admissions and "North" in admissions
     messages = page.text.split('id="person-messages"', 1)[1].split("</table>", 1)[0]
     assert messages.count('data-kind="registration.confirmed"') == 2
-    assert "Ticket (confirmed)" in page_text(messages)
+    assert "Ticket: registered" in page_text(messages)
     chinese = await client.get(f"/admin/people/{person_id}?lang=zh-Hans")
     assert "报名" in page_text(chinese.text)
     assert (await client.get("/admin/people/999999")).status_code == 404

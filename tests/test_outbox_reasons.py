@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import httpx
+from tortoise import timezone
+
+from models import OutboxMessage
+from models.enums import OutboxStatus
 from notifications.messages import Undeliverable, recipient_address
 from notifications.reasons import reason_in_language
 from notifications.worker import LEASE_EXPIRED
+from tests.console_helpers import log_in_to_pages
+from tests.visible_text import page_text
 
 
 def test_the_services_own_reasons_are_translated() -> None:
@@ -29,3 +36,28 @@ def test_a_mail_servers_words_pass_through() -> None:
     smtp = "SMTPRecipientsRefused: {'x@example.org': (550, '5.1.1 User unknown')}"
     assert reason_in_language(smtp, "zh-Hans") == smtp
     assert reason_in_language(None, "zh-Hans") == ""
+
+
+def test_every_kind_of_message_has_a_name_for_organisers() -> None:
+    from notifications.outbox import Kind
+    from notifications.wording import KIND_NAMES
+
+    assert set(KIND_NAMES) == set(Kind)
+
+
+async def test_the_outbox_page_gives_the_reason_in_the_organisers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    failed = await OutboxMessage.create(
+        kind="event.announcement",
+        dedupe_key="test:reason",
+        recipient="a@example.org",
+        status=OutboxStatus.FAILED,
+        due_at=timezone.now(),
+        last_error="registration 42 is gone",
+    )
+    await log_in_to_pages(client, "admin")
+    listed = page_text((await client.get("/admin/outbox?lang=zh-Hans")).text)
+    assert "报名 42 已不存在" in listed and "致参会者的通知" in listed
+    one = page_text((await client.get(f"/admin/outbox/{failed.id}?lang=zh-Hans")).text)
+    assert "报名 42 已不存在" in one

@@ -19,7 +19,8 @@ from events_service.locale import N_, translatable
 from events_service.locale.dates import format_instant
 from models.enums import OutboxStatus
 from notifications import admin
-from notifications.outbox import Kind
+from notifications.reasons import reason_in_language
+from notifications.wording import KIND_NAMES
 
 PAGE_SIZE = 50
 MAX_OFFSET = 1_000_000_000
@@ -31,21 +32,8 @@ STATUS_LABELS = {
     OutboxStatus.FAILED.value: N_("Failed"),
 }
 STATUS_BADGES = {"pending": "warn", "sending": "warn", "sent": "ok", "failed": "bad"}
-KIND_LABELS = {
-    Kind.REGISTRATION_CONFIRMED.value: N_("Ticket: registered"),
-    Kind.REGISTRATION_WAITLISTED.value: N_("Waitlisted"),
-    Kind.REGISTRATION_PROMOTED.value: N_("Ticket: moved up from the waitlist"),
-    Kind.REGISTRATION_CANCELLED.value: N_("Registration cancelled"),
-    Kind.EVENT_CHANGED.value: N_("Event changed"),
-    Kind.EVENT_CANCELLED.value: N_("Event cancelled"),
-    Kind.EVENT_REMINDER.value: N_("Event reminder"),
-    Kind.JUDGE_ASSIGNED.value: N_("Judge: entries assigned"),
-    Kind.ROUND_OPENING_SOON.value: N_("Judge: scoring opens soon"),
-    Kind.ROUND_CLOSING_SOON.value: N_("Judge: scoring closes soon"),
-    Kind.WINNER_PUBLISHED.value: N_("Winner published"),
-    Kind.REACH_MILESTONE.value: N_("Reach milestone"),
-    Kind.STAFF_SET_PASSWORD.value: N_("Staff: set-password link"),
-}
+# What each kind is called, for organisers (notifications.wording, with the e-mails' words).
+KIND_LABELS = {kind.value: name for kind, name in KIND_NAMES.items()}
 
 
 def _offset(text: str | None) -> int:
@@ -62,6 +50,8 @@ def _labels() -> dict[str, Any]:
         "kind_labels": KIND_LABELS,
         "zone": DISPLAY_ZONE,
         "instant": format_instant,
+        # A stored failure reason in the reader's language, where the service wrote it.
+        "reason": reason_in_language,
     }
 
 

@@ -10,31 +10,18 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from events_service.console.layout import console_page
+from events_service.console.outbox import KIND_LABELS
+from events_service.console.outbox import STATUS_BADGES as OUTBOX_STATUS_BADGES
+from events_service.console.outbox import STATUS_LABELS as OUTBOX_STATUS_LABELS
 from events_service.console.registrations import (
     STATUS_BADGES,
     STATUS_WORDS,
     instants,
 )
 from events_service.events.people import person_record
-from events_service.locale import N_, translatable
+from events_service.locale import translatable
 from events_service.web.login import staff_page_context
-
-MESSAGE_STATUS_WORDS = {
-    "pending": N_("pending"),
-    "sending": N_("sending"),
-    "sent": N_("sent"),
-    "failed": N_("failed"),
-}
-KIND_WORDS = {
-    "registration.confirmed": N_("Ticket (confirmed)"),
-    "registration.waitlisted": N_("On the waitlist"),
-    "registration.promoted": N_("Confirmed from the waitlist"),
-    "registration.cancelled": N_("Registration cancelled"),
-    "event.changed": N_("Event changed"),
-    "event.cancelled": N_("Event cancelled"),
-    "event.reminder": N_("Reminder"),
-}
-MESSAGE_STATUS_BADGES = {"pending": "warn", "sending": "warn", "sent": "ok", "failed": "bad"}
+from notifications.reasons import reason_in_language
 
 
 @get("/people/{person_id:int}", name="console:person")
@@ -57,9 +44,11 @@ async def person_page(request: Request[Any, Any, Any], person_id: FromPath[int])
         instant=instant,
         status_words=STATUS_WORDS,
         status_badges=STATUS_BADGES,
-        message_status_words=MESSAGE_STATUS_WORDS,
-        message_status_badges=MESSAGE_STATUS_BADGES,
-        kind_words=KIND_WORDS,
+        # The outbox's own words for a message's kind and status (one table each).
+        message_status_words=OUTBOX_STATUS_LABELS,
+        message_status_badges=OUTBOX_STATUS_BADGES,
+        reason=reason_in_language,
+        kind_words=KIND_LABELS,
         here=request.url.path,
     )
     return page
