@@ -273,6 +273,7 @@ async def test_cancelling_says_how_many_people_will_be_e_mailed_and_then_e_mails
     assert shown is not None
     chinese = await client.get(f"/admin/events/{event['id']}?lang=zh-Hans")
     assert f"将向 {shown.group(1)} 人发送活动取消邮件" in page_text(chinese.text)
+    await client.get(f"/admin/events/{event['id']}?lang=en")  # the switch back is remembered
 
     # Without the confirmation nothing happens.
     unconfirmed = await post_form(client, f"/admin/events/{event['id']}/cancel", {})
