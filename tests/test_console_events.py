@@ -223,6 +223,17 @@ async def test_the_list_filters_searches_and_pages(
     # The pager keeps the filters.
     paged = await client.get("/admin/events?q=Summit")
     assert 'href="/admin/events?q=Summit&amp;offset=20"' in paged.text
+    # Past events are out of the default list, there on request, latest first.
+    await Event.create(
+        kind="summit", title="Last Year's Summit", timezone="Asia/Shanghai",
+        starts_at=datetime(NEXT_YEAR - 2, 5, 1, 1, tzinfo=UTC),
+        ends_at=datetime(NEXT_YEAR - 2, 5, 1, 9, tzinfo=UTC),
+    )  # fmt: skip
+    assert "Last Year's Summit" not in (await client.get("/admin/events?q=Summit")).text
+    past = await client.get("/admin/events?when=past")
+    assert past.text.count("data-event=") == 1 and "Last Year" in page_text(past.text)
+    everything = await client.get("/admin/events?when=all&q=Summit")
+    assert "1–20 of 24" in page_text(everything.text)  # 23 coming, 1 past
     # Nonsense in the query is ignored, not an error.
     odd = await client.get("/admin/events?kind=party&from=yesterday&offset=-5")
     assert odd.status_code == 200 and odd.text.count("data-event=") == 20

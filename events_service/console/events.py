@@ -15,6 +15,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from tortoise import timezone
 
 from events_service.boundary import MAX_OFFSET
 from events_service.console.layout import Paging, console_page, done
@@ -148,6 +149,13 @@ def _at_base(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(BASE_ZONE))
 
 
+WHEN_WORDS = {
+    "upcoming": N_("In progress and coming up (soonest first)"),
+    "past": N_("Past (most recent first)"),
+    "all": N_("All (latest first)"),
+}
+
+
 @get("/events", name="console:events")
 async def events_list(request: Request[Any, Any, Any]) -> Template:
     params = request.query_params
@@ -156,12 +164,18 @@ async def events_list(request: Request[Any, Any, Any]) -> Template:
     first_day, last_day = _day(params.get("from")), _day(params.get("to"))
     q = (params.get("q") or "").strip()[:SEARCH_MAX]
     offset = _offset(params.get("offset"))
+    # What an organiser looks for first: what is on and coming; the past on request.
+    when = params.get("when") if params.get("when") in WHEN_WORDS else "upcoming"
+    now = timezone.now()
     events, total = await service.list_events(
         q=q or None,
         kind=kind,
         status=status,
         starts_after=_at_base(first_day) if first_day else None,
         starts_before=_at_base(last_day + timedelta(days=1)) if last_day else None,
+        ends_after=now if when == "upcoming" else None,
+        ends_before=now if when == "past" else None,
+        newest_first=when != "upcoming",
         limit=PAGE_SIZE,
         offset=offset,
     )
@@ -171,6 +185,7 @@ async def events_list(request: Request[Any, Any, Any]) -> Template:
         "status": status.value if status else "",
         "from": first_day.isoformat() if first_day else "",
         "to": last_day.isoformat() if last_day else "",
+        "when": "" if when == "upcoming" else when,  # the default stays out of links
     }
     return console_page(
         request,
@@ -181,6 +196,7 @@ async def events_list(request: Request[Any, Any, Any]) -> Template:
         figures=await event_figures([event.id for event in events]),
         filters=filters,
         filtered=any(filters.values()),
+        when_words=WHEN_WORDS,
         paging=Paging("/admin/events", filters, offset, PAGE_SIZE, total),
         base_zone=BASE_ZONE,
         **page_helpers(),

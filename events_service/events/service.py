@@ -133,9 +133,13 @@ async def list_events(
     status: EventStatus | None = None,
     starts_after: datetime | None = None,
     starts_before: datetime | None = None,
+    ends_after: datetime | None = None,
+    ends_before: datetime | None = None,
+    newest_first: bool = False,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Event], int]:
+    """Events by start, soonest first (`newest_first`: latest first, for looking back)."""
     query = Event.all()
     if q and q.strip():
         query = query.filter(title__icontains=q.strip())
@@ -147,8 +151,13 @@ async def list_events(
         query = query.filter(starts_at__gte=starts_after)
     if starts_before is not None:
         query = query.filter(starts_at__lt=starts_before)
+    if ends_after is not None:
+        query = query.filter(ends_at__gte=ends_after)
+    if ends_before is not None:
+        query = query.filter(ends_at__lt=ends_before)
     total = await query.count()
-    events = await query.order_by("starts_at", "id").offset(offset).limit(limit)
+    order = ("-starts_at", "-id") if newest_first else ("starts_at", "id")
+    events = await query.order_by(*order).offset(offset).limit(limit)
     return events, total
 
 
