@@ -1,7 +1,7 @@
 """Demo data for a first look: a programme, a summit, a competition and three accounts,
 and a forum happening now, with people registered, waitlisted and admitted at two gates.
 
-The competition's first round is open: the three demo judges are assigned by the
+The competition's first round has two awards and is open: the three demo judges are assigned by the
 real balanced assignment (judging.judges.assign), the round opened with
 judging.rounds.open_round, and the other judges' first sheets submitted with
 judging.sheets.save_sheet; the demo judge's sheets are left for them to score.
@@ -29,9 +29,10 @@ from events_service.auth.service import end_sessions
 from events_service.checkin.codes import issue_code
 from events_service.checkin.service import ScanRequest, scan
 from events_service.identity import organisation_key
+from events_service.judging.awards import create_award
 from events_service.judging.judges import assign
 from events_service.judging.rounds import open_round
-from events_service.judging.schemas import ScoreIn
+from events_service.judging.schemas import AwardIn, ScoreIn
 from events_service.judging.sheets import save_sheet
 from events_service.reach.counter import benefit_organisation
 from events_service.registration.forms import RegistrationForm, clean_registration
@@ -39,6 +40,7 @@ from events_service.registration.service import register
 from events_service.settings import Settings
 from models import (
     Admission,
+    Award,
     Criterion,
     Entry,
     Event,
@@ -74,6 +76,7 @@ DEMO_JUDGE_EMAILS = tuple(email for email, _, roles, _ in DEMO_ACCOUNTS if roles
 COMPETITION_TITLE = "Smart Mobility Challenge 2026"
 # The other judges' sheets already in when the demo starts: (judge email, how many).
 DEMO_SUBMITTED = (("judge2@demo.example.org", 2), ("judge3@demo.example.org", 1))
+DEMO_AWARDS = (("Gold award", 1, 1), ("Incubation place", 2, 3))
 # Scores per criterion (by position), varied per sheet so the ranking has spread.
 _DEMO_SCORES = ((7.5, 6.0, 8.0), (6.0, 8.5, 5.5), (9.0, 7.0, 6.5), (5.0, 6.5, 7.0))
 
@@ -363,6 +366,9 @@ async def fill_competition(event_id: int) -> None:
         return
     if await JudgeAssignment.filter(round_id=first.id).exists():
         return
+    if not await Award.filter(round_id=first.id).exists():
+        for name, rank_from, rank_to in DEMO_AWARDS:
+            await create_award(first.id, AwardIn(name=name, rank_from=rank_from, rank_to=rank_to))
     judges = {u.email: u.id for u in await StaffUser.filter(email__in=DEMO_JUDGE_EMAILS)}
     await assign(first.id, seed=2026, judge_ids=[judges[e] for e in DEMO_JUDGE_EMAILS])
     await open_round(first.id)

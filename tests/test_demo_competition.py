@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from events_service.demo import COMPETITION_TITLE, DEMO_ACCOUNTS, DEMO_SUBMITTED
+from events_service.demo import COMPETITION_TITLE, DEMO_ACCOUNTS, DEMO_AWARDS, DEMO_SUBMITTED
 from tests.server import cli_env, run_cli, server_process
 from tests.visible_text import page_text
 
@@ -57,7 +57,8 @@ def _state(http: httpx.Client) -> dict[str, object]:
     round_ = _first_round(http, admin)
     progress = http.get(f"/api/v1/rounds/{round_['id']}/progress", headers=admin).json()
     history = http.get(f"/api/v1/rounds/{round_['id']}/history", headers=admin).json()
-    return {"round": round_, "progress": progress, "history": len(history)}
+    awards = http.get(f"/api/v1/rounds/{round_['id']}/awards", headers=admin).json()
+    return {"round": round_, "progress": progress, "history": len(history), "awards": awards}
 
 
 def test_the_demo_prints_the_other_judges_accounts(demo: Demo) -> None:
@@ -83,6 +84,14 @@ def test_the_first_round_is_open_with_every_demo_judge_assigned(demo: Demo) -> N
     assert by_judge["Demo Judge"]["submitted"] == 0
     assert by_judge["Demo Judge Two"]["submitted"] == 2
     assert by_judge["Demo Judge Three"]["submitted"] == 1
+
+
+def test_the_first_round_has_its_awards(demo: Demo) -> None:
+    with httpx.Client(base_url=demo.base) as http:
+        admin = _token(http, ADMIN)
+        round_ = _first_round(http, admin)
+        awards = http.get(f"/api/v1/rounds/{round_['id']}/awards", headers=admin).json()
+    assert [(a["name"], a["rank_from"], a["rank_to"]) for a in awards] == list(DEMO_AWARDS)
 
 
 def test_the_ranking_has_data(demo: Demo) -> None:
