@@ -1,6 +1,11 @@
 """Demo data for a first look: a programme, a summit, a competition and three accounts,
 and a forum happening now, with people registered, waitlisted and admitted at two gates.
 
+The competition's first round has two awards and is open: the three demo judges are assigned by the
+real balanced assignment (judging.judges.assign), the round opened with
+judging.rounds.open_round, and the other judges' first sheets submitted with
+judging.sheets.save_sheet; the demo judge's sheets are left for them to score.
+
 The forum's registrations and admissions go through the real services
 (registration.service.register, checkin.service.scan with signed ticket codes), so
 the seats, the waitlist, the reach tallies and the outbox are as the API leaves them.
@@ -24,16 +29,23 @@ from events_service.auth.service import end_sessions
 from events_service.checkin.codes import issue_code
 from events_service.checkin.service import ScanRequest, scan
 from events_service.identity import organisation_key
+from events_service.judging.awards import create_award
+from events_service.judging.judges import assign
+from events_service.judging.rounds import open_round
+from events_service.judging.schemas import AwardIn, ScoreIn
+from events_service.judging.sheets import save_sheet
 from events_service.reach.counter import benefit_organisation
 from events_service.registration.forms import RegistrationForm, clean_registration
 from events_service.registration.service import register
 from events_service.settings import Settings
 from models import (
     Admission,
+    Award,
     Criterion,
     Entry,
     Event,
     FinancingRecord,
+    JudgeAssignment,
     Organisation,
     Programme,
     Registration,
@@ -57,7 +69,16 @@ DEMO_ACCOUNTS = (
     ("admin@demo.example.org", "demo-admin-password", ["admin"], "Demo Organiser"),
     ("staff@demo.example.org", "demo-staff-password", ["staff"], "Demo Door Staff"),
     ("judge@demo.example.org", "demo-judge-password", ["judge"], "Demo Judge"),
+    ("judge2@demo.example.org", "demo-judge2-password", ["judge"], "Demo Judge Two"),
+    ("judge3@demo.example.org", "demo-judge3-password", ["judge"], "Demo Judge Three"),
 )
+DEMO_JUDGE_EMAILS = tuple(email for email, _, roles, _ in DEMO_ACCOUNTS if roles == ["judge"])
+COMPETITION_TITLE = "Smart Mobility Challenge 2026"
+# The other judges' sheets already in when the demo starts: (judge email, how many).
+DEMO_SUBMITTED = (("judge2@demo.example.org", 2), ("judge3@demo.example.org", 1))
+DEMO_AWARDS = (("Gold award", 1, 1), ("Incubation place", 2, 3))
+# Scores per criterion (by position), varied per sheet so the ranking has spread.
+_DEMO_SCORES = ((7.5, 6.0, 8.0), (6.0, 8.5, 5.5), (9.0, 7.0, 6.5), (5.0, 6.5, 7.0))
 
 DEMO_ENTRIES = (
     ("Edge-AI driver fatigue monitor", "VisionDrive", "startup"),
@@ -140,6 +161,9 @@ async def seed_demo(settings: Settings) -> DemoSummary:
         events = await Event.filter(programme=existing).order_by("id")
         links = await RegistrationLink.filter(event__programme=existing).order_by("id")
         forum = next((e for e in events if e.title == NOW_EVENT_TITLE), None)
+        contest = next((e for e in events if e.title == COMPETITION_TITLE), None)
+        if contest is not None:
+            await fill_competition(contest.id)  # only a database seeded before it was added
         return DemoSummary(
             created=False,
             accounts=accounts,
@@ -183,7 +207,7 @@ async def seed_demo(settings: Settings) -> DemoSummary:
         competition = await Event.create(
             programme=programme,
             kind=EventKind.COMPETITION,
-            title="Smart Mobility Challenge 2026",
+            title=COMPETITION_TITLE,
             description="Startups and teams pitch technical projects for the base's support.",
             venue="Innovation Base, Hall B",
             timezone="Asia/Shanghai",
@@ -196,10 +220,12 @@ async def seed_demo(settings: Settings) -> DemoSummary:
             event=competition,
             name="Preliminary",
             position=1,
-            judges_per_entry=1,
+            judges_per_entry=2,
             status=RoundStatus.DRAFT,
-            tie_break=["innovation", "feasibility", "entry_id"],
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=21),
         )
+        criteria = []
         for position, (name, description, weight) in enumerate(
             (
                 ("Innovation", "How new is the idea against the state of the art?", "0.4"),
@@ -208,7 +234,7 @@ async def seed_demo(settings: Settings) -> DemoSummary:
             ),
             start=1,
         ):
-            await Criterion.create(
+            criterion = await Criterion.create(
                 round=preliminary,
                 name=name,
                 description=description,
@@ -218,6 +244,10 @@ async def seed_demo(settings: Settings) -> DemoSummary:
                 scale_step=Decimal("0.5"),
                 position=position,
             )
+            criteria.append(criterion)
+        # Ties go to innovation, then feasibility, then the earliest entry (ranking rules).
+        preliminary.tie_break = [f"criterion:{c.id}" for c in criteria[:2]] + ["earliest"]
+        await preliminary.save()
         for title, team, kind in DEMO_ENTRIES:
             organisation, _ = await Organisation.get_or_create(
                 name_key=organisation_key(team),
@@ -275,6 +305,7 @@ async def seed_demo(settings: Settings) -> DemoSummary:
     # Committed first: the services below take their own transactions and connections.
     staff = await StaffUser.get(email=DEMO_ACCOUNTS[1][0])
     await fill_now_event(settings, forum, forum_link.slug, staff.id)
+    await fill_competition(competition.id)
     return DemoSummary(
         created=True,
         accounts=accounts,
@@ -324,6 +355,37 @@ async def fill_now_event(settings: Settings, forum: Event, slug: str, staff_id: 
         )
         if result.verdict != ScanVerdict.ADMITTED:
             raise RuntimeError(f"demo admission refused: {result.message}")
+
+
+async def fill_competition(event_id: int) -> None:
+    """Assign the demo judges to the first round, open it, and submit some of the other
+    judges' sheets, all through the judging services. Only a draft round without
+    assignments is filled: a second run (or a round an organiser changed) is left alone."""
+    first = await Round.filter(event_id=event_id).order_by("position").first()
+    if first is None or first.status != RoundStatus.DRAFT:
+        return
+    if await JudgeAssignment.filter(round_id=first.id).exists():
+        return
+    if not await Award.filter(round_id=first.id).exists():
+        for name, rank_from, rank_to in DEMO_AWARDS:
+            await create_award(first.id, AwardIn(name=name, rank_from=rank_from, rank_to=rank_to))
+    judges = {u.email: u.id for u in await StaffUser.filter(email__in=DEMO_JUDGE_EMAILS)}
+    await assign(first.id, seed=2026, judge_ids=[judges[e] for e in DEMO_JUDGE_EMAILS])
+    await open_round(first.id)
+    criteria = await Criterion.filter(round_id=first.id).order_by("position", "id")
+    n = 0
+    for email, count in DEMO_SUBMITTED:
+        sheets = await JudgeAssignment.filter(round_id=first.id, judge_id=judges[email]).order_by(
+            "entry_id"
+        )
+        for assignment in sheets[:count]:
+            values = _DEMO_SCORES[n % len(_DEMO_SCORES)]
+            n += 1
+            scores = [
+                ScoreIn(criterion_id=c.id, value=values[i % len(values)])
+                for i, c in enumerate(criteria)
+            ]
+            await save_sheet(assignment.id, judges[email], scores, submit=True)
 
 
 async def now_event_figures(forum: Event) -> NowEventFigures:

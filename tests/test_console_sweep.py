@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from events_service.app import create_app
-from events_service.demo import DEMO_ACCOUNTS, NOW_EVENT_TITLE
+from events_service.demo import COMPETITION_TITLE, DEMO_ACCOUNTS, NOW_EVENT_TITLE
 from tests.accessibility import axe_violations
 from tests.browser import chromium_page
 from tests.console_browser import log_in
@@ -47,12 +47,18 @@ def _ids(base: str) -> dict[str, str]:
         people = http.get(f"/api/v1/events/{forum['id']}/registrations", headers=admin).json()
         users = http.get("/api/v1/staff-users", headers=admin).json()
         outbox = http.get("/api/v1/outbox", headers=admin).json()
+        contest = next(e for e in events if e["title"] == COMPETITION_TITLE)
+        rounds = http.get(f"/api/v1/competitions/{contest['id']}/rounds", headers=admin).json()
+        first_round = min(rounds, key=lambda r: r["position"])
+        criteria = http.get(f"/api/v1/rounds/{first_round['id']}/criteria", headers=admin).json()
     return {
         "event_id": str(forum["id"]),
         "slug": links[0]["slug"],
         "person_id": str(people["items"][0]["person_id"]),
         "user_id": str((users["items"] if isinstance(users, dict) else users)[0]["id"]),
         "message_id": str(outbox["items"][0]["id"]),
+        "round_id": str(first_round["id"]),
+        "criterion_id": str(criteria[0]["id"]),
     }
 
 

@@ -20,6 +20,7 @@ from events_service.console import (
     outbox,
     people,
     registrations,
+    rounds,
     staff,
 )
 from events_service.console.errors import CONSOLE_EXCEPTION_HANDLERS
@@ -59,6 +60,7 @@ def console_router() -> Router:
             *staff.ROUTES,
             *account.ROUTES,
             *outbox.ROUTES,
+            *rounds.ROUTES,
         ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,

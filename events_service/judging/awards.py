@@ -21,3 +21,8 @@ async def create_award(round_id: int, data: schemas.AwardIn) -> Award:
     return await Award.create(
         round_id=round_id, name=data.name.strip(), rank_from=data.rank_from, rank_to=rank_to
     )
+
+
+async def list_awards(round_id: int) -> list[Award]:
+    await get_round(round_id)
+    return await Award.filter(round_id=round_id).order_by("rank_from", "id")

@@ -202,3 +202,13 @@ async def open_round(round_id: int) -> Round:
         require_status(await get_round(round_id), RoundStatus.DRAFT, doing="opening it")
     await round_.refresh_from_db()
     return round_
+
+
+async def round_entries_page(
+    round_id: int, *, limit: int, offset: int
+) -> tuple[list[RoundEntry], int]:
+    """One page of a round's entries (with their entry) and how many it has."""
+    await get_round(round_id)
+    query = RoundEntry.filter(round_id=round_id)
+    rows = await query.order_by("entry_id").offset(offset).limit(limit).select_related("entry")
+    return rows, await query.count()
