@@ -9,9 +9,14 @@ people typed (entry titles, criterion names) stays as typed.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
+from babel.dates import format_date
 
+from models import Event
 from tests.conftest import LoginAs
 from tests.judging_helpers import API, my_assignments, ok, scored_round, submit
 from tests.test_judging_winners import closed_final_round
@@ -196,7 +201,8 @@ async def test_the_certificate_in_chinese_keeps_the_names_as_typed(
     assert any(re.fullmatch(r"发布于 \d{4}年\d{1,2}月\d{1,2}日", t) for t in texts), texts
     assert any("第 1 名" in t and "得分" in t for t in texts)
     settings = client._transport.app.state.settings  # type: ignore[attr-defined]
-    typed = ["First prize", "Preliminary", settings.programme_name, first["hash"]]
+    event = await Event.get(id=setup.event_id)
+    typed = ["First prize", "Preliminary", settings.programme_name, first["hash"], event.title]
     typed += [f"Entry {i}" for i in range(4)] + [f"Team {i}" for i in range(4)]
     typed += [f"Org {i}" for i in range(4)] + [settings.public_base_url, "/api/v1/winners/verify"]
     assert english_left(chinese.text, typed) == []
@@ -205,3 +211,50 @@ async def test_the_certificate_in_chinese_keeps_the_names_as_typed(
     client.cookies.clear()
     assert "Certificate" in seen(english.text).texts and "awarded to" in seen(english.text).texts
     assert not CJK.search(english.text.replace("中文", ""))
+
+
+async def test_the_certificate_names_competition_award_entry_team_date_and_hash(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await closed_final_round(client, admin)
+    ok(await client.post(f"{API}/rounds/{setup.round_id}/close", headers=admin))
+    published = ok(await client.post(f"{API}/competitions/{setup.event_id}/winners", headers=admin))
+    first = published[0]
+    event = await Event.get(id=setup.event_id)
+    record = (await client.get(f"/winners/{first['id']}/certificate?lang=en")).text
+    client.cookies.clear()
+    texts = seen(record).texts
+    assert event.title in texts  # the competition
+    assert first["award_title"] in texts and first["entry_title"] in texts
+    assert f"{first['team_name']} · {first['organisation']}" in texts
+    # The day of publication in the event's timezone, as English writes it.
+    moment = datetime.fromisoformat(first["published_at"]).astimezone(ZoneInfo(event.timezone))
+    day = format_date(moment.date(), "long", locale="en")
+    assert f"Published {day}" in texts
+    assert any(first["hash"] in t for t in texts)
+
+
+async def test_the_certificate_names_a_team_once_when_it_is_its_organisation(
+    client: httpx.AsyncClient, login_as: LoginAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await login_as("admin")
+    setup = await closed_final_round(client, admin)
+    ok(await client.post(f"{API}/rounds/{setup.round_id}/close", headers=admin))
+    first = ok(await client.post(f"{API}/competitions/{setup.event_id}/winners", headers=admin))[0]
+    # A record whose team and organisation carry one name (the demo's "VisionDrive").
+    from events_service.judging import pages, winners
+
+    real = winners.certificate
+
+    async def same_name(record_id: int):  # type: ignore[no-untyped-def]
+        found = await real(record_id)
+        found.organisation = found.team_name
+        return found
+
+    monkeypatch.setattr(pages.winners, "certificate", same_name)
+    html = (await client.get(f"/winners/{first['id']}/certificate?lang=en")).text
+    client.cookies.clear()
+    texts = seen(html).texts
+    assert first["team_name"] in texts
+    assert f"{first['team_name']} · {first['team_name']}" not in " ".join(texts)

@@ -223,8 +223,9 @@ async def certificate(record_id: FromPath[int], request: Request[Any, Any, Any])
     settings: Settings = request.app.state.settings
     locale = _locale(request)
     published = ""
+    # The competition is the event the round belongs to: its title names it.
+    event = await Event.get_or_none(id=record.event_id)
     if record.published_at:
-        event = await Event.get_or_none(id=record.event_id)
         zone = ZoneInfo(event.timezone if event else "Asia/Shanghai")
         published = format_date(
             record.published_at.astimezone(zone).date(),
@@ -235,6 +236,7 @@ async def certificate(record_id: FromPath[int], request: Request[Any, Any, Any])
         request,
         "pages/judging/certificate.html",
         record=record,
+        competition=event.title if event else "",
         settings=settings,
         published=published,
         verify_url=f"{settings.public_base_url.rstrip('/')}/api/v1/winners/verify",
