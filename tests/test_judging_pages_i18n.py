@@ -179,7 +179,7 @@ async def test_login_refusals_and_redirects_in_chinese(
     admin = await login_as("admin")
     missing = await client.get("/judge/assignments/999999?lang=zh-Hans", headers=admin)
     client.cookies.clear()
-    assert missing.status_code == 404 and "没有这个作品" in seen(missing.text).texts
+    assert missing.status_code == 403 and "未分配给您" in seen(missing.text).texts
 
 
 async def test_the_certificate_in_chinese_keeps_the_names_as_typed(
@@ -258,3 +258,29 @@ async def test_the_certificate_names_a_team_once_when_it_is_its_organisation(
     texts = seen(html).texts
     assert first["team_name"] in texts
     assert f"{first['team_name']} · {first['team_name']}" not in " ".join(texts)
+
+
+async def test_another_judges_entry_is_an_html_403_in_the_judges_own_language(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await scored_round(client, admin, entries=4, judges=2, k=1)
+    mine, other = list(setup.judges.values())
+    theirs = (await my_assignments(client, other))[0]["id"]
+    # The judge chose Chinese for their pages; the browser asks for nothing in particular.
+    ok(await client.patch("/api/v1/auth/me", json={"preferred_locale": "zh-Hans"}, headers=mine))
+    for path in (f"/judge/assignments/{theirs}", "/judge/assignments/999999"):
+        page = await client.get(path, headers=mine)
+        assert page.status_code == 403, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert '<html lang="zh-Hans">' in page.text
+        texts = seen(page.text).texts
+        assert "开放的轮次中没有分配给您的这个作品。" in texts
+        assert english_left(page.text, []) == []
+    listing = await client.get("/judge", headers=mine)
+    assert '<html lang="zh-Hans">' in listing.text and "我的评审作品" in seen(listing.text).texts
+    # ?lang= still switches, as on every page.
+    english = await client.get(f"/judge/assignments/{theirs}?lang=en", headers=mine)
+    client.cookies.clear()
+    assert english.status_code == 403 and '<html lang="en">' in english.text
+    assert "Not assigned to you" in seen(english.text).texts

@@ -22,7 +22,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.security.jwt import Token
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND
+from litestar.status_codes import HTTP_403_FORBIDDEN
 
 from events_service.auth.guards import judge_only
 from events_service.errors import NotFound
@@ -42,8 +42,9 @@ judging_static = create_static_files_router(
 # The message page's words, translated when it is shown.
 MESSAGES = {
     "not_a_judge": (N_("Not a judge"), N_("This account has no judge role.")),
-    "no_sheet": (
-        N_("No such entry"),
+    # Someone else's assignment and a missing one read alike: nothing to learn from it.
+    "not_yours": (
+        N_("Not assigned to you"),
         N_("This entry is not among the ones assigned to you in an open round."),
     ),
 }
@@ -181,7 +182,7 @@ class JudgePages(Controller):
         try:
             item = (await sheets.judge_assignments(request.user.id, assignment_id))[0]
         except (NotFound, IndexError):
-            return _message(request, "no_sheet", HTTP_404_NOT_FOUND)
+            return _message(request, "not_yours", HTTP_403_FORBIDDEN)
         values = {s.criterion_id: s for s in item.scores}
         controls = []
         total_weight = sum(c.weight for c in item.criteria) or 1.0
