@@ -284,3 +284,73 @@ async def test_another_judges_entry_is_an_html_403_in_the_judges_own_language(
     client.cookies.clear()
     assert english.status_code == 403 and '<html lang="en">' in english.text
     assert "Not assigned to you" in seen(english.text).texts
+
+
+async def test_the_sheet_shows_the_entry_the_deadline_its_neighbours_and_compact_scales(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await scored_round(
+        client,
+        admin,
+        entries=3,
+        judges=1,
+        k=1,
+        criteria=(("Overall", 2.0, 0.0, 10.0, "0.5"), ("Pitch", 1.0, 1.0, 5.0, "1")),
+    )
+    window = {"opens_at": "2020-01-01T00:00:00Z", "closes_at": "2099-01-02T10:30:00Z"}
+    ok(await client.patch(f"{API}/rounds/{setup.round_id}", json=window, headers=admin))
+    headers = next(iter(setup.judges.values()))
+    mine = await my_assignments(client, headers)
+    assert len(mine) == 3
+    entry = mine[1]["entry"]["id"]
+    members = [
+        {"email": "li@example.org", "name": "Li Wei"},
+        {"email": "w@example.org", "name": "Wang Fang"},
+    ]
+    patch = {"summary": "A sensor that hears leaks.", "members": members}
+    ok(await client.patch(f"/api/v1/entries/{entry}", json=patch, headers=admin))
+
+    html = (await client.get(f"/judge/assignments/{mine[1]['id']}?lang=en", headers=headers)).text
+    texts = seen(html).texts
+    assert "A sensor that hears leaks." in texts and "Members: Li Wei, Wang Fang" in texts
+    assert "li@example.org" not in html  # names only, no contact details
+    # The deadline in the event's timezone (Asia/Shanghai: 18:30 on 2 January 2099).
+    assert any("Jan 2, 2099" in t and "6:30" in t and "Asia/Shanghai" in t for t in texts), texts
+    assert f'rel="prev" href="/judge/assignments/{mine[0]["id"]}"' in html
+    assert f'rel="next" href="/judge/assignments/{mine[2]["id"]}"' in html
+    first = (await client.get(f"/judge/assignments/{mine[0]['id']}", headers=headers)).text
+    assert 'rel="prev"' not in first and 'rel="next"' in first
+    last = (await client.get(f"/judge/assignments/{mine[2]['id']}", headers=headers)).text
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    # 0-10 in halves (21 steps): one number field; 1-5 in whole points: five buttons.
+    overall, pitch = setup.criteria
+    assert html.count(f'name="c{overall}"') == 1 and "<select" not in html
+    assert f'type="number" class="score" name="c{overall}"' in html
+    assert 'min="0" max="10" step="0.5"' in html
+    assert html.count(f'name="c{pitch}"') == 5
+    # What the page needs for the live total: each criterion's weight.
+    assert f'data-criterion="{overall}" data-weight="2.0"' in html
+    assert "Weighted total" in texts
+
+    chinese = await client.get(f"/judge/assignments/{mine[1]['id']}?lang=zh-Hans", headers=headers)
+    client.cookies.clear()
+    read = seen(chinese.text).texts
+    assert "成员：Li Wei、Wang Fang" in read and "加权总分" in read
+    assert "下一个作品 →" in read and "← 上一个作品" in read
+    assert (
+        english_left(
+            chinese.text,
+            [
+                *TYPED,
+                "Overall",
+                "Pitch",
+                "A sensor that hears leaks.",
+                "How good is the overall?",
+                "How good is the pitch?",
+                "Li Wei",
+                "Wang Fang",
+            ],
+        )
+        == []
+    )

@@ -198,8 +198,10 @@ class JudgePages(Controller):
                 {
                     "criterion": c,
                     "options": options,
-                    # Few options: one tap each; many: the phone's own picker.
-                    "widget": "buttons" if len(options) <= 11 else "select",
+                    # Few options: one tap each; many (0-10 in halves is 21): a number
+                    # field with the scale's min, max and step, and the phone's keypad.
+                    "widget": "buttons" if len(options) <= 11 else "number",
+                    "step": _label(step),
                     # The judge sees how much each criterion counts toward the total.
                     "share": round(100 * c.weight / total_weight),
                     "value": _label(Decimal(str(current.value))) if current else "",
@@ -207,12 +209,16 @@ class JudgePages(Controller):
                 }
             )
         windows = await _round_windows({item.round_id}, _locale(request))
+        previous, following = await sheets.neighbours(request.user.id, item.id)
         return _page(
             request,
             "pages/judging/sheet.html",
             item=item,
             controls=controls,
             window=windows.get(item.round_id, {}),
+            previous=previous,
+            following=following,
+            members=await sheets.member_names(item.entry.id),
         )
 
 
