@@ -293,3 +293,35 @@ def test_a_chinese_judge_scores_on_a_phone_in_chinese(site: Site) -> None:
         expect(page.locator("a.lang")).to_have_text("中文")
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_the_judge_pages_on_a_1920x1080_screen(site: Site, lang: str) -> None:
+    from playwright.sync_api import expect
+
+    base, (email, password) = site.base, site.accounts["judge"]
+    context = site.browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/judge/login?lang={lang}")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(re.compile(r"/judge$"))
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        assert axe_violations(page) == [], "the judge's list"
+        page.locator("a.entry").first.click()
+        expect(page.locator("#total")).to_be_visible()
+        expect(page.locator("a[rel=next]")).to_be_visible()  # the next entry, one click away
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1920
+        assert axe_violations(page) == [], "the score sheet"
+        page.locator("a[rel=next]").click()
+        expect(page.locator("a[rel=prev]")).to_be_visible()
+        assert axe_violations(page) == [], "the next score sheet"
+        # Someone else's entry, or none: a page in the judge's language, not JSON.
+        answer = page.goto(f"{base}/judge/assignments/999999")
+        assert answer is not None and answer.status == 403
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        assert axe_violations(page) == [], "the refusal"
+    finally:
+        context.close()

@@ -8,6 +8,7 @@ people typed (entry titles, criterion names) stays as typed.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -354,3 +355,33 @@ async def test_the_sheet_shows_the_entry_the_deadline_its_neighbours_and_compact
         )
         == []
     )
+
+
+def _axe_on(pages: list[str], width: int, height: int) -> list[list[str]]:
+    """WCAG 2.1 AA violations of each page's HTML, in Chromium at the given size."""
+    from tests.accessibility import axe_violations
+    from tests.browser import chromium_page
+
+    found = []
+    with chromium_page() as page:
+        page.set_viewport_size({"width": width, "height": height})
+        for html in pages:
+            page.set_content(html)
+            found.append(axe_violations(page))
+    return found
+
+
+async def test_the_certificate_passes_axe_in_both_languages_on_a_phone_and_a_screen(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await closed_final_round(client, admin)
+    ok(await client.post(f"{API}/rounds/{setup.round_id}/close", headers=admin))
+    first = ok(await client.post(f"{API}/competitions/{setup.event_id}/winners", headers=admin))[0]
+    pages = [
+        (await client.get(f"/winners/{first['id']}/certificate?lang={lang}")).text
+        for lang in ("en", "zh-Hans")
+    ]
+    client.cookies.clear()
+    for width, height in ((414, 860), (1920, 1080)):
+        assert await asyncio.to_thread(_axe_on, pages, width, height) == [[], []]
