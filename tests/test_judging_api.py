@@ -502,7 +502,7 @@ async def test_judge_pages_render_controls_that_fit_each_scale(
     assert f'name="c{setup.criteria[1]}" value="2.5" checked' in page.text
     assert "How good is the innovation?" in page.text
     assert "weight 67%" in page.text and "weight 33%" in page.text
-    assert (await client.get(f"/judge/assignments/{aid}", headers=admin)).status_code == 404
+    assert (await client.get(f"/judge/assignments/{aid}", headers=admin)).status_code == 403
 
 
 async def test_round_and_criterion_rules(client: httpx.AsyncClient, login_as: LoginAs) -> None:

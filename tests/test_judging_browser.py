@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from events_service.judging.ranking import CriterionSpec, weighted_total
 from tests.accessibility import axe_violations
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import BACKENDS, POSTGRES_URL_VAR, fresh_postgres_database
@@ -139,17 +140,22 @@ def test_judge_scores_an_entry_on_a_phone(site: Site) -> None:
         expect(page.locator("h1")).to_have_text(title)
         expect(page.locator(".desc").first).to_contain_text("How new is the idea")
         assert axe_violations(page) == [], "the score sheet"
-        selects = page.locator("select")
-        assert selects.count() == 3  # 0-10 in halves: the phone's own picker
+        scores = page.locator("input.score")
+        # 0-10 in halves (21 steps): a compact number field with the scale, no long list.
+        assert scores.count() == 3 and page.locator("select").count() == 0
+        expect(scores.nth(0)).to_have_attribute("min", "0")
+        expect(scores.nth(0)).to_have_attribute("max", "10")
+        expect(scores.nth(0)).to_have_attribute("step", "0.5")
+        expect(page.locator("#total")).to_have_text("–")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         with page.expect_response(_saved) as saved:
-            selects.nth(0).select_option("7.5")
+            scores.nth(0).fill("7.5")
         assert saved.value.ok
         expect(page.locator("#state")).to_contain_text("Draft saved")
         # The note is typed and the next choice made quickly: one debounced save.
         with page.expect_response(_saved):
             page.locator("input.note").nth(0).fill("Strong prototype")
-            selects.nth(1).select_option("6")
+            scores.nth(1).fill("6")
 
         # Submitting with a criterion missing is refused on the page, nothing sent.
         page.click("#submit")
@@ -157,21 +163,25 @@ def test_judge_scores_an_entry_on_a_phone(site: Site) -> None:
 
         # The draft survived: reload shows the saved values.
         page.reload()
-        expect(page.locator("select").nth(0)).to_have_value("7.5")
-        expect(page.locator("select").nth(1)).to_have_value("6")
+        expect(page.locator("input.score").nth(0)).to_have_value("7.5")
+        expect(page.locator("input.score").nth(1)).to_have_value("6")
         expect(page.locator("input.note").nth(0)).to_have_value("Strong prototype")
 
         # Chosen and submitted at once: the pending autosave is flushed, not lost.
-        page.locator("select").nth(2).select_option("9")
+        page.locator("input.score").nth(2).fill("9")
+        # Every criterion scored: the weighted total is on the page before anything is sent.
+        expect(page.locator("#total")).not_to_have_text("–")
+        live_total = float(page.locator("#total").get_attribute("data-value"))
+        shown_total = page.locator("#total").inner_text()
         page.click("#submit")
         expect(page.locator("#state")).to_have_text("Submitted — this sheet is final.")
-        expect(page.locator("select").nth(0)).to_be_disabled()
+        expect(page.locator("input.score").nth(0)).to_be_disabled()
         expect(page.locator("#submit")).to_be_hidden()
 
         page.reload()
         expect(page.locator("#state")).to_contain_text("Submitted")
-        expect(page.locator("select").nth(2)).to_be_disabled()
-        expect(page.locator("select").nth(2)).to_have_value("9")
+        expect(page.locator("input.score").nth(2)).to_be_disabled()
+        expect(page.locator("input.score").nth(2)).to_have_value("9")
         page.goto(f"{base}/judge")
         expect(page.locator("a.entry .badge").first).to_have_text("Submitted")
 
@@ -180,6 +190,16 @@ def test_judge_scores_an_entry_on_a_phone(site: Site) -> None:
         sheet = next(a for a in mine if a["entry"]["title"] == title)
         assert sheet["status"] == "submitted"
         assert sorted(s["value"] for s in sheet["scores"]) == [6.0, 7.5, 9.0]
+        # The page's live total is the service's own total of what was saved.
+        specs = [
+            CriterionSpec(c["id"], c["name"], c["weight"], c["scale_min"], c["scale_max"])
+            for c in sheet["criteria"]
+        ]
+        saved_total = weighted_total(
+            {s["criterion_id"]: s["value"] for s in sheet["scores"]}, specs
+        )
+        assert live_total == pytest.approx(saved_total, abs=1e-9)
+        assert shown_total == f"{saved_total:.2f}"
         assert next(s for s in sheet["scores"] if s["value"] == 7.5)["comment"] == (
             "Strong prototype"
         )
@@ -249,13 +269,13 @@ def test_a_chinese_judge_scores_on_a_phone_in_chinese(site: Site) -> None:
 
         # judge.js speaks Chinese too: the autosave, the refusal, the question, the lock.
         with page.expect_response(_saved) as saved:
-            page.locator("select").nth(0).select_option("8")
+            page.locator("input.score").nth(0).fill("8")
         assert saved.value.ok
         expect(page.locator("#state")).to_have_text(re.compile(r"^草稿已于 .+ 保存。$"))
         page.click("#submit")
         expect(page.locator("#state")).to_have_text("提交前请为每一项评分标准打分（还差 2 项）。")
-        page.locator("select").nth(1).select_option("7")
-        page.locator("select").nth(2).select_option("6.5")
+        page.locator("input.score").nth(1).fill("7")
+        page.locator("input.score").nth(2).fill("6.5")
         page.click("#submit")
         expect(page.locator("#state")).to_have_text("已提交——此评分表已定稿。")
         assert asked == ["确定提交这些评分吗？提交后将无法修改。"]
@@ -273,3 +293,35 @@ def test_a_chinese_judge_scores_on_a_phone_in_chinese(site: Site) -> None:
         expect(page.locator("a.lang")).to_have_text("中文")
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_the_judge_pages_on_a_1920x1080_screen(site: Site, lang: str) -> None:
+    from playwright.sync_api import expect
+
+    base, (email, password) = site.base, site.accounts["judge"]
+    context = site.browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/judge/login?lang={lang}")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(re.compile(r"/judge$"))
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        assert axe_violations(page) == [], "the judge's list"
+        page.locator("a.entry").first.click()
+        expect(page.locator("#total")).to_be_visible()
+        expect(page.locator("a[rel=next]")).to_be_visible()  # the next entry, one click away
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1920
+        assert axe_violations(page) == [], "the score sheet"
+        page.locator("a[rel=next]").click()
+        expect(page.locator("a[rel=prev]")).to_be_visible()
+        assert axe_violations(page) == [], "the next score sheet"
+        # Someone else's entry, or none: a page in the judge's language, not JSON.
+        answer = page.goto(f"{base}/judge/assignments/999999")
+        assert answer is not None and answer.status == 403
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        assert axe_violations(page) == [], "the refusal"
+    finally:
+        context.close()

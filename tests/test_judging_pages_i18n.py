@@ -8,10 +8,16 @@ people typed (entry titles, criterion names) stays as typed.
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
+from babel.dates import format_date
 
+from models import Event
 from tests.conftest import LoginAs
 from tests.judging_helpers import API, my_assignments, ok, scored_round, submit
 from tests.test_judging_winners import closed_final_round
@@ -174,7 +180,7 @@ async def test_login_refusals_and_redirects_in_chinese(
     admin = await login_as("admin")
     missing = await client.get("/judge/assignments/999999?lang=zh-Hans", headers=admin)
     client.cookies.clear()
-    assert missing.status_code == 404 and "没有这个作品" in seen(missing.text).texts
+    assert missing.status_code == 403 and "未分配给您" in seen(missing.text).texts
 
 
 async def test_the_certificate_in_chinese_keeps_the_names_as_typed(
@@ -196,7 +202,8 @@ async def test_the_certificate_in_chinese_keeps_the_names_as_typed(
     assert any(re.fullmatch(r"发布于 \d{4}年\d{1,2}月\d{1,2}日", t) for t in texts), texts
     assert any("第 1 名" in t and "得分" in t for t in texts)
     settings = client._transport.app.state.settings  # type: ignore[attr-defined]
-    typed = ["First prize", "Preliminary", settings.programme_name, first["hash"]]
+    event = await Event.get(id=setup.event_id)
+    typed = ["First prize", "Preliminary", settings.programme_name, first["hash"], event.title]
     typed += [f"Entry {i}" for i in range(4)] + [f"Team {i}" for i in range(4)]
     typed += [f"Org {i}" for i in range(4)] + [settings.public_base_url, "/api/v1/winners/verify"]
     assert english_left(chinese.text, typed) == []
@@ -205,3 +212,176 @@ async def test_the_certificate_in_chinese_keeps_the_names_as_typed(
     client.cookies.clear()
     assert "Certificate" in seen(english.text).texts and "awarded to" in seen(english.text).texts
     assert not CJK.search(english.text.replace("中文", ""))
+
+
+async def test_the_certificate_names_competition_award_entry_team_date_and_hash(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await closed_final_round(client, admin)
+    ok(await client.post(f"{API}/rounds/{setup.round_id}/close", headers=admin))
+    published = ok(await client.post(f"{API}/competitions/{setup.event_id}/winners", headers=admin))
+    first = published[0]
+    event = await Event.get(id=setup.event_id)
+    record = (await client.get(f"/winners/{first['id']}/certificate?lang=en")).text
+    client.cookies.clear()
+    texts = seen(record).texts
+    assert event.title in texts  # the competition
+    assert first["award_title"] in texts and first["entry_title"] in texts
+    assert f"{first['team_name']} · {first['organisation']}" in texts
+    # The day of publication in the event's timezone, as English writes it.
+    moment = datetime.fromisoformat(first["published_at"]).astimezone(ZoneInfo(event.timezone))
+    day = format_date(moment.date(), "long", locale="en")
+    assert f"Published {day}" in texts
+    assert any(first["hash"] in t for t in texts)
+
+
+async def test_the_certificate_names_a_team_once_when_it_is_its_organisation(
+    client: httpx.AsyncClient, login_as: LoginAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = await login_as("admin")
+    setup = await closed_final_round(client, admin)
+    ok(await client.post(f"{API}/rounds/{setup.round_id}/close", headers=admin))
+    first = ok(await client.post(f"{API}/competitions/{setup.event_id}/winners", headers=admin))[0]
+    # A record whose team and organisation carry one name (the demo's "VisionDrive").
+    from events_service.judging import pages, winners
+
+    real = winners.certificate
+
+    async def same_name(record_id: int):  # type: ignore[no-untyped-def]
+        found = await real(record_id)
+        found.organisation = found.team_name
+        return found
+
+    monkeypatch.setattr(pages.winners, "certificate", same_name)
+    html = (await client.get(f"/winners/{first['id']}/certificate?lang=en")).text
+    client.cookies.clear()
+    texts = seen(html).texts
+    assert first["team_name"] in texts
+    assert f"{first['team_name']} · {first['team_name']}" not in " ".join(texts)
+
+
+async def test_another_judges_entry_is_an_html_403_in_the_judges_own_language(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await scored_round(client, admin, entries=4, judges=2, k=1)
+    mine, other = list(setup.judges.values())
+    theirs = (await my_assignments(client, other))[0]["id"]
+    # The judge chose Chinese for their pages; the browser asks for nothing in particular.
+    ok(await client.patch("/api/v1/auth/me", json={"preferred_locale": "zh-Hans"}, headers=mine))
+    for path in (f"/judge/assignments/{theirs}", "/judge/assignments/999999"):
+        page = await client.get(path, headers=mine)
+        assert page.status_code == 403, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert '<html lang="zh-Hans">' in page.text
+        texts = seen(page.text).texts
+        assert "开放的轮次中没有分配给您的这个作品。" in texts
+        assert english_left(page.text, []) == []
+    listing = await client.get("/judge", headers=mine)
+    assert '<html lang="zh-Hans">' in listing.text and "我的评审作品" in seen(listing.text).texts
+    # ?lang= still switches, as on every page.
+    english = await client.get(f"/judge/assignments/{theirs}?lang=en", headers=mine)
+    client.cookies.clear()
+    assert english.status_code == 403 and '<html lang="en">' in english.text
+    assert "Not assigned to you" in seen(english.text).texts
+
+
+async def test_the_sheet_shows_the_entry_the_deadline_its_neighbours_and_compact_scales(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await scored_round(
+        client,
+        admin,
+        entries=3,
+        judges=1,
+        k=1,
+        criteria=(("Overall", 2.0, 0.0, 10.0, "0.5"), ("Pitch", 1.0, 1.0, 5.0, "1")),
+    )
+    window = {"opens_at": "2020-01-01T00:00:00Z", "closes_at": "2099-01-02T10:30:00Z"}
+    ok(await client.patch(f"{API}/rounds/{setup.round_id}", json=window, headers=admin))
+    headers = next(iter(setup.judges.values()))
+    mine = await my_assignments(client, headers)
+    assert len(mine) == 3
+    entry = mine[1]["entry"]["id"]
+    members = [
+        {"email": "li@example.org", "name": "Li Wei"},
+        {"email": "w@example.org", "name": "Wang Fang"},
+    ]
+    patch = {"summary": "A sensor that hears leaks.", "members": members}
+    ok(await client.patch(f"/api/v1/entries/{entry}", json=patch, headers=admin))
+
+    html = (await client.get(f"/judge/assignments/{mine[1]['id']}?lang=en", headers=headers)).text
+    texts = seen(html).texts
+    assert "A sensor that hears leaks." in texts and "Members: Li Wei, Wang Fang" in texts
+    assert "li@example.org" not in html  # names only, no contact details
+    # The deadline in the event's timezone (Asia/Shanghai: 18:30 on 2 January 2099).
+    assert any("Jan 2, 2099" in t and "6:30" in t and "Asia/Shanghai" in t for t in texts), texts
+    assert f'rel="prev" href="/judge/assignments/{mine[0]["id"]}"' in html
+    assert f'rel="next" href="/judge/assignments/{mine[2]["id"]}"' in html
+    first = (await client.get(f"/judge/assignments/{mine[0]['id']}", headers=headers)).text
+    assert 'rel="prev"' not in first and 'rel="next"' in first
+    last = (await client.get(f"/judge/assignments/{mine[2]['id']}", headers=headers)).text
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    # 0-10 in halves (21 steps): one number field; 1-5 in whole points: five buttons.
+    overall, pitch = setup.criteria
+    assert html.count(f'name="c{overall}"') == 1 and "<select" not in html
+    assert f'type="number" class="score" name="c{overall}"' in html
+    assert 'min="0" max="10" step="0.5"' in html
+    assert html.count(f'name="c{pitch}"') == 5
+    # What the page needs for the live total: each criterion's weight.
+    assert f'data-criterion="{overall}" data-weight="2.0"' in html
+    assert "Weighted total" in texts
+
+    chinese = await client.get(f"/judge/assignments/{mine[1]['id']}?lang=zh-Hans", headers=headers)
+    client.cookies.clear()
+    read = seen(chinese.text).texts
+    assert "成员：Li Wei、Wang Fang" in read and "加权总分" in read
+    assert "下一个作品 →" in read and "← 上一个作品" in read
+    assert (
+        english_left(
+            chinese.text,
+            [
+                *TYPED,
+                "Overall",
+                "Pitch",
+                "A sensor that hears leaks.",
+                "How good is the overall?",
+                "How good is the pitch?",
+                "Li Wei",
+                "Wang Fang",
+            ],
+        )
+        == []
+    )
+
+
+def _axe_on(pages: list[str], width: int, height: int) -> list[list[str]]:
+    """WCAG 2.1 AA violations of each page's HTML, in Chromium at the given size."""
+    from tests.accessibility import axe_violations
+    from tests.browser import chromium_page
+
+    found = []
+    with chromium_page() as page:
+        page.set_viewport_size({"width": width, "height": height})
+        for html in pages:
+            page.set_content(html)
+            found.append(axe_violations(page))
+    return found
+
+
+async def test_the_certificate_passes_axe_in_both_languages_on_a_phone_and_a_screen(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    setup = await closed_final_round(client, admin)
+    ok(await client.post(f"{API}/rounds/{setup.round_id}/close", headers=admin))
+    first = ok(await client.post(f"{API}/competitions/{setup.event_id}/winners", headers=admin))[0]
+    pages = [
+        (await client.get(f"/winners/{first['id']}/certificate?lang={lang}")).text
+        for lang in ("en", "zh-Hans")
+    ]
+    client.cookies.clear()
+    for width, height in ((414, 860), (1920, 1080)):
+        assert await asyncio.to_thread(_axe_on, pages, width, height) == [[], []]

@@ -57,7 +57,11 @@ def test_pace_and_projection_on_hand_computed_cases() -> None:
 
     slow = measure("firms", 10, 300, 3, today, start, end)  # 1 every 30 days: 290 to go
     assert slow.projected_date == today + timedelta(days=8700)
-    assert not slow.on_track
+    assert not slow.on_track and slow.beyond_programme
+    assert not behind.beyond_programme
+
+    crawl = measure("talents", 1, 10**9, 1, today, start, end)  # past the year 9999
+    assert crawl.beyond_programme and not crawl.on_track
 
     stalled = measure("projects", 4, 30, 0, today, start, end)
     assert stalled.projected_date is None and not stalled.on_track
@@ -358,3 +362,24 @@ async def test_the_dashboard_writes_figures_and_days_in_the_readers_way(
     # The target of 7,200 talents, with its thousands separator, in both languages.
     assert "/ 7,200" in english and "/ 7,200" in chinese
     assert "0%" in english and "7200" not in english
+
+
+async def test_a_projection_past_the_programme_reads_as_words_not_a_date(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    door: dict[str, str],
+) -> None:
+    # One person in 90 days against thousands to go: centuries away at this pace.
+    event = await event_now(client, admin)
+    ticket = await ticket_for(app, client, event, await link_for(client, admin, event), 1)
+    await admit(client, door, event, ticket.code)
+    talents = kpi((await client.get("/api/v1/programme")).json(), "talents")
+    year = talents["projected_date"][:4]
+    assert talents["beyond_programme"] and int(year) > 2100
+    english = page_text((await client.get("/dashboard?lang=en")).text)
+    chinese = page_text((await client.get("/dashboard?lang=zh-Hans")).text)
+    assert "behind: not within the programme at this pace" in english
+    assert "按目前进度，计划期内无法达成" in chinese
+    assert "at this pace by" not in english
+    assert year not in english and year not in chinese

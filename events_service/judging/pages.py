@@ -22,7 +22,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.security.jwt import Token
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_403_FORBIDDEN, HTTP_404_NOT_FOUND
+from litestar.status_codes import HTTP_403_FORBIDDEN
 
 from events_service.auth.guards import judge_only
 from events_service.errors import NotFound
@@ -42,8 +42,9 @@ judging_static = create_static_files_router(
 # The message page's words, translated when it is shown.
 MESSAGES = {
     "not_a_judge": (N_("Not a judge"), N_("This account has no judge role.")),
-    "no_sheet": (
-        N_("No such entry"),
+    # Someone else's assignment and a missing one read alike: nothing to learn from it.
+    "not_yours": (
+        N_("Not assigned to you"),
         N_("This entry is not among the ones assigned to you in an open round."),
     ),
 }
@@ -181,7 +182,7 @@ class JudgePages(Controller):
         try:
             item = (await sheets.judge_assignments(request.user.id, assignment_id))[0]
         except (NotFound, IndexError):
-            return _message(request, "no_sheet", HTTP_404_NOT_FOUND)
+            return _message(request, "not_yours", HTTP_403_FORBIDDEN)
         values = {s.criterion_id: s for s in item.scores}
         controls = []
         total_weight = sum(c.weight for c in item.criteria) or 1.0
@@ -197,8 +198,10 @@ class JudgePages(Controller):
                 {
                     "criterion": c,
                     "options": options,
-                    # Few options: one tap each; many: the phone's own picker.
-                    "widget": "buttons" if len(options) <= 11 else "select",
+                    # Few options: one tap each; many (0-10 in halves is 21): a number
+                    # field with the scale's min, max and step, and the phone's keypad.
+                    "widget": "buttons" if len(options) <= 11 else "number",
+                    "step": _label(step),
                     # The judge sees how much each criterion counts toward the total.
                     "share": round(100 * c.weight / total_weight),
                     "value": _label(Decimal(str(current.value))) if current else "",
@@ -206,12 +209,16 @@ class JudgePages(Controller):
                 }
             )
         windows = await _round_windows({item.round_id}, _locale(request))
+        previous, following = await sheets.neighbours(request.user.id, item.id)
         return _page(
             request,
             "pages/judging/sheet.html",
             item=item,
             controls=controls,
             window=windows.get(item.round_id, {}),
+            previous=previous,
+            following=following,
+            members=await sheets.member_names(item.entry.id),
         )
 
 
@@ -223,8 +230,9 @@ async def certificate(record_id: FromPath[int], request: Request[Any, Any, Any])
     settings: Settings = request.app.state.settings
     locale = _locale(request)
     published = ""
+    # The competition is the event the round belongs to: its title names it.
+    event = await Event.get_or_none(id=record.event_id)
     if record.published_at:
-        event = await Event.get_or_none(id=record.event_id)
         zone = ZoneInfo(event.timezone if event else "Asia/Shanghai")
         published = format_date(
             record.published_at.astimezone(zone).date(),
@@ -235,6 +243,7 @@ async def certificate(record_id: FromPath[int], request: Request[Any, Any, Any])
         request,
         "pages/judging/certificate.html",
         record=record,
+        competition=event.title if event else "",
         settings=settings,
         published=published,
         verify_url=f"{settings.public_base_url.rstrip('/')}/api/v1/winners/verify",

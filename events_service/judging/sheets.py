@@ -23,7 +23,7 @@ from events_service.judging import schemas
 from events_service.judging.criteria import criterion_out
 from events_service.judging.rounds import require_status
 from events_service.locale import translatable
-from models import Criterion, JudgeAssignment, Round, Score, ScoreHistory
+from models import Criterion, EntryMember, JudgeAssignment, Round, Score, ScoreHistory
 from models.enums import AssignmentStatus, RoundStatus
 
 
@@ -331,3 +331,27 @@ async def judge_assignments(
         )
         for a in assignments
     ]
+
+
+async def neighbours(judge_id: int, assignment_id: int) -> tuple[int | None, int | None]:
+    """The judge's previous and next assignment, in the order of their list (round,
+    entry; draft rounds hidden as there): ids only, one small query."""
+    ids = list(
+        await JudgeAssignment.filter(judge_id=judge_id)
+        .exclude(round__status=RoundStatus.DRAFT)
+        .order_by("round_id", "entry_id")
+        .values_list("id", flat=True)
+    )
+    if assignment_id not in ids:
+        return None, None
+    at = ids.index(assignment_id)
+    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+
+
+async def member_names(entry_id: int) -> list[str]:
+    """The names of an entry's members, as its judge sees them (no contact details)."""
+    return list(
+        await EntryMember.filter(entry_id=entry_id)
+        .order_by("id")
+        .values_list("person__name", flat=True)  # type: ignore[attr-defined]
+    )

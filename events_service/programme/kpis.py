@@ -66,6 +66,8 @@ class Kpi:
     # When the target is met at the recent pace: None when it never is at that
     # pace; the reached date (today or earlier) when already met.
     projected_date: date | None
+    # The projected date falls after the programme's end: shown as words, not a date.
+    beyond_programme: bool
     on_track: bool
     reached: bool
 
@@ -112,10 +114,14 @@ def measure(
     if reached:
         projected: date | None = today
     elif pace_per_day > 0:
-        projected = today + timedelta(days=math.ceil(remaining / pace_per_day))
+        try:
+            projected = today + timedelta(days=math.ceil(remaining / pace_per_day))
+        except OverflowError:  # past the year 9999 at this pace: past the end, certainly
+            projected = date.max
     else:
         projected = None
-    on_track = reached or (projected is not None and projected <= end)
+    beyond_programme = projected is not None and projected > end
+    on_track = reached or (projected is not None and not beyond_programme)
     return Kpi(
         name=name,
         value=value,
@@ -127,6 +133,7 @@ def measure(
         pace_last_90_days_per_month=round(pace_per_day * DAYS_PER_MONTH, 2),
         recent_90_days=recent,
         projected_date=projected,
+        beyond_programme=beyond_programme,
         on_track=on_track,
         reached=reached,
     )

@@ -94,13 +94,41 @@
   let inFlight = Promise.resolve();
   let locked = Boolean(sheet.dataset.locked);
 
+  // A criterion's value as typed: a tapped button, or the compact number field.
+  function chosen(section) {
+    const checked = section.querySelector("input[type=radio]:checked");
+    const field = section.querySelector("input.score");
+    return checked ? checked.value : field ? field.value.trim() : "";
+  }
+
+  // The sheet's weighted total, by the service's formula (ranking.weighted_total):
+  // the sum of weight x value over the sum of the weights, once every criterion has a value.
+  const total = document.getElementById("total");
+  const totalHint = document.getElementById("total-hint");
+  function showTotal() {
+    if (!total) return;
+    let weighted = 0;
+    let weights = 0;
+    let complete = true;
+    for (const section of sheet.querySelectorAll("[data-criterion]")) {
+      const value = chosen(section);
+      const weight = Number(section.dataset.weight);
+      if (value === "" || !Number.isFinite(Number(value))) complete = false;
+      else weighted += weight * Number(value);
+      weights += weight;
+    }
+    const value = complete && weights > 0 ? weighted / weights : null;
+    total.dataset.value = value === null ? "" : String(value);
+    total.textContent = value === null ? "–"
+      : value.toLocaleString(LANG, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    if (totalHint) totalHint.hidden = value !== null;
+  }
+
   function collect() {
     const scores = [];
     for (const section of sheet.querySelectorAll("[data-criterion]")) {
       const cid = Number(section.dataset.criterion);
-      const checked = section.querySelector("input[type=radio]:checked");
-      const select = section.querySelector("select");
-      const value = checked ? checked.value : select ? select.value : "";
+      const value = chosen(section);
       const note = section.querySelector("input.note").value.trim();
       if (value !== "") scores.push({ criterion_id: cid, value: value, comment: note });
       section.classList.toggle("missing", value === "");
@@ -171,7 +199,13 @@
   sheet.addEventListener("change", () => schedule(300));
   sheet.addEventListener("input", (event) => {
     if (event.target.classList.contains("note")) schedule(800);
+    if (event.target.classList.contains("score")) {
+      showTotal();
+      schedule(800);
+    }
   });
+  sheet.addEventListener("change", showTotal);
+  showTotal();
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") flush();
   });
