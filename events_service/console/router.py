@@ -12,7 +12,9 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from events_service.auth.guards import admin_only
 from events_service.console import (
     account,
+    competitions,
     door,
+    entries,
     events,
     home,
     links,
@@ -59,6 +61,8 @@ def console_router() -> Router:
             *staff.ROUTES,
             *account.ROUTES,
             *outbox.ROUTES,
+            *competitions.ROUTES,
+            *entries.ROUTES,
         ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
