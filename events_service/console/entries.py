@@ -260,6 +260,8 @@ async def _uploaded_text(request: Request[Any, Any, Any]) -> str:
         raise Unprocessable(
             translatable("The file is larger than %(size)s KB.", size=MAX_CSV_BYTES // 1024)
         )
+    if b"\x00" in body:
+        raise Unprocessable(translatable("The CSV must be UTF-8 text."))
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
