@@ -24,6 +24,8 @@ from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import PathParameter, QueryParameter
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from events_service.errors import DomainError, NotFound
 from events_service.locale import N_, translatable
@@ -127,6 +129,13 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
         return
     handler = request.route_handler
     media = _body_media(handler) if isinstance(handler, HTTPRouteHandler) else None
+    if ScopeState.from_scope(request.scope).form is not Empty:
+        # A multipart form the CSRF middleware has parsed: its stream is spent (reading
+        # the body again would wait forever), so its fields are looked at instead.
+        for value in (await request.form()).values():
+            if isinstance(value, str) and "\x00" in value:
+                raise _refuse_nul("form")
+        return
     body = await request.body()
     if media == RequestEncodingType.JSON:
         if body and not _JSON_MEDIA.match(request.content_type[0]):

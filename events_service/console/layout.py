@@ -25,6 +25,7 @@ NAVIGATION = (
     ("events", "/admin/events", N_("Events")),
     ("registrations", "/admin/registrations", N_("Registrations")),
     ("door", "/admin/door", N_("Door")),
+    ("competitions", "/admin/competitions", N_("Competitions")),
     ("staff", "/admin/staff", N_("Staff")),
     ("outbox", "/admin/outbox", N_("Outbox")),
     ("programme", "/admin/programme", N_("Programme")),

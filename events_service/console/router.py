@@ -12,7 +12,9 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from events_service.auth.guards import admin_only
 from events_service.console import (
     account,
+    competitions,
     door,
+    entries,
     events,
     home,
     links,
@@ -61,6 +63,8 @@ def console_router() -> Router:
             *account.ROUTES,
             *outbox.ROUTES,
             *rounds.ROUTES,
+            *competitions.ROUTES,
+            *entries.ROUTES,
         ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,

@@ -6,16 +6,18 @@ import csv
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import msgspec
 from tortoise import timezone
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.identity import checked_email, organisation_key
 from events_service.judging import schemas
 from events_service.judging.competitions import competition
-from events_service.locale import translatable
+from events_service.locale import Message, translatable
 from events_service.reach.counter import benefit_organisation, recheck_organisation
 from models import (
     Entry,
@@ -134,29 +136,51 @@ async def list_entries(event_id: int) -> list[Entry]:
     return await Entry.filter(event_id=event_id).order_by("id")
 
 
-def _parse_members(cell: str, line: int) -> list[schemas.MemberIn]:
+def parse_members(cell: str) -> list[schemas.MemberIn]:
+    """Members written ``Name <email>; Name <email>`` (the CSV's members cell)."""
     members = []
     for part in filter(None, (p.strip() for p in cell.split(";"))):
         match = _MEMBER.match(part)
         if not match:
             raise Unprocessable(
-                translatable(
-                    "line %(line)s: member %(part)r is not written as 'Name <email>'.",
-                    line=line,
-                    part=part,
-                ),
-                extra={"line": line},
+                translatable("Member %(part)r is not written as 'Name <email>'.", part=part),
+                extra={"part": part},
             )
         members.append(schemas.MemberIn(email=match["email"], name=match["name"]))
     return members
 
 
-def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
-    """Rows of a CSV with a header naming CSV_COLUMNS (title required, others optional).
+def _parse_members(cell: str, line: int) -> list[schemas.MemberIn]:
+    try:
+        return parse_members(cell)
+    except Unprocessable as exc:
+        raise Unprocessable(
+            translatable(
+                "line %(line)s: member %(part)r is not written as 'Name <email>'.",
+                line=line,
+                part=exc.extra["part"],
+            ),
+            extra={"line": line},
+        ) from None
 
-    Members are written ``Name <email>; Name <email>``. Every row is checked before
-    anything is written, and the first bad row is reported with its line number.
-    """
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One row of an entries CSV as read: its line, its cells, and either the entry
+    it makes or why it makes none."""
+
+    line: int
+    cells: dict[str, str]
+    entry: schemas.EntryIn | None
+    error: Message | None
+
+
+def check_entries_csv(text: str) -> list[CsvRow]:
+    """Every row of a CSV with a header naming CSV_COLUMNS (title required, others
+    optional), each checked as the import checks it; a bad row is kept with its error
+    (the console's preview shows them all). A bad file (header, size) is refused.
+
+    Members are written ``Name <email>; Name <email>``."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
     if "title" not in header:
@@ -169,7 +193,7 @@ def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
             translatable("Unknown CSV column(s): %(columns)s.", columns=", ".join(sorted(unknown)))
         )
     reader.fieldnames = header
-    rows: list[schemas.EntryIn] = []
+    rows: list[CsvRow] = []
     for row in reader:
         line = reader.line_num
         if len(rows) >= MAX_CSV_ROWS:
@@ -178,34 +202,53 @@ def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
                     "At most %(MAX_CSV_ROWS)s entries per import.", MAX_CSV_ROWS=MAX_CSV_ROWS
                 )
             )
+        cells = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         if None in row:
-            raise Unprocessable(
-                translatable("line %(line)s: more cells than columns.", line=line),
-                extra={"line": line},
-            )
-        values: dict[str, object] = {k: (v or "").strip() for k, v in row.items()}
-        values["members"] = [
-            {"email": m.email, "name": m.name}
-            for m in _parse_members(str(values.pop("members", "")), line)
-        ]
+            error = translatable("line %(line)s: more cells than columns.", line=line)
+            rows.append(CsvRow(line, cells, None, error))
+            continue
         try:
-            # msgspec.convert applies the same length limits as the JSON API.
-            entry = msgspec.convert(values, schemas.EntryIn)
-        except msgspec.ValidationError as exc:
-            raise Unprocessable(
-                translatable("line %(line)s: %(exc)s", line=line, exc=exc), extra={"line": line}
-            ) from None
-        try:
-            _checked_members(entry.members)
+            entry = _checked_row(cells, line)
         except Unprocessable as exc:
-            raise Unprocessable(
-                translatable("line %(line)s: %(exc_detail)s", line=line, exc_detail=exc.detail),
-                extra={"line": line},
-            ) from None
-        rows.append(entry)
+            rows.append(CsvRow(line, cells, None, exc.detail))
+        else:
+            rows.append(CsvRow(line, cells, entry, None))
     if not rows:
         raise Unprocessable(translatable("The CSV holds no entries."))
     return rows
+
+
+def _checked_row(cells: dict[str, str], line: int) -> schemas.EntryIn:
+    values: dict[str, object] = dict(cells)
+    values["members"] = [
+        {"email": m.email, "name": m.name}
+        for m in _parse_members(str(values.pop("members", "")), line)
+    ]
+    try:
+        # msgspec.convert applies the same length limits as the JSON API.
+        entry = msgspec.convert(values, schemas.EntryIn)
+    except msgspec.ValidationError as exc:
+        raise Unprocessable(
+            translatable("line %(line)s: %(exc)s", line=line, exc=exc), extra={"line": line}
+        ) from None
+    try:
+        _checked_members(entry.members)
+    except Unprocessable as exc:
+        raise Unprocessable(
+            translatable("line %(line)s: %(exc_detail)s", line=line, exc_detail=exc.detail),
+            extra={"line": line},
+        ) from None
+    return entry
+
+
+def parse_entries_csv(text: str) -> list[schemas.EntryIn]:
+    """The entries of a CSV (see `check_entries_csv`): every row is checked before
+    anything is written, and the first bad row is reported with its line number."""
+    rows = check_entries_csv(text)
+    for row in rows:
+        if row.error is not None:
+            raise Unprocessable(row.error, extra={"line": row.line})
+    return [row.entry for row in rows if row.entry is not None]
 
 
 async def import_entries(event_id: int, text: str) -> list[Entry]:
@@ -256,3 +299,21 @@ async def entry_out(entries: Sequence[Entry]) -> list[schemas.EntryOut]:
         )
         for e in entries
     ]
+
+
+async def entries_page(event_id: int, *, limit: int, offset: int) -> tuple[list[Entry], int]:
+    """A page of a competition's entries (in the order they came) and how many it has."""
+    await competition(event_id)
+    query = Entry.filter(event_id=event_id)
+    return await query.order_by("id").offset(offset).limit(limit), await query.count()
+
+
+async def entry_counts(event_ids: Sequence[int]) -> dict[int, int]:
+    """How many entries each competition has (one SQL aggregate)."""
+    rows = (
+        await Entry.filter(event_id__in=list(event_ids))
+        .annotate(count=Count("id"))
+        .group_by("event_id")
+        .values_list("event_id", "count")
+    )
+    return {event_id: count for event_id, count in rows}

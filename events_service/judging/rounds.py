@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from tortoise.exceptions import IntegrityError
+from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from events_service.errors import Conflict, NotFound, Unprocessable
@@ -212,3 +213,35 @@ async def round_entries_page(
     query = RoundEntry.filter(round_id=round_id)
     rows = await query.order_by("entry_id").offset(offset).limit(limit).select_related("entry")
     return rows, await query.count()
+
+
+async def rounds_of(event_ids: Sequence[int]) -> dict[int, list[Round]]:
+    """The rounds of each competition, in their order."""
+    found: dict[int, list[Round]] = {event_id: [] for event_id in event_ids}
+    for round_ in await Round.filter(event_id__in=list(event_ids)).order_by("position", "id"):
+        found[round_.event_id].append(round_)  # type: ignore[attr-defined]
+    return found
+
+
+async def round_entry_counts(round_ids: Sequence[int]) -> dict[int, int]:
+    """How many entries take part in each round (one SQL aggregate)."""
+    rows = (
+        await RoundEntry.filter(round_id__in=list(round_ids))
+        .annotate(count=Count("id"))
+        .group_by("round_id")
+        .values_list("round_id", "count")
+    )
+    return {round_id: count for round_id, count in rows}
+
+
+async def rounds_reached(entry_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The names of the rounds each entry takes part in, in the rounds' order."""
+    found: dict[int, list[str]] = {entry_id: [] for entry_id in entry_ids}
+    rows = (
+        await RoundEntry.filter(entry_id__in=list(entry_ids))
+        .order_by("round__position", "round_id")
+        .values_list("entry_id", "round__name")
+    )
+    for entry_id, name in rows:
+        found[entry_id].append(name)
+    return found
