@@ -51,7 +51,10 @@ def _ids(base: str) -> dict[str, str]:
         rounds = http.get(f"/api/v1/competitions/{contest['id']}/rounds", headers=admin).json()
         first_round = min(rounds, key=lambda r: r["position"])
         criteria = http.get(f"/api/v1/rounds/{first_round['id']}/criteria", headers=admin).json()
+        entries = http.get(f"/api/v1/competitions/{contest['id']}/entries", headers=admin).json()
     return {
+        "competition_id": str(contest["id"]),
+        "entry_id": str((entries["items"] if isinstance(entries, dict) else entries)[0]["id"]),
         "event_id": str(forum["id"]),
         "slug": links[0]["slug"],
         "person_id": str(people["items"][0]["person_id"]),
@@ -92,7 +95,9 @@ def test_every_console_page_answers_in_the_language_asked_with_no_wcag_violation
     base, ids = demo_site
     problems = []
     for route in _console_get_routes():
-        path = re.sub(r"\{(\w+):\w+\}", lambda m: ids[m.group(1)], route)
+        # A competition's pages take the competition's event, the others the forum.
+        named = {**ids, "event_id": ids["competition_id"]} if "/competitions/" in route else ids
+        path = re.sub(r"\{(\w+):\w+\}", lambda m: named[m.group(1)], route)
         if path.endswith(NOT_PAGES):
             answer = page.request.get(f"{base}{path}")
             if answer.status != 200:
