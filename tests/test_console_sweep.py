@@ -47,7 +47,11 @@ def _ids(base: str) -> dict[str, str]:
         people = http.get(f"/api/v1/events/{forum['id']}/registrations", headers=admin).json()
         users = http.get("/api/v1/staff-users", headers=admin).json()
         outbox = http.get("/api/v1/outbox", headers=admin).json()
+        contest = next(e for e in events if e["kind"] == "competition")
+        entries = http.get(f"/api/v1/competitions/{contest['id']}/entries", headers=admin).json()
     return {
+        "competition_id": str(contest["id"]),
+        "entry_id": str(entries[0]["id"]),
         "event_id": str(forum["id"]),
         "slug": links[0]["slug"],
         "person_id": str(people["items"][0]["person_id"]),
