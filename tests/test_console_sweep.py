@@ -95,9 +95,7 @@ def test_every_console_page_answers_in_the_language_asked_with_no_wcag_violation
     base, ids = demo_site
     problems = []
     for route in _console_get_routes():
-        # A competition's pages take the competition's event, the others the forum.
-        named = {**ids, "event_id": ids["competition_id"]} if "/competitions/" in route else ids
-        path = re.sub(r"\{(\w+):\w+\}", lambda m: named[m.group(1)], route)
+        path = re.sub(r"\{(\w+):\w+\}", lambda m: ids[m.group(1)], route)
         if path.endswith(NOT_PAGES):
             answer = page.request.get(f"{base}{path}")
             if answer.status != 200:

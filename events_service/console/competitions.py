@@ -66,9 +66,11 @@ async def competitions_list(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-@get("/competitions/{event_id:int}", name="console:competition")
-async def competition_page(request: Request[Any, Any, Any], event_id: FromPath[int]) -> Template:
-    event = await competition(event_id)
+@get("/competitions/{competition_id:int}", name="console:competition")
+async def competition_page(
+    request: Request[Any, Any, Any], competition_id: FromPath[int]
+) -> Template:
+    event = await competition(competition_id)
     its_rounds = (await rounds.rounds_of([event.id]))[event.id]
     return console_page(
         request,

@@ -47,9 +47,9 @@ def _crumbs(event: Event, *more: tuple[str, str | None]) -> list[tuple[str, str 
     ]
 
 
-@get("/competitions/{event_id:int}/entries", name="console:entries")
-async def entries_list(request: Request[Any, Any, Any], event_id: FromPath[int]) -> Template:
-    event = await competition(event_id)
+@get("/competitions/{competition_id:int}/entries", name="console:entries")
+async def entries_list(request: Request[Any, Any, Any], competition_id: FromPath[int]) -> Template:
+    event = await competition(competition_id)
     offset = _offset(request.query_params.get("offset"))
     found, total = await entries.entries_page(event.id, limit=PAGE_SIZE, offset=offset)
     ids = [entry.id for entry in found]
@@ -133,17 +133,17 @@ async def _entry_of(event: Event, entry_id: int) -> Entry:
     return entry
 
 
-@get("/competitions/{event_id:int}/entries/new", name="console:entry-new")
-async def new_entry(request: Request[Any, Any, Any], event_id: FromPath[int]) -> Template:
-    event = await competition(event_id)
+@get("/competitions/{competition_id:int}/entries/new", name="console:entry-new")
+async def new_entry(request: Request[Any, Any, Any], competition_id: FromPath[int]) -> Template:
+    event = await competition(competition_id)
     return await _entry_form(request, event, None, {}, {})
 
 
-@post("/competitions/{event_id:int}/entries/new", name="console:entry-create")
+@post("/competitions/{competition_id:int}/entries/new", name="console:entry-create")
 async def create_entry(
-    request: Request[Any, Any, Any], event_id: FromPath[int]
+    request: Request[Any, Any, Any], competition_id: FromPath[int]
 ) -> Template | Redirect:
-    event = await competition(event_id)
+    event = await competition(competition_id)
     raw = await _posted(request)
     form = parse_form(raw, schemas.EntryIn, only=FIELDS)
     errors = dict(form.errors)
@@ -164,11 +164,13 @@ async def create_entry(
     return await _entry_form(request, event, None, form.values, errors, status_code=422)
 
 
-@get("/competitions/{event_id:int}/entries/{entry_id:int}/edit", name="console:entry-edit-form")
+@get(
+    "/competitions/{competition_id:int}/entries/{entry_id:int}/edit", name="console:entry-edit-form"
+)
 async def edit_entry(
-    request: Request[Any, Any, Any], event_id: FromPath[int], entry_id: FromPath[int]
+    request: Request[Any, Any, Any], competition_id: FromPath[int], entry_id: FromPath[int]
 ) -> Template:
-    event = await competition(event_id)
+    event = await competition(competition_id)
     entry = await _entry_of(event, entry_id)
     shown = (await entries.entry_out([entry]))[0]
     values = {
@@ -182,11 +184,11 @@ async def edit_entry(
     return await _entry_form(request, event, entry, values, {})
 
 
-@post("/competitions/{event_id:int}/entries/{entry_id:int}/edit", name="console:entry-edit")
+@post("/competitions/{competition_id:int}/entries/{entry_id:int}/edit", name="console:entry-edit")
 async def save_entry(
-    request: Request[Any, Any, Any], event_id: FromPath[int], entry_id: FromPath[int]
+    request: Request[Any, Any, Any], competition_id: FromPath[int], entry_id: FromPath[int]
 ) -> Template | Redirect:
-    event = await competition(event_id)
+    event = await competition(competition_id)
     entry = await _entry_of(event, entry_id)
     raw = await _posted(request)
     # Every field is shown: an empty one means "empty" (the title's is an error).
@@ -268,15 +270,17 @@ async def _uploaded_text(request: Request[Any, Any, Any]) -> str:
         raise Unprocessable(translatable("The CSV must be UTF-8 text.")) from None
 
 
-@get("/competitions/{event_id:int}/entries/import", name="console:entries-import-form")
-async def import_form(request: Request[Any, Any, Any], event_id: FromPath[int]) -> Template:
-    return await _import_page(request, await competition(event_id))
+@get("/competitions/{competition_id:int}/entries/import", name="console:entries-import-form")
+async def import_form(request: Request[Any, Any, Any], competition_id: FromPath[int]) -> Template:
+    return await _import_page(request, await competition(competition_id))
 
 
-@post("/competitions/{event_id:int}/entries/import", name="console:entries-import-preview")
-async def import_preview(request: Request[Any, Any, Any], event_id: FromPath[int]) -> Template:
+@post("/competitions/{competition_id:int}/entries/import", name="console:entries-import-preview")
+async def import_preview(
+    request: Request[Any, Any, Any], competition_id: FromPath[int]
+) -> Template:
     """Checks the file and shows every row, each bad one with its error; writes nothing."""
-    event = await competition(event_id)
+    event = await competition(competition_id)
     try:
         text = await _uploaded_text(request)
         if not text.strip():
@@ -288,12 +292,12 @@ async def import_preview(request: Request[Any, Any, Any], event_id: FromPath[int
     return await _import_page(request, event, text=text, rows=rows, status_code=422 if bad else 200)
 
 
-@post("/competitions/{event_id:int}/entries/import/confirm", name="console:entries-import")
+@post("/competitions/{competition_id:int}/entries/import/confirm", name="console:entries-import")
 async def import_confirm(
-    request: Request[Any, Any, Any], event_id: FromPath[int]
+    request: Request[Any, Any, Any], competition_id: FromPath[int]
 ) -> Template | Redirect:
     """Imports the previewed file: every row, or (a bad row) none."""
-    event = await competition(event_id)
+    event = await competition(competition_id)
     text = ""
     try:
         text = await _uploaded_text(request)
