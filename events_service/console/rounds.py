@@ -60,7 +60,7 @@ def _offset(text: str | None) -> int:
         return 0
 
 
-def _figure(value: Any) -> str:
+def figure(value: Any) -> str:
     """A weight or scale end as typed: 0.4, 10, 0.5 (no trailing zeros)."""
     return format(Decimal(str(value)).normalize(), "f")
 
@@ -79,11 +79,11 @@ def _tie_break(round_: Round, by_id: dict[int, Criterion]) -> list[tuple[str, di
     return said
 
 
-async def _event(round_: Round) -> Event:
+async def event_of(round_: Round) -> Event:
     return await Event.get(id=round_.event_id)  # type: ignore[attr-defined]
 
 
-def _crumbs(event: Event, round_: Round | None = None) -> list[tuple[Any, str]]:
+def round_crumbs(event: Event, round_: Round | None = None) -> list[tuple[Any, str]]:
     crumbs: list[tuple[Any, str]] = [(event.title, f"/admin/competitions/{event.id}")]
     if round_ is not None:
         crumbs.append((round_.name, f"/admin/rounds/{round_.id}"))
@@ -93,7 +93,7 @@ def _crumbs(event: Event, round_: Round | None = None) -> list[tuple[Any, str]]:
 @get("/rounds/{round_id:int}", name="console:round")
 async def round_page(request: Request[Any, Any, Any], round_id: FromPath[int]) -> Template:
     round_ = await rounds.get_round(round_id)
-    event = await _event(round_)
+    event = await event_of(round_)
     listed = await criteria.list_criteria(round_id)
     offset = _offset(request.query_params.get("offset"))
     entries, total = await rounds.round_entries_page(round_id, limit=ENTRIES_PAGE, offset=offset)
@@ -101,20 +101,20 @@ async def round_page(request: Request[Any, Any, Any], round_id: FromPath[int]) -
     return console_page(
         request,
         "pages/console/rounds/page.html",
-        section="events",
+        section="competitions",
         title=round_.name,
-        crumbs=_crumbs(event),
+        crumbs=round_crumbs(event),
         round=round_,
         event=event,
         criteria=listed,
-        weight_total=_figure(weights),
+        weight_total=figure(weights),
         awards=await awards.list_awards(round_id),
         tie_break=_tie_break(round_, {c.id: c for c in listed}),
         entries=entries,
         entries_total=total,
         paging=Paging(f"/admin/rounds/{round_id}", {}, offset, ENTRIES_PAGE, total),
         editable=round_.status == RoundStatus.DRAFT,
-        figure=_figure,
+        figure=figure,
         instant=format_instant,
         status_words=STATUS_WORDS,
         status_badges=STATUS_BADGES,
@@ -155,7 +155,7 @@ async def _criterion_form(
     errors: dict[str, Any],
     status_code: int = 200,
 ) -> Template:
-    event = await _event(round_)
+    event = await event_of(round_)
     if criterion is None:
         title = translatable("Add a criterion")
         action = f"/admin/rounds/{round_.id}/criteria/new"
@@ -165,9 +165,9 @@ async def _criterion_form(
     return console_page(
         request,
         "pages/console/rounds/criterion.html",
-        section="events",
+        section="competitions",
         title=title,
-        crumbs=_crumbs(event, round_),
+        crumbs=round_crumbs(event, round_),
         status_code=status_code,
         round=round_,
         criterion=criterion,
@@ -182,10 +182,10 @@ def _criterion_values(c: Criterion) -> dict[str, str]:
     return {
         "name": c.name,
         "description": c.description,
-        "weight": _figure(c.weight),
-        "scale_min": _figure(c.scale_min),
-        "scale_max": _figure(c.scale_max),
-        "scale_step": _figure(c.scale_step),
+        "weight": figure(c.weight),
+        "scale_min": figure(c.scale_min),
+        "scale_max": figure(c.scale_max),
+        "scale_step": figure(c.scale_step),
     }
 
 
@@ -213,6 +213,35 @@ async def new_criterion(
     return await _criterion_form(request, round_, None, values, {})
 
 
+async def _submit_criterion(
+    request: Request[Any, Any, Any], round_: Round, criterion: Criterion | None
+) -> Template | Redirect:
+    """The posted criterion form, added (criterion None) or saved; or the form again
+    with what is wrong, next to its field."""
+    form = await read_form(
+        request, CriterionIn if criterion is None else CriterionPatch, only=CRITERION_FIELDS
+    )
+    errors = _errors(dict(form.errors), form.values)
+    if criterion is not None:
+        # Every field is on the form: emptying one the criterion must have is an error.
+        for name in ("name", "weight", "scale_min", "scale_max", "scale_step"):
+            if not form.values.get(name, "").strip():
+                errors[name] = translatable("Required.")
+    if not errors and form.value is not None:
+        try:
+            if criterion is None:
+                made = await criteria.create_criterion(round_.id, form.value)  # type: ignore[arg-type]
+                said = translatable("The criterion “%(name)s” was added.", name=made.name)
+            else:
+                made = await criteria.update_criterion(criterion.id, form.value)  # type: ignore[arg-type]
+                said = translatable("Your changes to “%(name)s” were saved.", name=made.name)
+        except DomainError as exc:
+            errors = _scale_errors(exc)
+        else:
+            return done(request, f"/admin/rounds/{round_.id}", said)
+    return await _criterion_form(request, round_, criterion, form.values, errors, status_code=422)
+
+
 @post("/rounds/{round_id:int}/criteria/new", name="console:criterion-new")
 async def create_criterion(
     request: Request[Any, Any, Any], round_id: FromPath[int]
@@ -220,20 +249,7 @@ async def create_criterion(
     round_ = await rounds.get_round(round_id)
     if (refused := _not_draft(request, round_)) is not None:
         return refused
-    form = await read_form(request, CriterionIn, only=CRITERION_FIELDS)
-    errors = _errors(dict(form.errors), form.values)
-    if not errors and form.value is not None:
-        try:
-            made = await criteria.create_criterion(round_id, form.value)
-        except DomainError as exc:
-            errors = _scale_errors(exc)
-        else:
-            return done(
-                request,
-                f"/admin/rounds/{round_id}",
-                translatable("The criterion “%(name)s” was added.", name=made.name),
-            )
-    return await _criterion_form(request, round_, None, form.values, errors, status_code=422)
+    return await _submit_criterion(request, round_, None)
 
 
 @get("/rounds/{round_id:int}/criteria/{criterion_id:int}/edit", name="console:criterion-edit-form")
@@ -255,26 +271,7 @@ async def save_criterion(
     criterion = await _criterion_of(round_id, criterion_id)
     if (refused := _not_draft(request, criterion.round)) is not None:
         return refused
-    form = await read_form(request, CriterionPatch, only=CRITERION_FIELDS)
-    errors = _errors(dict(form.errors), form.values)
-    # Every field is on the form: emptying one the criterion must have is an error.
-    for name in ("name", "weight", "scale_min", "scale_max", "scale_step"):
-        if not form.values.get(name, "").strip():
-            errors[name] = translatable("Required.")
-    if not errors and form.value is not None:
-        try:
-            saved = await criteria.update_criterion(criterion_id, form.value)
-        except DomainError as exc:
-            errors = _scale_errors(exc)
-        else:
-            return done(
-                request,
-                f"/admin/rounds/{round_id}",
-                translatable("Your changes to “%(name)s” were saved.", name=saved.name),
-            )
-    return await _criterion_form(
-        request, criterion.round, criterion, form.values, errors, status_code=422
-    )
+    return await _submit_criterion(request, criterion.round, criterion)
 
 
 @post("/rounds/{round_id:int}/criteria/{criterion_id:int}/remove", name="console:criterion-remove")

@@ -22,6 +22,7 @@ from events_service.console import (
     outbox,
     people,
     registrations,
+    round_setup,
     rounds,
     staff,
 )
@@ -63,6 +64,7 @@ def console_router() -> Router:
             *account.ROUTES,
             *outbox.ROUTES,
             *rounds.ROUTES,
+            *round_setup.ROUTES,
             *competitions.ROUTES,
             *entries.ROUTES,
         ],

@@ -119,7 +119,7 @@ async def update_round(round_id: int, data: schemas.RoundPatch) -> Round:
     round_ = await get_round(round_id)
     require_status(round_, RoundStatus.DRAFT, RoundStatus.OPEN, doing="changing it")
     if data.judges_per_entry is not None:
-        if await JudgeAssignment.filter(round_id=round_id).exists():
+        if await has_assignments(round_id):
             raise Conflict(translatable("Judges are already assigned; k can no longer change."))
         round_.judges_per_entry = data.judges_per_entry
     if data.tie_break is not None:
@@ -140,11 +140,7 @@ async def list_rounds(event_id: int) -> list[Round]:
     return await Round.filter(event_id=event_id).order_by("position")
 
 
-async def set_round_entries(round_id: int, entry_ids: Sequence[int], *, anchors: bool) -> Round:
-    """Add entries to a draft round, or (anchors=True) mark which of its entries are anchors."""
-    round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
-    wanted = set(entry_ids)
+async def _check_competition_entries(round_: Round, wanted: set[int]) -> None:
     known = set(
         await Entry.filter(event_id=round_.event_id, id__in=wanted).values_list("id", flat=True)  # type: ignore[attr-defined]
     )
@@ -152,6 +148,14 @@ async def set_round_entries(round_id: int, entry_ids: Sequence[int], *, anchors:
         raise Unprocessable(
             translatable("Not entries of this competition: %(ids)s.", ids=sorted(wanted - known))
         )
+
+
+async def set_round_entries(round_id: int, entry_ids: Sequence[int], *, anchors: bool) -> Round:
+    """Add entries to a draft round, or (anchors=True) mark which of its entries are anchors."""
+    round_ = await get_round(round_id)
+    require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
+    wanted = set(entry_ids)
+    await _check_competition_entries(round_, wanted)
     async with in_transaction():
         if anchors:
             present = set(
@@ -175,6 +179,35 @@ async def set_round_entries(round_id: int, entry_ids: Sequence[int], *, anchors:
     return round_
 
 
+async def replace_round_entries(
+    round_id: int, entry_ids: Sequence[int], anchor_ids: Sequence[int]
+) -> tuple[int, int]:
+    """A draft round's entries made exactly `entry_ids`, `anchor_ids` among them the
+    anchors, in one transaction (the console's entries form). An entry taken out loses
+    its judge assignments, as with `remove_round_entry`. Returns (added, removed)."""
+    round_ = await get_round(round_id)
+    require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
+    wanted, anchors = set(entry_ids), set(anchor_ids)
+    await _check_competition_entries(round_, wanted)
+    if anchors - wanted:
+        raise Unprocessable(
+            translatable("Anchors must be in the round: %(ids)s.", ids=sorted(anchors - wanted))
+        )
+    async with in_transaction():
+        present = set(await RoundEntry.filter(round_id=round_id).values_list("entry_id", flat=True))
+        gone = present - wanted
+        if gone:
+            await JudgeAssignment.filter(round_id=round_id, entry_id__in=gone).delete()
+            await RoundEntry.filter(round_id=round_id, entry_id__in=gone).delete()
+        await RoundEntry.bulk_create(
+            [RoundEntry(round_id=round_id, entry_id=e) for e in sorted(wanted - present)]
+        )
+        await RoundEntry.filter(round_id=round_id).update(anchor=False)
+        if anchors:
+            await RoundEntry.filter(round_id=round_id, entry_id__in=anchors).update(anchor=True)
+    return len(wanted - present), len(gone)
+
+
 async def remove_round_entry(round_id: int, entry_id: int) -> None:
     round_ = await get_round(round_id)
     require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
@@ -194,7 +227,7 @@ async def open_round(round_id: int) -> Round:
     round_ = await get_round(round_id)
     if not await Criterion.filter(round_id=round_id).exists():
         raise Conflict(translatable("A round needs criteria before it opens."))
-    if not await JudgeAssignment.filter(round_id=round_id).exists():
+    if not await has_assignments(round_id):
         raise Conflict(translatable("A round needs judge assignments before it opens."))
     # Conditional: of two concurrent calls one opens the round, the other is told.
     if not await Round.filter(id=round_id, status=RoundStatus.DRAFT).update(
@@ -245,3 +278,13 @@ async def rounds_reached(entry_ids: Sequence[int]) -> dict[int, list[str]]:
     for entry_id, name in rows:
         found[entry_id].append(name)
     return found
+
+
+async def has_assignments(round_id: int) -> bool:
+    return await JudgeAssignment.filter(round_id=round_id).exists()
+
+
+async def round_entry_ids(round_id: int) -> tuple[set[int], set[int]]:
+    """The round's entries and, among them, its anchors."""
+    rows = await RoundEntry.filter(round_id=round_id).values_list("entry_id", "anchor")
+    return {e for e, _ in rows}, {e for e, anchor in rows if anchor}
