@@ -7,15 +7,34 @@ fixtures, so a module's tests share one server and one browser."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from tests.browser import chromium_page
+from tests.conftest import POSTGRES_URL_VAR, fresh_postgres_database
 from tests.server import cli_env, run_cli, server_process
 
 ORGANISER = ("organiser@example.org", "organiser-password")
+
+
+def server_database(backend: str, tmp: Path) -> Iterator[str]:
+    """A database URL for a server process on `backend` ("sqlite": a file in `tmp`;
+    "postgres": a fresh database, dropped afterwards). A generator: `for url in ...`."""
+    if backend == "sqlite":
+        yield f"sqlite://{tmp / 'server.db'}"
+        return
+    # One loop for the database's creation and its drop (asyncpg stays on its loop).
+    loop = asyncio.new_event_loop()
+    fresh = fresh_postgres_database(os.environ[POSTGRES_URL_VAR])
+    try:
+        yield loop.run_until_complete(fresh.__aenter__())
+    finally:
+        loop.run_until_complete(fresh.__aexit__(None, None, None))
+        loop.close()
 
 
 @contextmanager

@@ -11,12 +11,9 @@ in order on it (the Chinese judge scores an entry the English test left).
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +22,8 @@ import pytest
 from events_service.judging.ranking import CriterionSpec, weighted_total
 from tests.accessibility import axe_violations
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import BACKENDS, POSTGRES_URL_VAR, fresh_postgres_database
+from tests.conftest import BACKENDS
+from tests.console_browser import server_database
 from tests.server import cli_env, run_cli, server_process
 
 PHONE = {"width": 390, "height": 800}
@@ -70,20 +68,6 @@ class Site:
     browser: Any
 
 
-def _database(backend: str, tmp: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite://{tmp / 'server.db'}"
-        return
-    # One loop for the database's creation and its drop (asyncpg stays on its loop).
-    loop = asyncio.new_event_loop()
-    fresh = fresh_postgres_database(os.environ[POSTGRES_URL_VAR])
-    try:
-        yield loop.run_until_complete(fresh.__aenter__())
-    finally:
-        loop.run_until_complete(fresh.__aexit__(None, None, None))
-        loop.close()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -92,7 +76,7 @@ def site(
     from playwright.sync_api import sync_playwright
 
     tmp = tmp_path_factory.mktemp(f"judge-{request.param}")
-    for url in _database(request.param, tmp):
+    for url in server_database(request.param, tmp):
         env = cli_env(url, tmp)
         demo = run_cli("demo", env=env, cwd=tmp)
         assert demo.returncode == 0, demo.stderr
