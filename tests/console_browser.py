@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,16 @@ def server_database(backend: str, tmp: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite://{tmp / 'server.db'}"
         return
-    # One loop for the database's creation and its drop (asyncpg stays on its loop).
+    # One loop for the database's creation and its drop (asyncpg stays on its loop), in
+    # a thread of its own: Playwright's sync API may already run a loop in this one.
     loop = asyncio.new_event_loop()
     fresh = fresh_postgres_database(os.environ[POSTGRES_URL_VAR])
-    try:
-        yield loop.run_until_complete(fresh.__aenter__())
-    finally:
-        loop.run_until_complete(fresh.__aexit__(None, None, None))
-        loop.close()
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        try:
+            yield thread.submit(loop.run_until_complete, fresh.__aenter__()).result()
+        finally:
+            thread.submit(loop.run_until_complete, fresh.__aexit__(None, None, None)).result()
+            loop.close()
 
 
 @contextmanager
