@@ -9,10 +9,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from litestar import Litestar
 
 from events_service.judging import judges
 from models import ConflictDeclaration, JudgeAssignment, OutboxMessage, Round, StaffUser
 from models.enums import RoundStatus
+from notifications.messages import MessageBuilder, Queued
 from notifications.outbox import Kind
 from tests.console_helpers import follow, log_in_to_pages, post_form
 from tests.judging_helpers import API, Setup, my_assignments, ok, scored_round, submit
@@ -62,7 +64,7 @@ async def test_the_judges_page_lists_judges_their_conflicts_and_load(
     assert "Judge0" in table and "Judge1" in table and "Judge2" in table
     load = await JudgeAssignment.filter(round_id=setup.round_id, judge_id=first).count()
     row = page_text(page.text.split(f'data-judge="{first}"', 1)[1].split("</tr>", 1)[0])
-    assert f"{load} entries, 0 submitted" in row
+    assert f"{load} entries · 0 submitted" in row
 
     # A conflict declared through the form shows beside the judge.
     added = await post_form(
@@ -306,7 +308,7 @@ async def test_the_round_is_opened_and_closed_with_refusals_shown(
 
 
 async def test_late_judges_are_shown_and_reminded_once_through_the_outbox(
-    client: httpx.AsyncClient, admin: dict[str, str]
+    app: Litestar, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     setup = await scored_round(client, admin, entries=3, judges=3, k=2)
     done_judge = min(setup.judges)
@@ -357,3 +359,13 @@ async def test_late_judges_are_shown_and_reminded_once_through_the_outbox(
 
     chinese = page_text((await client.get(f"{path}?lang=zh-Hans")).text)
     assert "截止" in chinese
+
+    # The e-mail the worker will send, in each language.
+    one = messages[0]
+    for locale, subject in (("en", "Reminder: sheets to submit for Preliminary"),
+                            ("zh-Hans", "提醒：请提交“Preliminary”的评分表")):  # fmt: skip
+        queued = Queued(one.id, one.kind, one.dedupe_key, one.recipient, locale, one.payload)
+        email = await MessageBuilder(app.state.settings).build(queued)
+        assert email["Subject"] == subject
+        body = email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "/judge" in body
