@@ -30,6 +30,7 @@ class Kind(StrEnum):
     EVENT_REMINDER = "event.reminder"
     EVENT_ANNOUNCEMENT = "event.announcement"
     JUDGE_ASSIGNED = "judge.assigned"
+    JUDGE_REMINDER = "judge.reminder"
     ROUND_OPENING_SOON = "round.opening_soon"
     ROUND_CLOSING_SOON = "round.closing_soon"
     WINNER_PUBLISHED = "winner.published"

@@ -18,6 +18,7 @@ SUBJECTS: dict[Kind, str] = {
     Kind.EVENT_CHANGED: N_("Changed: %(title)s"),
     Kind.EVENT_CANCELLED: N_("Cancelled: %(title)s"),
     Kind.JUDGE_ASSIGNED: N_("Entries to judge: %(round)s"),
+    Kind.JUDGE_REMINDER: N_("Reminder: sheets to submit for %(round)s"),
     Kind.ROUND_OPENING_SOON: N_("Scoring opens soon: %(round)s"),
     Kind.ROUND_CLOSING_SOON: N_("Scoring closes soon: %(round)s"),
     Kind.WINNER_PUBLISHED: N_("Congratulations: %(award)s"),
@@ -45,6 +46,10 @@ NOTICES: dict[Kind, str] = {
     Kind.JUDGE_ASSIGNED: N_(
         "you have been assigned %(count)s entries to score in %(round)s (%(event)s)."
     ),
+    Kind.JUDGE_REMINDER: N_(
+        "a reminder from the organisers: %(count)s of your sheets for %(round)s (%(event)s) "
+        "are not submitted yet. The deadline is %(closes)s."
+    ),
     Kind.ROUND_OPENING_SOON: N_(
         "scoring for %(round)s (%(event)s) opens at %(opens)s. "
         "%(count)s entries are assigned to you."
@@ -66,6 +71,7 @@ NOTICES: dict[Kind, str] = {
 # The link under a notice.
 LINK_LABELS: dict[Kind, str] = {
     Kind.JUDGE_ASSIGNED: N_("Open the judging page"),
+    Kind.JUDGE_REMINDER: N_("Open the judging page"),
     Kind.ROUND_OPENING_SOON: N_("Open the judging page"),
     Kind.ROUND_CLOSING_SOON: N_("Open the judging page"),
     Kind.WINNER_PUBLISHED: N_("View the certificate"),
@@ -85,6 +91,7 @@ KIND_NAMES: dict[Kind, str] = {
     Kind.EVENT_REMINDER: N_("Event reminder"),
     Kind.EVENT_ANNOUNCEMENT: N_("Message to attendees"),
     Kind.JUDGE_ASSIGNED: N_("Judge: entries assigned"),
+    Kind.JUDGE_REMINDER: N_("Judge: reminder to submit sheets"),
     Kind.ROUND_OPENING_SOON: N_("Judge: scoring opens soon"),
     Kind.ROUND_CLOSING_SOON: N_("Judge: scoring closes soon"),
     Kind.WINNER_PUBLISHED: N_("Winner published"),

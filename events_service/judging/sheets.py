@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -240,30 +241,39 @@ async def remove_assignment(assignment_id: int, admin_id: int) -> None:
         assignment.round, RoundStatus.DRAFT, RoundStatus.OPEN, doing="removing assignments"
     )
     async with in_transaction() as conn:
-        # Lock the row first, as every sheet write does, so a submission cannot slip in.
-        locked = (
-            await JudgeAssignment.filter(id=assignment_id, status__not=AssignmentStatus.SUBMITTED)
-            .using_db(conn)
-            .update(version=F("version") + 1)
+        await take_out_unsubmitted(conn, assignment, admin_id)
+
+
+async def take_out_unsubmitted(
+    conn: BaseDBAsyncClient, assignment: JudgeAssignment, admin_id: int
+) -> None:
+    """Delete an assignment whose sheet is not submitted, in the caller's transaction
+    (`conn`); the scores it held are logged first. Refused (Conflict) once submitted."""
+    assignment_id = assignment.id
+    # Lock the row first, as every sheet write does, so a submission cannot slip in.
+    locked = (
+        await JudgeAssignment.filter(id=assignment_id, status__not=AssignmentStatus.SUBMITTED)
+        .using_db(conn)
+        .update(version=F("version") + 1)
+    )
+    if not locked:
+        raise Conflict(translatable("The sheet is submitted; reopen it first if it must go."))
+    before = _snapshot(await Score.filter(assignment_id=assignment_id).using_db(conn))
+    if before:
+        await ScoreHistory.create(
+            assignment_id=assignment_id,
+            round_id=assignment.round_id,  # type: ignore[attr-defined]
+            entry_id=assignment.entry_id,  # type: ignore[attr-defined]
+            judge_id=assignment.judge_id,  # type: ignore[attr-defined]
+            action="remove",
+            actor_id=admin_id,
+            status_before=str(assignment.status),
+            status_after="removed",
+            before=before,
+            after={},
+            using_db=conn,
         )
-        if not locked:
-            raise Conflict(translatable("The sheet is submitted; reopen it first if it must go."))
-        before = _snapshot(await Score.filter(assignment_id=assignment_id).using_db(conn))
-        if before:
-            await ScoreHistory.create(
-                assignment_id=assignment_id,
-                round_id=assignment.round.id,
-                entry_id=assignment.entry_id,  # type: ignore[attr-defined]
-                judge_id=assignment.judge_id,  # type: ignore[attr-defined]
-                action="remove",
-                actor_id=admin_id,
-                status_before=str(assignment.status),
-                status_after="removed",
-                before=before,
-                after={},
-                using_db=conn,
-            )
-        await JudgeAssignment.filter(id=assignment_id).using_db(conn).delete()
+    await JudgeAssignment.filter(id=assignment_id).using_db(conn).delete()
 
 
 def history_out(h: ScoreHistory) -> schemas.HistoryOut:
