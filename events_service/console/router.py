@@ -24,6 +24,7 @@ from events_service.console import (
     registrations,
     rounds,
     staff,
+    winners,
 )
 from events_service.console.errors import CONSOLE_EXCEPTION_HANDLERS
 from events_service.settings import Settings
@@ -65,6 +66,7 @@ def console_router() -> Router:
             *rounds.ROUTES,
             *competitions.ROUTES,
             *entries.ROUTES,
+            *winners.ROUTES,
         ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,
