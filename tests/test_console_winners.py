@@ -11,10 +11,14 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from events_service.console.winners import _PREVIEW_REFUSALS, PROBLEM_WORDS
+from events_service.locale import words
 from models import Entry, WinnerRecord
 from tests.console_helpers import follow, log_in_to_pages, post_form
 from tests.judging_helpers import API, closed_final_round, ok, scored_round
 from tests.visible_text import page_text
+
+NO_AWARDS = "The final round has no awards; add them with POST /rounds/{id}/awards."
 
 
 def part(html: str, element_id: str, end: str = "</table>") -> str:
@@ -78,6 +82,7 @@ async def test_nothing_to_publish_is_said_in_words(
 
     zh = await client.get(f"/admin/competitions/{setup.event_id}/winners?lang=zh-Hans")
     assert zh.status_code == 200 and "The final round has no awards" not in page_text(zh.text)
+    assert words("zh-Hans").gettext(_PREVIEW_REFUSALS[NO_AWARDS]) in page_text(zh.text)
 
 
 async def test_publish_writes_records_with_hashes_once_and_verify_finds_tampering(
@@ -128,6 +133,7 @@ async def test_publish_writes_records_with_hashes_once_and_verify_finds_tamperin
 
     zh = await client.get(url, params={"verify": "1", "lang": "zh-Hans"})
     assert "Record 2 was changed" not in page_text(zh.text)
+    assert words("zh-Hans").gettext(PROBLEM_WORDS["modified"], sequence="2") in page_text(zh.text)
 
 
 async def test_a_correction_adds_a_record_naming_the_old_one(
@@ -187,8 +193,8 @@ async def test_the_certificate_names_competition_award_entry_team_date_and_hash(
     certificate = await client.get(link)
     assert certificate.status_code == 200
     text = page_text(certificate.text)
-    for words in ("Auto Tech Challenge", "First prize", "Entry 1", "Team 1", first.hash):
-        assert words in text, words
+    for said in ("Auto Tech Challenge", "First prize", "Entry 1", "Team 1", first.hash):
+        assert said in text, said
     local = first.published_at.astimezone(ZoneInfo("Asia/Shanghai"))  # the event's zone
     assert f"Published {local:%B} {local.day}, {local.year}" in text
     assert "window.print()" in certificate.text and "@media print" in certificate.text

@@ -20,7 +20,7 @@ from events_service.errors import Conflict, DomainError, Unprocessable
 from events_service.judging import awards, entries, winners
 from events_service.judging.competitions import competition
 from events_service.judging.schemas import SupersedeIn
-from events_service.locale import N_, Message, translatable
+from events_service.locale import N_, Message, translatable, words
 from events_service.locale.dates import instant_formatter
 from events_service.web.forms import parse_form
 from events_service.web.login import staff_page_context
@@ -191,11 +191,14 @@ async def publish(request: Request[Any, Any, Any], competition_id: FromPath[int]
         created = await winners.publish(event.id, request.user)
     except DomainError as exc:
         return done(request, _here(event), _publish_refusal(exc, await _final_round(event)), "bad")
+    say = words(staff_page_context(request)["locale"])
     return done(
         request,
         _here(event),
-        translatable(
+        say.ngettext(
+            "The winners are published: %(count)s record was added to the chain.",
             "The winners are published: %(count)s records were added to the chain.",
+            len(created),
             count=len(created),
         ),
     )
