@@ -146,6 +146,7 @@ def test_preview_publish_verify_and_print_a_certificate(page: Any, site: tuple[s
     assert "Silver award" in preview and "车路协同安全预警" in preview
     assert "Battery swap robot" not in preview  # third: no award
     assert axe_violations(page) == []
+    _shoot(page, "preview-en")
 
     page.click("summary:has-text('Publish the winners')")
     page.click("button:has-text('Yes, go ahead')")
