@@ -127,3 +127,33 @@ async def submit(
     return await client.put(
         f"{API}/judge/assignments/{assignment_id}/scores", json=body, headers=headers
     )
+
+
+QUALITY = [6, 9, 4, 7]  # entry i's score on every criterion, so the order is 1, 3, 0, 2
+
+
+async def closed_final_round(client: httpx.AsyncClient, admin: dict[str, str]) -> Setup:
+    """A scored round (four entries, three judges, every sheet submitted: entry 1 first,
+    then 3, 0, 2) with two awards, still open: the caller closes it."""
+    setup = await scored_round(
+        client,
+        admin,
+        entries=4,
+        judges=3,
+        k=3,
+        method="mean",
+        criteria=(("Overall", 1.0, 0.0, 10.0, "1"), ("Pitch", 1.0, 0.0, 10.0, "0.5")),
+    )
+    quality = dict(zip(setup.entries, QUALITY, strict=True))
+    for headers in setup.judges.values():
+        for a in await my_assignments(client, headers):
+            values = dict.fromkeys(setup.criteria, quality[a["entry"]["id"]])
+            ok(await submit(client, headers, a["id"], values))
+    url = f"{API}/rounds/{setup.round_id}/awards"
+    ok(await client.post(url, json={"name": "First prize", "rank_from": 1}, headers=admin))
+    ok(
+        await client.post(
+            url, json={"name": "Runner-up", "rank_from": 2, "rank_to": 3}, headers=admin
+        )
+    )
+    return setup

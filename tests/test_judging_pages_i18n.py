@@ -19,8 +19,7 @@ from babel.dates import format_date
 
 from models import Event
 from tests.conftest import LoginAs
-from tests.judging_helpers import API, my_assignments, ok, scored_round, submit
-from tests.test_judging_winners import closed_final_round
+from tests.judging_helpers import API, closed_final_round, my_assignments, ok, scored_round, submit
 from tests.visible_text import visible_text
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

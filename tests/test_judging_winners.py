@@ -6,34 +6,7 @@ import httpx
 
 from models import WinnerRecord
 from tests.conftest import LoginAs
-from tests.judging_helpers import API, Setup, my_assignments, ok, scored_round, submit
-
-QUALITY = [6, 9, 4, 7]  # entry i's score on every criterion, so the order is 1, 3, 0, 2
-
-
-async def closed_final_round(client: httpx.AsyncClient, admin: dict[str, str]) -> Setup:
-    setup = await scored_round(
-        client,
-        admin,
-        entries=4,
-        judges=3,
-        k=3,
-        method="mean",
-        criteria=(("Overall", 1.0, 0.0, 10.0, "1"), ("Pitch", 1.0, 0.0, 10.0, "0.5")),
-    )
-    quality = dict(zip(setup.entries, QUALITY, strict=True))
-    for headers in setup.judges.values():
-        for a in await my_assignments(client, headers):
-            values = dict.fromkeys(setup.criteria, quality[a["entry"]["id"]])
-            ok(await submit(client, headers, a["id"], values))
-    url = f"{API}/rounds/{setup.round_id}/awards"
-    ok(await client.post(url, json={"name": "First prize", "rank_from": 1}, headers=admin))
-    ok(
-        await client.post(
-            url, json={"name": "Runner-up", "rank_from": 2, "rank_to": 3}, headers=admin
-        )
-    )
-    return setup
+from tests.judging_helpers import API, closed_final_round, ok
 
 
 async def test_publish_creates_a_verifiable_chain_with_snapshots(

@@ -15,9 +15,8 @@ from notifications.reminders import queue_due_reminders
 from notifications.senders import sender_from_url
 from notifications.worker import DeliveryWorker
 from tests.conftest import LoginAs
-from tests.judging_helpers import API, my_assignments, ok, scored_round, submit
+from tests.judging_helpers import API, closed_final_round, my_assignments, ok, scored_round, submit
 from tests.mail_server import smtp_server
-from tests.test_judging_winners import closed_final_round
 
 
 async def test_each_judge_is_told_their_share_once_per_plan(

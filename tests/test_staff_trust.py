@@ -14,9 +14,8 @@ from litestar import Litestar
 from models import Admission, ScanLog, StaffUser
 from tests.checkin_helpers import event_now, link_for, ticket_for
 from tests.conftest import PASSWORD, LoginAs
-from tests.judging_helpers import API, ok
+from tests.judging_helpers import API, closed_final_round, ok
 from tests.server import cli_env, run_cli, server_process
-from tests.test_judging_winners import closed_final_round
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"

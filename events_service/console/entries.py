@@ -219,6 +219,23 @@ async def save_entry(
     return await _entry_form(request, event, entry, values, errors, status_code=422)
 
 
+@post(
+    "/competitions/{competition_id:int}/entries/{entry_id:int}/delete", name="console:entry-delete"
+)
+async def delete_entry(
+    request: Request[Any, Any, Any], competition_id: FromPath[int], entry_id: FromPath[int]
+) -> Redirect:
+    """Deletes an entry nobody has scored (the service refuses otherwise, and says why)."""
+    event = await competition(competition_id)
+    entry = await _entry_of(event, entry_id)
+    base = f"/admin/competitions/{event.id}/entries"
+    try:
+        await entries.delete_entry(entry.id)
+    except DomainError as exc:
+        return done(request, f"{base}/{entry.id}/edit", exc.detail, "bad")
+    return done(request, base, translatable("“%(title)s” was deleted.", title=entry.title))
+
+
 # The CSV import
 
 
@@ -328,6 +345,7 @@ ROUTES = [
     create_entry,
     edit_entry,
     save_entry,
+    delete_entry,
     import_form,
     import_preview,
     import_confirm,

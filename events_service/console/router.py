@@ -26,6 +26,7 @@ from events_service.console import (
     round_setup,
     rounds,
     staff,
+    winners,
 )
 from events_service.console.errors import CONSOLE_EXCEPTION_HANDLERS
 from events_service.settings import Settings
@@ -69,6 +70,7 @@ def console_router() -> Router:
             *competitions.ROUTES,
             *entries.ROUTES,
             *judging_round.ROUTES,
+            *winners.ROUTES,
         ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,

@@ -444,7 +444,8 @@ async def list_winners(event_id: int | None = None) -> list[WinnerOut]:
 
 
 async def verify() -> VerifyOut:
-    """Recompute every hash and every link; list each record that does not match."""
+    """Recompute every hash and every link; list each record that does not match
+    (each problem's `kind`: missing, link or modified; `problem` says it in English)."""
     problems: list[dict[str, Any]] = []
     previous = GENESIS
     expected_sequence = 1
@@ -454,6 +455,7 @@ async def verify() -> VerifyOut:
             problems.append(
                 {
                     "sequence": expected_sequence,
+                    "kind": "missing",
                     "problem": f"record {expected_sequence} is missing from the chain",
                 }
             )
@@ -462,6 +464,7 @@ async def verify() -> VerifyOut:
                 {
                     "id": record.id,
                     "sequence": record.sequence,
+                    "kind": "link",
                     "problem": "previous_hash does not match the hash of the record before",
                 }
             )
@@ -470,6 +473,7 @@ async def verify() -> VerifyOut:
                 {
                     "id": record.id,
                     "sequence": record.sequence,
+                    "kind": "modified",
                     "problem": "content does not match its hash (the record was modified)",
                 }
             )
