@@ -51,6 +51,7 @@ def _ids(base: str) -> dict[str, str]:
         rounds = http.get(f"/api/v1/competitions/{contest['id']}/rounds", headers=admin).json()
         first_round = min(rounds, key=lambda r: r["position"])
         criteria = http.get(f"/api/v1/rounds/{first_round['id']}/criteria", headers=admin).json()
+        sheets = http.get(f"/api/v1/rounds/{first_round['id']}/assignments", headers=admin).json()
         entries = http.get(f"/api/v1/competitions/{contest['id']}/entries", headers=admin).json()
     return {
         "competition_id": str(contest["id"]),
@@ -62,6 +63,9 @@ def _ids(base: str) -> dict[str, str]:
         "message_id": str(outbox["items"][0]["id"]),
         "round_id": str(first_round["id"]),
         "criterion_id": str(criteria[0]["id"]),
+        "assignment_id": str(
+            next((s for s in sheets if s["status"] == "submitted"), sheets[0])["id"]
+        ),
     }
 
 

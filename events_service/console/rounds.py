@@ -65,18 +65,21 @@ def figure(value: Any) -> str:
     return format(Decimal(str(value)).normalize(), "f")
 
 
+def tie_break_rule(rule: str, names: dict[int, str]) -> tuple[str, dict[str, Any]]:
+    """One tie-break rule as (msgid, values) for a template to say; ("", {"rule": code})
+    for a rule there are no words for (`names`: criterion id -> name)."""
+    name, _, value = rule.partition(":")
+    if name == "criterion" and value.isdigit() and int(value) in names:
+        return CRITERION_TIE_BREAK, {"name": names[int(value)]}
+    if rule in TIE_BREAK_WORDS:
+        return TIE_BREAK_WORDS[rule], {}
+    return "", {"rule": rule}
+
+
 def _tie_break(round_: Round, by_id: dict[int, Criterion]) -> list[tuple[str, dict[str, Any]]]:
     """The chain as (msgid, values) pairs for the template to say."""
-    said = []
-    for rule in round_.tie_break:
-        name, _, value = rule.partition(":")
-        if name == "criterion" and value.isdigit() and int(value) in by_id:
-            said.append((CRITERION_TIE_BREAK, {"name": by_id[int(value)].name}))
-        elif rule in TIE_BREAK_WORDS:
-            said.append((TIE_BREAK_WORDS[rule], {}))
-        else:
-            said.append(("", {"rule": rule}))  # a rule this page has no words for: its code
-    return said
+    names = {i: c.name for i, c in by_id.items()}
+    return [tie_break_rule(rule, names) for rule in round_.tie_break]
 
 
 async def event_of(round_: Round) -> Event:

@@ -201,11 +201,15 @@ class RoundController(Controller):
     async def close_round(self, round_id: FromPath[int]) -> schemas.RoundOut:
         return await rounds.round_out(await results.close_round(round_id))
 
-    @post("/advance", status_code=HTTP_200_OK, summary="Move the top N to the next round")
+    @post(
+        "/advance",
+        status_code=HTTP_200_OK,
+        summary="Move the top N, or the entries picked, to the next round",
+    )
     async def advance(
         self, round_id: FromPath[int], data: JSONBody[schemas.AdvanceIn]
     ) -> schemas.AdvanceOut:
-        following, chosen = await results.advance(round_id, data.top)
+        following, chosen = await results.advance(round_id, data.top, entry_ids=data.entry_ids)
         return schemas.AdvanceOut(
             from_round_id=round_id, to_round_id=following.id, entry_ids=chosen
         )

@@ -86,6 +86,21 @@ class EntryResult:
     tie_break: dict[str, object] | None = None
 
 
+@dataclass(frozen=True)
+class JudgeSeverity:
+    """How a judge scores against the average judge, in points of the sheet total:
+    negative is harsher, positive more lenient. ``basis`` says how it was estimated:
+    ``model`` (the additive fit's judge bias, comparable across the whole round) or
+    ``entry_means`` (the mean gap to the other sheets of the same entries, when the
+    judge-entry graph is disconnected and no common scale exists); None without sheets
+    to compare."""
+
+    judge_id: int
+    sheets: int
+    severity: float | None
+    basis: str
+
+
 @dataclass
 class Ranking:
     method_requested: str
@@ -98,6 +113,7 @@ class Ranking:
     entries: list[EntryResult]
     excluded_sheets: list[ExcludedSheet]
     residual_sd: float | None = None
+    judges: list[JudgeSeverity] = field(default_factory=list)
 
 
 class RankingError(ValueError):
@@ -259,6 +275,37 @@ def additive_fit(totals: Sequence[tuple[int, int, float]]) -> AdditiveFit:
     )
 
 
+def judge_severities(
+    totals: Sequence[tuple[int, int, float]], fit: AdditiveFit | None, connected: bool
+) -> list[JudgeSeverity]:
+    """Each judge's estimated severity (see JudgeSeverity), judges in id order.
+
+    Whatever the ranking method, a connected round gets the additive fit's biases (fitted
+    here if the method did not need it), so the figure means the same in every round."""
+    sheets: dict[int, int] = defaultdict(int)
+    for _, judge, _ in totals:
+        sheets[judge] += 1
+    if fit is None and connected and totals:
+        try:
+            fit = additive_fit(totals)
+        except RankingError:
+            fit = None
+    if fit is not None:
+        return [JudgeSeverity(j, sheets[j], fit.biases[j], "model") for j in sorted(sheets)]
+    by_entry: dict[int, list[float]] = defaultdict(list)
+    for entry, _, total in totals:
+        by_entry[entry].append(total)
+    gaps: dict[int, list[float]] = defaultdict(list)
+    for entry, judge, total in totals:
+        others = by_entry[entry]
+        if len(others) > 1:
+            gaps[judge].append(total - (sum(others) - total) / (len(others) - 1))
+    return [
+        JudgeSeverity(j, sheets[j], statistics.fmean(gaps[j]) if gaps[j] else None, "entry_means")
+        for j in sorted(sheets)
+    ]
+
+
 def _check_tie_break(rules: Sequence[str], criteria: Sequence[CriterionSpec]) -> None:
     ids = {c.id for c in criteria}
     for rule in rules:
@@ -376,6 +423,7 @@ def rank(
         entries=results,
         excluded_sheets=excluded,
         residual_sd=fit.residual_sd if fit else None,
+        judges=judge_severities(totals, fit, connected),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -123,29 +124,58 @@ async def close_round(round_id: int) -> Round:
     return round_
 
 
-async def advance(round_id: int, top: int) -> tuple[Round, list[int]]:
-    """Put the top N ranked entries of a closed round into the next (draft) round."""
-    round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.CLOSED, RoundStatus.PUBLISHED, doing="advancing entries")
-    following = (
+async def next_round(round_: Round) -> Round | None:
+    """The round after this one in its competition, if there is one."""
+    return (
         await Round.filter(event_id=round_.event_id, position__gt=round_.position)  # type: ignore[attr-defined]
         .order_by("position")
         .first()
     )
+
+
+async def advance(
+    round_id: int, top: int | None = None, *, entry_ids: Sequence[int] | None = None
+) -> tuple[Round, list[int]]:
+    """Put entries of a closed round into the next (draft) round: its top N ranked
+    entries, or the entries picked by hand (`entry_ids`, entries of this round), one or
+    the other. Returns the next round and the entries it now holds from this one, in
+    ranking order; entries already there stay as they are."""
+    if (top is None) == (entry_ids is None):
+        raise Unprocessable(translatable("Give either how many top entries or which entries."))
+    round_ = await get_round(round_id)
+    require_status(round_, RoundStatus.CLOSED, RoundStatus.PUBLISHED, doing="advancing entries")
+    following = await next_round(round_)
     if following is None:
         raise Conflict(translatable("There is no next round; create it first (entries: none)."))
     require_status(following, RoundStatus.DRAFT, doing="receiving entries")
     result = await round_ranking(round_id)
     ranked = [r for r in result.entries if r.rank is not None]
-    if top > len(ranked):
-        raise Unprocessable(
-            translatable(
-                "Only %(ranked)s entries are ranked; cannot advance %(top)s.",
-                ranked=len(ranked),
-                top=top,
+    if entry_ids is not None:
+        picked = set(entry_ids)
+        if not picked:
+            raise Unprocessable(translatable("Pick at least one entry to advance."))
+        in_round = {r.entry_id for r in result.entries}
+        if picked - in_round:
+            raise Unprocessable(
+                translatable(
+                    "Not entries of this round: %(ids)s.",
+                    ids=", ".join(str(i) for i in sorted(picked - in_round)),
+                )
             )
-        )
-    chosen = [r.entry_id for r in ranked[:top]]
+        chosen = [r.entry_id for r in result.entries if r.entry_id in picked]
+    else:
+        assert top is not None
+        if top < 1:
+            raise Unprocessable(translatable("Advance at least one entry."))
+        if top > len(ranked):
+            raise Unprocessable(
+                translatable(
+                    "Only %(ranked)s entries are ranked; cannot advance %(top)s.",
+                    ranked=len(ranked),
+                    top=top,
+                )
+            )
+        chosen = [r.entry_id for r in ranked[:top]]
     async with in_transaction():
         present = set(
             await RoundEntry.filter(round_id=following.id).values_list("entry_id", flat=True)

@@ -278,7 +278,10 @@ class HistoryOut(msgspec.Struct):
 
 
 class AdvanceIn(msgspec.Struct, forbid_unknown_fields=True):
-    top: Annotated[int, msgspec.Meta(ge=1, le=5000)]
+    """The top N ranked entries, or the entries picked by hand: one of the two."""
+
+    top: Annotated[int, msgspec.Meta(ge=1, le=5000)] | None = None
+    entry_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=5000)] | None = None
 
 
 class AdvanceOut(msgspec.Struct):
