@@ -208,6 +208,99 @@ def _create_judges(page: Any, base: str) -> None:
     assert all(email in staff for _, email, _ in JUDGES)
 
 
+def _confirm(page: Any, section: str) -> None:
+    """A button behind a confirmation: open it, then say yes."""
+    page.click(f"{section} summary")
+    page.click(f"{section} button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _assign(page: Any, base: str, round_id: int, k: int, conflict: bool) -> None:
+    """The judges page: (a conflict declared for a judge,) a plan proposed for every
+    judge with k per entry, looked at, saved, and the round opened."""
+    page.goto(f"{base}/admin/rounds/{round_id}?lang=en")
+    page.click("#run-links >> text=Judges and assignment")
+    page.wait_for_url(f"{base}/admin/rounds/{round_id}/judges")
+    if conflict:
+        judge, organisation = CONFLICTED
+        page.select_option("#conflict-form select[name=judge]", label=judge)
+        page.fill("#conflict-form input[name=organisation]", organisation)
+        page.fill("#conflict-form input[name=reason]", "Former employer")
+        _submit(page, "#conflict-form")
+        _no_errors(page)
+        row = page.locator("#judges tr", has_text=judge)
+        assert organisation in row.inner_text()
+    judges = page.locator("#judges tbody input[type=checkbox][name=judge]")
+    assert judges.count() == len(JUDGES)
+    for n in range(judges.count()):
+        judges.nth(n).check()
+    page.fill("#f-k", str(k))
+    page.click("#propose")
+    page.wait_for_url(f"{base}/admin/rounds/{round_id}/plan?*")
+    assert "nothing is saved until you press" in page.inner_text("#not-saved")
+    assert "Connected" in page.inner_text("#connected")
+    plan = page.inner_text("#plan")
+    assert all(name in plan for name, _, _ in JUDGES)
+    if conflict:
+        assert "ruled out by declared conflicts" in page.inner_text("#conflicts-avoided")
+        cui = page.locator("#plan tr", has_text=CONFLICTED[0]).inner_text()
+        assert "Driver fatigue monitor" not in cui
+    page.click("#save-plan")
+    page.wait_for_url(f"{base}/admin/rounds/{round_id}/judges")
+    assert "The plan is saved" in page.inner_text("main")
+    _confirm(page, "#run")
+    assert "Open for scoring" in page.inner_text("#round-state")
+
+
+def _score_everything(browser: Any, base: str) -> dict[str, int]:
+    """Each judge in a phone browser of their own scores every entry given to them: a
+    fair judge gives each entry its quality on every criterion, the harsh one 3 less.
+    Returns how many sheets each judge submitted."""
+    submitted: dict[str, int] = {}
+    for name, email, harshness in JUDGES:
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.on("dialog", lambda dialog: dialog.accept())  # "Submit? It is final."
+        page.goto(f"{base}/judge?lang=en")  # the judges' own login form, then back
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", JUDGE_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/judge*")
+        submitted[name] = 0
+        while True:
+            page.goto(f"{base}/judge?lang=en")
+            todo = page.locator("a.entry", has=page.locator(".badge", has_text="To score"))
+            if todo.count() == 0:
+                break
+            todo.first.click()
+            title = page.inner_text("h1")
+            score = max(0.0, QUALITY[title] - harshness)
+            scores = page.locator("input.score")
+            assert scores.count() == len(CRITERIA)
+            for n in range(scores.count()):
+                scores.nth(n).fill(str(score))
+            page.click("#submit")
+            page.wait_for_function(
+                "document.querySelector('#state').textContent.includes('Submitted')"
+            )
+            submitted[name] += 1
+        context.close()
+    return submitted
+
+
+def _close(page: Any, base: str, round_id: int) -> None:
+    page.goto(f"{base}/admin/rounds/{round_id}/progress?lang=en")
+    per_judge = page.inner_text("#per-judge")
+    assert all(name in per_judge for name, _, _ in JUDGES)
+    _confirm(page, "#run")
+    assert "Closed" in page.inner_text("#round-state")
+
+
+def _ranked_titles(page: Any) -> list[str]:
+    rows = page.locator("#ranking tbody tr")
+    return [rows.nth(n).locator("td.entry strong").inner_text() for n in range(rows.count())]
+
+
 def test_a_competition_runs_from_entries_to_a_printed_certificate_in_the_browser(
     base: str, browser: Any, tmp_path: Path
 ) -> None:
@@ -220,3 +313,76 @@ def test_a_competition_runs_from_entries_to_a_printed_certificate_in_the_browser
     _add_entries(page, base, competition, tmp_path)
     preliminary = _create_round(page, base, competition, "Preliminary", k=3)
     _create_judges(page, base)
+    _assign(page, base, preliminary, k=3, conflict=True)
+
+    submitted = _score_everything(browser, base)
+    assert sum(submitted.values()) == 3 * len(QUALITY)  # k=3 for each of the 8 entries
+    assert submitted["Judge Cui"] < submitted["Judge Harsh"] or submitted["Judge Cui"] <= 6
+    _close(page, base, preliminary)
+
+    # The ranking: the harsh judge is seen as harsh, and the corrected order is the
+    # entries' quality, whatever share of them the harsh judge happened to score.
+    page.goto(f"{base}/admin/rounds/{preliminary}/ranking?lang=en")
+    assert page.inner_text("#state") == "Final"
+    severity = page.locator("#judges tr", has_text="Judge Harsh").inner_text()
+    assert "harsher than average" in severity
+    figure = re.search(r"([−-]?\d+(?:\.\d+)?) points", severity)
+    assert figure and figure.group(1).startswith(("−", "-")), severity
+    for fair, _, _ in JUDGES[:3]:
+        assert "harsher" not in page.locator("#judges tr", has_text=fair).inner_text()
+    by_quality = sorted(QUALITY, key=QUALITY.get, reverse=True)
+    assert _ranked_titles(page) == by_quality
+
+    # The final, then the best four advance into it.
+    final = _create_round(page, base, competition, "Final", k=2)
+    _add_awards(page, base, final)
+    page.goto(f"{base}/admin/rounds/{preliminary}/ranking?lang=en")
+    page.fill("#f-top", "4")
+    _submit(page, "#advance-top")
+    assert all(title in page.inner_text("main") for title in by_quality[:4])
+    page.goto(f"{base}/admin/rounds/{final}?lang=en")
+    in_final = page.inner_text("#entries")
+    assert all(t in in_final for t in by_quality[:4])
+    assert not any(t in in_final for t in by_quality[4:])
+
+    _assign(page, base, final, k=2, conflict=False)
+    submitted = _score_everything(browser, base)
+    assert sum(submitted.values()) == 2 * 4
+    _close(page, base, final)
+    page.goto(f"{base}/admin/rounds/{final}/ranking?lang=en")
+    assert _ranked_titles(page) == by_quality[:4]
+
+    # The winners: previewed, published through the confirmation, the chain verified.
+    page.goto(f"{base}/admin/competitions/{competition}?lang=en")
+    page.click("text=See the winners")
+    page.wait_for_url(f"{base}/admin/competitions/{competition}/winners*")
+    preview = page.inner_text("#preview")
+    assert "First prize" in preview and by_quality[0] in preview
+    assert "Second prize" in preview and by_quality[1] in preview and by_quality[2] in preview
+    assert by_quality[3] not in preview  # fourth: no award
+    page.click("summary:has-text('Publish the winners')")
+    page.click("button:has-text('Yes, go ahead')")
+    page.wait_for_load_state()
+    assert "3 records were added to the chain" in page.inner_text("main")
+    records = page.inner_text("#records")
+    assert by_quality[0] in records
+    page.click("button:has-text('Verify the chain')")
+    page.wait_for_load_state()
+    assert "The chain is intact" in page.inner_text("#verdict")
+
+    # The first prize's certificate, printed: one A4 sheet naming all it must.
+    page.click("#records a:has-text('Certificate') >> nth=0")
+    page.wait_for_load_state()
+    assert page.inner_text("[data-testid=award]") == "First prize"
+    assert page.inner_text("[data-testid=entry]") == by_quality[0]
+    team, organisation = next(
+        (t, o) for title, t, o, _ in TYPED + IMPORTED if title == by_quality[0]
+    )
+    assert page.inner_text("[data-testid=team]") == f"{team} · {organisation}"
+    assert "Intelligent Vehicle Challenge" in page.inner_text("[data-testid=competition]")
+    assert re.search(r"[0-9a-f]{16}", page.inner_text("[data-testid=hash]"))
+    page.emulate_media(media="print")
+    assert not page.is_visible("button:has-text('Print')")
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    console.close()
