@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from babel.numbers import format_decimal, format_percent
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from events_service.locale.dates import format_locale
 
@@ -15,3 +17,8 @@ def format_number(value: float | int, locale: str) -> str:
 def format_share(fraction: float, locale: str) -> str:
     """0.125 -> "12.5%"."""
     return format_percent(fraction, "#,##0.#%", locale=format_locale(locale))
+
+
+def format_money(amount: Decimal, currency: str, locale: str) -> str:
+    """An amount in its currency as the reader writes it ("CN¥1,500,000.00" / "¥1,500,000.00")."""
+    return format_currency(amount, currency, locale=format_locale(locale))
