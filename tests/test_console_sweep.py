@@ -52,6 +52,8 @@ def _ids(base: str) -> dict[str, str]:
         first_round = min(rounds, key=lambda r: r["position"])
         criteria = http.get(f"/api/v1/rounds/{first_round['id']}/criteria", headers=admin).json()
         entries = http.get(f"/api/v1/competitions/{contest['id']}/entries", headers=admin).json()
+        financings = http.get("/api/v1/financings", headers=admin).json()
+        services = http.get("/api/v1/services", headers=admin).json()
     return {
         "competition_id": str(contest["id"]),
         "entry_id": str((entries["items"] if isinstance(entries, dict) else entries)[0]["id"]),
@@ -62,6 +64,9 @@ def _ids(base: str) -> dict[str, str]:
         "message_id": str(outbox["items"][0]["id"]),
         "round_id": str(first_round["id"]),
         "criterion_id": str(criteria[0]["id"]),
+        "kpi": "talents",
+        "financing_id": str(financings[0]["id"]),
+        "service_id": str(services[0]["id"]),
     }
 
 

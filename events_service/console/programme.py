@@ -85,6 +85,12 @@ FINANCING_KINDS = {
     FinancingKind.LOAN.value: N_("Loan"),
     FinancingKind.GRANT.value: N_("Grant"),
 }
+EXAMPLES = {
+    "financings": "organisation,partner,kind,amount,currency,financed_on,note\n"
+    'Volt Start,Bank of the City,loan,"1,500,000",CNY,2026-10-01,first loan',
+    "services": "organisation,service_kind,served_on,note\nDelta Parts,training,2026-10-01,",
+}
+"""A CSV's first lines, shown on the import page (the columns are the API's)."""
 FINANCING_FIELDS = ("organisation", "partner", "kind", "amount", "currency", "financed_on", "note")
 SERVICE_FIELDS = ("organisation", "service_kind", "served_on", "note")
 
@@ -175,7 +181,11 @@ async def kpi_page(request: Request[Any, Any, Any], kpi: FromPath[str]) -> Templ
         title=KPI_TITLES[kpi],
         crumbs=_crumbs(),
         kpi=figure,
-        columns=[COLUMN_WORDS.get(c, c) for c in columns],
+        # A company's name is an organisation's, not a person's.
+        columns=[
+            N_("Organisation") if (kpi, c) == ("companies", "name") else COLUMN_WORDS.get(c, c)
+            for c in columns
+        ],
         rows=[_cells(columns, item, context["locale"], context) for item in page.items],
         ledger=KPI_LEDGERS.get(kpi),
         paging=Paging(f"/admin/programme/kpis/{kpi}", {}, offset, PAGE_SIZE, page.total),
@@ -434,6 +444,7 @@ def _import_page(
         bad=bad,
         errors=errors or {},
         row_problem=ledger.ROW,
+        example=EXAMPLES[kind.key],
         **_page_context(request, kind),
     )
 
