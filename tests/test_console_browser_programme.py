@@ -56,6 +56,7 @@ def test_an_organiser_adds_a_financing_and_imports_a_csv_and_the_figure_moves(
     page.click("#save-record")
     assert "amount must be between 0" in page.inner_text("#e-amount")
     assert axe_violations(page) == []
+    page.screenshot(path=str(tmp_path / "form-with-an-error.png"), full_page=True)
     page.fill("#f-amount", "1,500,000")
     page.click("#save-record")
     assert "The record for Volt Start was added." in page.inner_text("main")
@@ -71,6 +72,7 @@ def test_an_organiser_adds_a_financing_and_imports_a_csv_and_the_figure_moves(
     assert "kind: Choose one of the options." in page.inner_text('tr[data-line="3"]')
     assert page.locator("#import-confirm").count() == 0
     assert axe_violations(page) == []
+    page.screenshot(path=str(tmp_path / "preview-with-a-bad-row.png"), full_page=True)
 
     good = tmp_path / "fixed.csv"
     good.write_text(GOOD, encoding="utf-8")

@@ -214,6 +214,7 @@ async def test_the_financings_csv_preview_shows_bad_rows_and_writes_nothing_then
     assert kpi.status_code == 200
     listed = page_text(kpi.text.split('id="records"', 1)[1])
     assert "Volt Start" in listed and "Wheel AI" in listed and "Seed Fund" in listed
+    assert "1 Oct 2026" in listed and "2 Nov 2026" in listed  # days in the reader's way
     link = re.search(r'id="records-csv"|href="([^"]+records\.csv)"', kpi.text)
     href = re.search(r'href="([^"]+\.csv)"', kpi.text)
     assert link is not None and href is not None

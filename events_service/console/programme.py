@@ -149,6 +149,8 @@ def _cells(columns: tuple[str, ...], item: dict[str, Any], locale: str, words: A
     cells = []
     for column in columns:
         value = item.get(column)
+        if column.endswith("_on") and isinstance(value, str):  # SQLite: a date's text
+            value = date.fromisoformat(value[:10])
         if value is None:
             cells.append(Cell(""))
         elif isinstance(value, datetime):
