@@ -54,7 +54,7 @@ def test_an_organiser_adds_a_financing_and_imports_a_csv_and_the_figure_moves(
     page.fill("#f-amount", "-1")
     page.fill("#f-financed_on", "2026-10-01")
     page.click("#save-record")
-    assert "amount must be between 0" in page.inner_text("#e-amount")
+    assert "Between 0 and" in page.inner_text("#e-amount")
     assert axe_violations(page) == []
     page.screenshot(path=str(tmp_path / "form-with-an-error.png"), full_page=True)
     page.fill("#f-amount", "1,500,000")

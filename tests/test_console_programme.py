@@ -98,7 +98,9 @@ async def test_bad_input_gives_the_form_with_each_fields_error_and_writes_nothin
     assert 'value="Volt Start"' in refused.text  # what was typed is kept
     negative = await post_form(client, f"{FINANCINGS}/new", {**A_FINANCING, "amount": "-5"})
     assert negative.status_code == 422
-    assert "amount must be between 0" in field_error(negative.text, "amount")
+    assert field_error(negative.text, "amount") == (
+        "Between 0 and 99,999,999,999,999, with at most 2 decimals."
+    )
     assert await FinancingRecord.all().count() == 0
 
     await follow(client, await post_form(client, f"{FINANCINGS}/new", A_FINANCING))
@@ -194,6 +196,13 @@ async def test_the_financings_csv_preview_shows_bad_rows_and_writes_nothing_then
     zh_line4 = row_of(zh.text.split('id="preview"', 1)[1], 'data-line="4"')
     assert words("zh-Hans").gettext("Choose one of the options.") in zh_line4
     await client.get(f"{path}?lang=en")
+
+    negative = await upload(
+        client, path, GOOD_FINANCINGS + "Minus Co,Fund,grant,-5,CNY,2026-11-05\n"
+    )
+    assert "amount: Between 0 and" in row_of(
+        negative.text.split('id="preview"', 1)[1], 'data-line="4"'
+    )
 
     # A tampered confirmation is refused as a whole, its line named.
     refused = await post_form(client, f"{path}/confirm", {"csv": BAD_FINANCINGS})

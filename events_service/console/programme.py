@@ -298,6 +298,13 @@ async def _posted(request: Request[Any, Any, Any], kind: Ledger) -> dict[str, st
     return raw
 
 
+def _refusal(exc: DomainError) -> dict[str, str]:
+    """The ledger's refusal beside its field (the amount's range), else the form's."""
+    if isinstance(exc, Unprocessable) and ledger.ROW not in ledger.field_errors(exc):
+        return ledger.field_errors(exc)
+    return domain_errors(exc)
+
+
 async def _create(request: Request[Any, Any, Any], kind: Ledger) -> Template | Redirect:
     raw = await _posted(request, kind)
     schema = ledger.FinancingIn if kind is FINANCINGS else ledger.ServiceIn
@@ -310,7 +317,7 @@ async def _create(request: Request[Any, Any, Any], kind: Ledger) -> Template | R
             else:
                 await ledger.create_service(form.value)
         except DomainError as exc:
-            errors = domain_errors(exc)
+            errors = _refusal(exc)
         else:
             return done(
                 request,
@@ -383,7 +390,7 @@ async def _save(
                     ),
                 )
     except DomainError as exc:
-        errors = domain_errors(exc)
+        errors = _refusal(exc)
     if not errors:
         return done(
             request,

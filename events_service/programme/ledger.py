@@ -139,7 +139,11 @@ def _check_amount(amount: Decimal | None) -> None:
             max=MAX_AMOUNT,
             amount=amount,
         )
-        raise Unprocessable(problem, extra={"errors": [{"field": "amount", "message": problem}]})
+        # Beside the field (a form, a CSV's cell), in words an organiser reads.
+        beside = translatable(
+            "Between 0 and %(max)s, with at most 2 decimals.", max=f"{MAX_AMOUNT:,}"
+        )
+        raise Unprocessable(problem, extra={"errors": [{"field": "amount", "message": beside}]})
 
 
 async def create_financing(data: FinancingIn) -> FinancingRecord:
@@ -315,6 +319,17 @@ def _column_order(item: tuple[str, str]) -> int:
     return _ORDER.get(item[0], len(_ORDER))
 
 
+def field_errors(exc: Unprocessable) -> dict[str, str]:
+    """A refusal's problems by field, as `_check_amount` names them (else the row's)."""
+    named = exc.extra.get("errors") if isinstance(exc.extra, dict) else None
+    found = {
+        item["field"]: item["message"]
+        for item in named or []
+        if isinstance(item, dict) and "field" in item and "message" in item
+    }
+    return found or {ROW: exc.detail}
+
+
 def plain_amount(text: str) -> str:
     """An amount as typed ("1,500,000", "1 500 000.50") in the digits msgspec reads."""
     return "".join(text.replace(",", "").split())
@@ -341,7 +356,7 @@ def _checked_record(line: int, row: dict[Any, Any], schema: type[S]) -> CsvRow[S
     try:
         _check_amount(getattr(form.value, "amount", None))
     except Unprocessable as exc:
-        return CsvRow(line, cells, None, {"amount": exc.detail})
+        return CsvRow(line, cells, None, field_errors(exc))
     return CsvRow(line, cells, form.value, {})
 
 
