@@ -58,7 +58,7 @@ from events_service.programme.controllers import (
     programme,
 )
 from events_service.programme.live import channels_plugin, live_publishing, reach_stream
-from events_service.programme.pages import admin_programme, dashboard
+from events_service.programme.pages import dashboard
 from events_service.reach.controllers import reach
 from events_service.registration.controllers import register_json
 from events_service.registration.pages import (
@@ -244,7 +244,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ServiceController,
             reach_stream,
             dashboard,
-            admin_programme,
         ],
         lifespan=[db_lifespan, live_publishing],
         on_app_init=[jwt_auth.on_app_init],

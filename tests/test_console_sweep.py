@@ -53,6 +53,8 @@ def _ids(base: str) -> dict[str, str]:
         criteria = http.get(f"/api/v1/rounds/{first_round['id']}/criteria", headers=admin).json()
         sheets = http.get(f"/api/v1/rounds/{first_round['id']}/assignments", headers=admin).json()
         entries = http.get(f"/api/v1/competitions/{contest['id']}/entries", headers=admin).json()
+        financings = http.get("/api/v1/financings", headers=admin).json()
+        services = http.get("/api/v1/services", headers=admin).json()
     return {
         "competition_id": str(contest["id"]),
         "entry_id": str((entries["items"] if isinstance(entries, dict) else entries)[0]["id"]),
@@ -66,6 +68,9 @@ def _ids(base: str) -> dict[str, str]:
         "assignment_id": str(
             next((s for s in sheets if s["status"] == "submitted"), sheets[0])["id"]
         ),
+        "kpi": "talents",
+        "financing_id": str(financings[0]["id"]),
+        "service_id": str(services[0]["id"]),
     }
 
 

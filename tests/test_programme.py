@@ -346,8 +346,10 @@ async def test_the_admin_programme_page_lists_the_records(
     await admit(client, door, event, ticket.code)
     page = await client.get("/admin/programme", headers=admin)
     assert page.status_code == 200
-    assert "Zhao &lt;Lei&gt;" in page.text  # listed, and escaped
-    assert "/api/v1/programme/kpis/talents/records.csv" in page.text
+    assert 'href="/admin/programme/kpis/talents"' in page.text
+    records = await client.get("/admin/programme/kpis/talents", headers=admin)
+    assert "Zhao &lt;Lei&gt;" in records.text  # listed, and escaped
+    assert "/api/v1/programme/kpis/talents/records.csv" in records.text
     refused = await client.get("/admin/programme", headers=door, follow_redirects=False)
     assert refused.status_code in (302, 303, 403)
     public = await client.get("/dashboard")

@@ -73,7 +73,13 @@ class Message(str):
         return message
 
     def in_language(self, locale: str) -> str:
-        return words(locale).gettext(self.msgid, **self.values)
+        # A Message within a Message (a row's problem in "line 4: ...") is said in
+        # the same language.
+        values = {
+            k: v.in_language(locale) if isinstance(v, Message) else v
+            for k, v in self.values.items()
+        }
+        return words(locale).gettext(self.msgid, **values)
 
 
 def translatable(msgid: str, **values: Any) -> Message:

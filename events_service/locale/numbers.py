@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from babel.numbers import format_decimal, format_percent
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from events_service.locale.dates import format_locale
 
@@ -32,3 +34,8 @@ def format_signed(value: float, places: int, locale: str) -> str:
     decimals = "." + "0" * places if places else ""
     pattern = f"+#,##0{decimals};\u2212#,##0{decimals}"
     return format_decimal(rounded, pattern, locale=format_locale(locale))
+
+
+def format_money(amount: Decimal, currency: str, locale: str) -> str:
+    """An amount in its currency as the reader writes it ("CN¥1,500,000.00" / "¥1,500,000.00")."""
+    return format_currency(amount, currency, locale=format_locale(locale))

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from tortoise.transactions import in_transaction
 
 from events_service.errors import NotFound, Unprocessable
 from events_service.identity import organisation_key
-from events_service.locale import translatable
+from events_service.locale import Message, translatable
+from events_service.web.forms import FORM_ERROR, parse_form
 from models import FinancingRecord, Organisation, ServiceRecord
 from models.enums import FinancingKind, OrganisationKind
 
@@ -132,13 +134,16 @@ def _check_amount(amount: Decimal | None) -> None:
     if amount is not None and not (
         amount.is_finite() and 0 <= amount <= MAX_AMOUNT and amount == round(amount, 2)
     ):
-        raise Unprocessable(
-            translatable(
-                "amount must be between 0 and %(max)s with at most 2 decimals, got %(amount)s.",
-                max=MAX_AMOUNT,
-                amount=amount,
-            )
+        problem = translatable(
+            "amount must be between 0 and %(max)s with at most 2 decimals, got %(amount)s.",
+            max=MAX_AMOUNT,
+            amount=amount,
         )
+        # Beside the field (a form, a CSV's cell), in words an organiser reads.
+        beside = translatable(
+            "Between 0 and %(max)s, with at most 2 decimals.", max=f"{MAX_AMOUNT:,}"
+        )
+        raise Unprocessable(problem, extra={"errors": [{"field": "amount", "message": beside}]})
 
 
 async def create_financing(data: FinancingIn) -> FinancingRecord:
@@ -192,6 +197,18 @@ async def list_financings() -> list[FinancingRecord]:
     return await FinancingRecord.all().select_related("organisation").order_by("financed_on", "id")
 
 
+async def financings_page(*, limit: int, offset: int) -> tuple[list[FinancingRecord], int]:
+    """A page of the financing records, the latest first, and how many there are."""
+    query = FinancingRecord.all()
+    found = (
+        await query.select_related("organisation")
+        .order_by("-financed_on", "-id")
+        .offset(offset)
+        .limit(limit)
+    )
+    return found, await query.count()
+
+
 async def create_service(data: ServiceIn) -> ServiceRecord:
     async with in_transaction():
         organisation = await _organisation(data.organisation)
@@ -220,7 +237,22 @@ async def list_services() -> list[ServiceRecord]:
     return await ServiceRecord.all().select_related("organisation").order_by("served_on", "id")
 
 
+async def services_page(*, limit: int, offset: int) -> tuple[list[ServiceRecord], int]:
+    """A page of the service records, the latest first, and how many there are."""
+    query = ServiceRecord.all()
+    found = (
+        await query.select_related("organisation")
+        .order_by("-served_on", "-id")
+        .offset(offset)
+        .limit(limit)
+    )
+    return found, await query.count()
+
+
 def _rows(text: str, columns: tuple[str, ...], required: set[str]) -> list[tuple[int, dict]]:
+    """The CSV's data rows (line, cells) under a header naming `required` and only
+    `columns`; a bad header, no rows or too many is the whole file's refusal. A row
+    with more cells than columns keeps them under the key None."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
     missing = required - set(header)
@@ -242,58 +274,125 @@ def _rows(text: str, columns: tuple[str, ...], required: set[str]) -> list[tuple
                     "At most %(MAX_IMPORT_ROWS)s rows per import.", MAX_IMPORT_ROWS=MAX_IMPORT_ROWS
                 )
             )
-        if None in row:
-            raise Unprocessable(
-                translatable(
-                    "line %(reader_line_num)s: more cells than columns.",
-                    reader_line_num=reader.line_num,
-                )
-            )
-        values = {k: (v or "").strip() for k, v in row.items()}
-        rows.append((reader.line_num, {k: v for k, v in values.items() if v != ""}))
+        rows.append((reader.line_num, row))
     if not rows:
         raise Unprocessable(translatable("The CSV has no rows."))
     return rows
 
 
-def _convert(line: int, values: dict[str, Any], schema: type) -> Any:
-    if "amount" in values:
+S = TypeVar("S", FinancingIn, ServiceIn)
+ROW = ""
+"""The key of a row's problem that is no one column's (more cells than columns)."""
+
+
+@dataclass(frozen=True)
+class CsvRow(Generic[S]):
+    """One row of a financings or services CSV as read: its line, its cells, and
+    either the record it makes or each column's problem (`errors`, column -> Message;
+    ROW for the row as a whole)."""
+
+    line: int
+    cells: dict[str, str]
+    record: S | None
+    errors: dict[str, str]
+
+    @property
+    def error(self) -> Message | None:
+        """The row's first problem, its line and column named (the API's answer)."""
+        if not self.errors:
+            return None
+        column, problem = next(iter(self.errors.items()))
+        if column == ROW:
+            return translatable("line %(line)s: %(problem)s", line=self.line, problem=problem)
+        return translatable(
+            "line %(line)s, %(column)s: %(problem)s",
+            line=self.line,
+            column=column,
+            problem=problem,
+        )
+
+
+_ORDER = {name: i for i, name in enumerate((ROW, *FINANCING_COLUMNS, *SERVICE_COLUMNS))}
+
+
+def _column_order(item: tuple[str, str]) -> int:
+    return _ORDER.get(item[0], len(_ORDER))
+
+
+def field_errors(exc: Unprocessable) -> dict[str, str]:
+    """A refusal's problems by field, as `_check_amount` names them (else the row's)."""
+    named = exc.extra.get("errors") if isinstance(exc.extra, dict) else None
+    found = {
+        item["field"]: item["message"]
+        for item in named or []
+        if isinstance(item, dict) and "field" in item and "message" in item
+    }
+    return found or {ROW: exc.detail}
+
+
+def plain_amount(text: str) -> str:
+    """An amount as typed ("1,500,000", "1 500 000.50") in the digits msgspec reads."""
+    return "".join(text.replace(",", "").split())
+
+
+def _checked_record(line: int, row: dict[Any, Any], schema: type[S]) -> CsvRow[S]:
+    cells = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
+    if None in row:
+        return CsvRow(line, cells, None, {ROW: translatable("more cells than columns.")})
+    values = dict(cells)
+    errors: dict[str, str] = {}
+    if values.get("amount"):
+        values["amount"] = plain_amount(values["amount"])
         try:
-            values["amount"] = Decimal(values["amount"].replace(",", ""))
+            Decimal(values["amount"])
         except InvalidOperation:
-            raise Unprocessable(
-                translatable(
-                    "line %(line)s: amount %(amount)r is not a number.",
-                    line=line,
-                    amount=values["amount"],
-                )
-            ) from None
+            errors["amount"] = translatable("%(amount)r is not a number.", amount=cells["amount"])
+            values["amount"] = "0"  # the other columns are still checked
+    # The form's reading of the same schema: each column's problem in words.
+    form = parse_form(values, schema)
+    errors = {**{ROW if k == FORM_ERROR else k: v for k, v in form.errors.items()}, **errors}
+    if form.value is None or errors:
+        return CsvRow(line, cells, None, dict(sorted(errors.items(), key=_column_order)))
     try:
-        return msgspec.convert(values, schema, strict=False)
-    except msgspec.ValidationError as exc:
-        raise Unprocessable(
-            translatable("line %(line)s: %(exc)s", line=line, exc=exc), extra={"line": line}
-        ) from None
+        _check_amount(getattr(form.value, "amount", None))
+    except Unprocessable as exc:
+        return CsvRow(line, cells, None, field_errors(exc))
+    return CsvRow(line, cells, form.value, {})
+
+
+def check_financings_csv(text: str) -> list[CsvRow[FinancingIn]]:
+    """Every row of a financings CSV (a header row naming FINANCING_COLUMNS; amounts
+    may have thousands separators), each checked as `import_financings` checks it; a
+    bad row is kept with its problems (the console's preview shows them all). A bad
+    file (header, no rows, too many) is refused."""
+    required = {"organisation", "partner", "kind", "amount", "financed_on"}
+    rows = _rows(text, FINANCING_COLUMNS, required)
+    return [_checked_record(line, row, FinancingIn) for line, row in rows]
+
+
+def check_services_csv(text: str) -> list[CsvRow[ServiceIn]]:
+    """Every row of a services CSV, as `check_financings_csv`."""
+    rows = _rows(text, SERVICE_COLUMNS, {"organisation", "service_kind", "served_on"})
+    return [_checked_record(line, row, ServiceIn) for line, row in rows]
+
+
+def _good(rows: list[CsvRow[S]]) -> list[S]:
+    """The rows' records, or the first bad row's refusal (nothing is written)."""
+    for row in rows:
+        if row.error is not None:
+            raise Unprocessable(row.error, extra={"line": row.line})
+    return [row.record for row in rows if row.record is not None]
 
 
 async def import_financings(text: str) -> list[FinancingRecord]:
-    rows = _rows(
-        text, FINANCING_COLUMNS, {"organisation", "partner", "kind", "amount", "financed_on"}
-    )
-    checked = [_convert(line, values, FinancingIn) for line, values in rows]
-    for (line, _), data in zip(rows, checked, strict=True):
-        try:
-            _check_amount(data.amount)
-        except Unprocessable as exc:
-            raise Unprocessable(
-                translatable("line %(line)s: %(exc)s", line=line, exc=exc)
-            ) from None
+    """Every row of the CSV, or none (see `check_financings_csv`)."""
+    checked = _good(check_financings_csv(text))
     async with in_transaction():
         return [await create_financing(data) for data in checked]
 
 
 async def import_services(text: str) -> list[ServiceRecord]:
-    rows = _rows(text, SERVICE_COLUMNS, {"organisation", "service_kind", "served_on"})
-    checked = [_convert(line, values, ServiceIn) for line, values in rows]
+    """Every row of the CSV, or none (see `check_services_csv`)."""
+    checked = _good(check_services_csv(text))
     async with in_transaction():
         return [await create_service(data) for data in checked]

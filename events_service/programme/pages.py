@@ -1,4 +1,5 @@
-"""The lobby dashboard (public) and the organisers' programme page (admin)."""
+"""The lobby dashboard (public). The organisers' programme pages are the console's
+(events_service.console.programme)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,13 @@ from litestar import Request, get
 from litestar.response import Template
 from tortoise import timezone
 
-from events_service.auth.guards import admin_only
 from events_service.db import default_connection, fetch_rows
 from events_service.locale import other_locale, words
 from events_service.programme.chart import reach_chart
 from events_service.programme.kpis import programme_status
-from events_service.programme.records import kpi_records
 from events_service.reach.counter import ADMITTED_AT_EVENT_SQL
 from events_service.settings import Settings
 from events_service.web.i18n import pick_locale
-from events_service.web.login import PAGE_EXCEPTION_HANDLERS
 
 _IN_PROGRESS = f"""
 SELECT e.id, e.title, e.kind, e.venue, e.confirmed_count AS registered,
@@ -57,19 +55,3 @@ async def _context(request: Request[Any, Any, Any]) -> dict[str, Any]:
 @get("/dashboard", include_in_schema=False)
 async def dashboard(request: Request[Any, Any, Any]) -> Template:
     return Template("pages/programme/dashboard.html", context=await _context(request))
-
-
-@get(
-    "/admin/programme",
-    guards=[admin_only],
-    exception_handlers=PAGE_EXCEPTION_HANDLERS,
-    include_in_schema=False,
-)
-async def admin_programme(request: Request[Any, Any, Any]) -> Template:
-    context = await _context(request)
-    settings: Settings = request.app.state.settings
-    context["records"] = {
-        kpi.name: await kpi_records(kpi.name, settings, limit=20) for kpi in context["status"].kpis
-    }
-    context["admin"] = True
-    return Template("pages/programme/dashboard.html", context=context)
