@@ -90,7 +90,12 @@ async def test_a_harsh_judge_is_shown_harsher_and_the_corrected_order_differs_fr
     rows = rows_of(page.text)
     best, second = setup.entries[0], setup.entries[1]
     assert rows[best].startswith("1 Entry") and rows[second].startswith("2 Entry")
-    raw = {e: float(re.findall(r"\d+\.\d\d", rows[e])[0]) for e in rows}
+    raw = {
+        int(e): float(v)
+        for e, v in re.findall(
+            r'<tr data-entry="(\d+)".*?<td class="num raw">([\d.]+)</td>', page.text, re.S
+        )
+    }
     assert raw[second] > raw[best]  # 7.50 against 6.50: the raw mean puts them the other way
     assert "6.50" in rows[best] and "7.50" in rows[second]
     assert "± 0.00" in rows[best]  # the fit is exact: no doubt left

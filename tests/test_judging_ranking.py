@@ -174,6 +174,29 @@ def test_tie_break_chain_records_the_rule_that_decided() -> None:
     assert by_id(result)[B].tie_break["rule"] == "unbroken"
 
 
+def test_each_judges_severity_is_reported_with_its_sign_whatever_the_method() -> None:
+    # Judge 1 gives 2 points less than judge 2 on every entry: harsher by 1 each way of
+    # the average judge (the model's biases sum to zero), whichever method ranks.
+    sheets = [sheet(e, 1, v - 2) for e, v in ((A, 8), (B, 6), (C, 5))] + [
+        sheet(e, 2, v) for e, v in ((A, 8), (B, 6), (C, 5))
+    ]
+    for method in ("additive", "mean", "zscore"):
+        result = rank(ENTRIES, ONE, sheets, method=method)
+        judges = {j.judge_id: j for j in result.judges}
+        assert judges[1].severity == pytest.approx(-1.0), method
+        assert judges[2].severity == pytest.approx(1.0), method
+        assert judges[1].sheets == 3 and judges[1].basis == "model"
+
+    # Two groups of judges sharing no entry: only the gap to the same entries' other
+    # sheets can be said (and a judge alone on their entries has none).
+    apart = [sheet(A, 1, 4), sheet(A, 2, 7), sheet(B, 3, 5)]
+    result = rank(ENTRIES, ONE, apart, method="additive")
+    judges = {j.judge_id: j for j in result.judges}
+    assert result.method_used == "zscore"
+    assert judges[1].basis == "entry_means" and judges[1].severity == pytest.approx(-3.0)
+    assert judges[2].severity == pytest.approx(3.0) and judges[3].severity is None
+
+
 def test_bad_inputs_are_refused() -> None:
     with pytest.raises(RankingError):
         rank(ENTRIES, [], [], method="mean")
