@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -20,7 +21,9 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def chromium_page() -> Iterator[object]:
+def chromium_browser() -> Iterator[Any]:
+    """The headless browser itself, for a test module whose people each need a context
+    of their own (an organiser, several judges)."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
@@ -28,15 +31,21 @@ def chromium_page() -> Iterator[object]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 414, "height": 860})
-            page = context.new_page()
-            # Console errors end up in the failure report of the test that caused them.
-            page.on("console", lambda message: print(f"[browser {message.type}] {message.text}"))
-            page.on("pageerror", lambda error: print(f"[browser error] {error}"))
-            page.on(
-                "response",
-                lambda r: r.status >= 400 and print(f"[browser http {r.status}] {r.url}"),
-            )
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def chromium_page() -> Iterator[object]:
+    with chromium_browser() as browser:
+        context = browser.new_context(viewport={"width": 414, "height": 860})
+        page = context.new_page()
+        # Console errors end up in the failure report of the test that caused them.
+        page.on("console", lambda message: print(f"[browser {message.type}] {message.text}"))
+        page.on("pageerror", lambda error: print(f"[browser error] {error}"))
+        page.on(
+            "response",
+            lambda r: r.status >= 400 and print(f"[browser http {r.status}] {r.url}"),
+        )
+        yield page

@@ -11,7 +11,6 @@ from typing import Any
 
 import msgspec
 from litestar import Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -21,11 +20,10 @@ from events_service.errors import DomainError, NotFound, Unprocessable
 from events_service.judging import entries, rounds, schemas
 from events_service.judging.competitions import competition
 from events_service.locale import translatable
-from events_service.web.forms import domain_errors, parse_form
+from events_service.web.forms import domain_errors, parse_form, uploaded_csv
 from models import Entry, Event
 
 PAGE_SIZE = 25
-MAX_CSV_BYTES = 512 * 1024
 """The largest CSV the console takes (its text goes back and forth in the preview)."""
 
 FIELDS = ("title", "team_name", "organisation", "track", "summary")
@@ -267,26 +265,6 @@ async def _import_page(
     )
 
 
-async def _uploaded_text(request: Request[Any, Any, Any]) -> str:
-    """The CSV's text: the uploaded file, or the text the preview sent back."""
-    form = await request.form()
-    upload = form.get("file")
-    if isinstance(upload, UploadFile):
-        body = await upload.read(MAX_CSV_BYTES + 1)
-    else:
-        body = str(form.get("csv") or "").encode("utf-8")
-    if len(body) > MAX_CSV_BYTES:
-        raise Unprocessable(
-            translatable("The file is larger than %(size)s KB.", size=MAX_CSV_BYTES // 1024)
-        )
-    if b"\x00" in body:
-        raise Unprocessable(translatable("The CSV must be UTF-8 text."))
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Unprocessable(translatable("The CSV must be UTF-8 text.")) from None
-
-
 @get("/competitions/{competition_id:int}/entries/import", name="console:entries-import-form")
 async def import_form(request: Request[Any, Any, Any], competition_id: FromPath[int]) -> Template:
     return await _import_page(request, await competition(competition_id))
@@ -299,7 +277,7 @@ async def import_preview(
     """Checks the file and shows every row, each bad one with its error; writes nothing."""
     event = await competition(competition_id)
     try:
-        text = await _uploaded_text(request)
+        text = await uploaded_csv(request)
         if not text.strip():
             raise Unprocessable(translatable("Choose a CSV file to import."))
         rows = entries.check_entries_csv(text)
@@ -317,7 +295,7 @@ async def import_confirm(
     event = await competition(competition_id)
     text = ""
     try:
-        text = await _uploaded_text(request)
+        text = await uploaded_csv(request)
         created = await entries.import_entries(event.id, text)
     except Unprocessable as exc:
         try:

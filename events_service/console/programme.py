@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
-from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -30,13 +29,12 @@ from events_service.programme import ledger
 from events_service.programme.kpis import programme_status
 from events_service.programme.records import COLUMNS, check_kpi, kpi_records
 from events_service.settings import Settings
-from events_service.web.forms import domain_errors, parse_form
+from events_service.web.forms import domain_errors, parse_form, uploaded_csv
 from events_service.web.login import staff_page_context
 from models import FinancingRecord, Milestone, ServiceRecord
 from models.enums import FinancingKind
 
 PAGE_SIZE = 25
-MAX_CSV_BYTES = 512 * 1024
 """The largest CSV the console takes (its text goes back and forth in the preview)."""
 
 KPI_TITLES = {
@@ -458,26 +456,6 @@ def _import_page(
     )
 
 
-async def _uploaded_text(request: Request[Any, Any, Any]) -> str:
-    """The CSV's text: the uploaded file, or the text the preview sent back."""
-    form = await request.form()
-    upload = form.get("file")
-    if isinstance(upload, UploadFile):
-        body = await upload.read(MAX_CSV_BYTES + 1)
-    else:
-        body = str(form.get("csv") or "").encode("utf-8")
-    if len(body) > MAX_CSV_BYTES:
-        raise Unprocessable(
-            translatable("The file is larger than %(size)s KB.", size=MAX_CSV_BYTES // 1024)
-        )
-    if b"\x00" in body:
-        raise Unprocessable(translatable("The CSV must be UTF-8 text."))
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Unprocessable(translatable("The CSV must be UTF-8 text.")) from None
-
-
 def _check(kind: Ledger, text: str) -> list[ledger.CsvRow[Any]]:
     if kind is FINANCINGS:
         return list(ledger.check_financings_csv(text))
@@ -487,7 +465,7 @@ def _check(kind: Ledger, text: str) -> list[ledger.CsvRow[Any]]:
 async def _preview(request: Request[Any, Any, Any], kind: Ledger) -> Template:
     """Checks the file and shows every row, each bad one with its problems; writes nothing."""
     try:
-        text = await _uploaded_text(request)
+        text = await uploaded_csv(request)
         if not text.strip():
             raise Unprocessable(translatable("Choose a CSV file to import."))
         rows = _check(kind, text)
@@ -501,7 +479,7 @@ async def _import(request: Request[Any, Any, Any], kind: Ledger) -> Template | R
     """Imports the previewed file: every row, or (a bad row) none."""
     text = ""
     try:
-        text = await _uploaded_text(request)
+        text = await uploaded_csv(request)
         if kind is FINANCINGS:
             count = len(await ledger.import_financings(text))
         else:

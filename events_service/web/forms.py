@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request
+from litestar.datastructures import UploadFile
 
-from events_service.errors import DomainError
+from events_service.errors import DomainError, Unprocessable
 from events_service.locale import Message, translatable
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -177,3 +178,28 @@ def domain_errors(error: DomainError) -> dict[str, str]:
             if isinstance(item, Mapping) and isinstance(item.get("field"), str):
                 found[item["field"]] = error.detail
     return found or {FORM_ERROR: error.detail}
+
+
+MAX_CSV_BYTES = 512 * 1024
+"""The largest CSV file a console import takes."""
+
+
+async def uploaded_csv(request: Request[Any, Any, Any]) -> str:
+    """A console import's CSV text: the uploaded file, or the text its preview sent back
+    (refused, in words, when too large or not UTF-8 text)."""
+    form = await request.form()
+    upload = form.get("file")
+    if isinstance(upload, UploadFile):
+        body = await upload.read(MAX_CSV_BYTES + 1)
+    else:
+        body = str(form.get("csv") or "").encode("utf-8")
+    if len(body) > MAX_CSV_BYTES:
+        raise Unprocessable(
+            translatable("The file is larger than %(size)s KB.", size=MAX_CSV_BYTES // 1024)
+        )
+    if b"\x00" in body:
+        raise Unprocessable(translatable("The CSV must be UTF-8 text."))
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unprocessable(translatable("The CSV must be UTF-8 text.")) from None
