@@ -19,7 +19,7 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from events_service import __version__
+from events_service import __version__, health
 from events_service.auth import pages as password_pages
 from events_service.auth.controllers import AuthController, StaffUserController
 from events_service.auth.csrf import csrf_middleware
@@ -37,7 +37,6 @@ from events_service.console.router import console_router, console_sessions
 from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
 from events_service.events.controllers import EventController, LinkController, ticket_key
-from events_service.health import health
 from events_service.judging.controllers import (
     AssignmentController,
     CompetitionController,
@@ -146,12 +145,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     jwt_auth = build_jwt_auth(settings)
 
     @asynccontextmanager
-    async def db_lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def db_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with database(settings.database_url):
             if not settings.outbox_worker_in_app:
                 yield
                 return
-            async with delivering(settings):
+            async with delivering(settings) as worker:
+                # Readiness reports whether the in-app worker still runs.
+                app.state.outbox_task = worker.task
                 yield
 
     # Separate stores: the limiter's key is the client address, shared otherwise.
@@ -197,7 +198,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             home,
-            health,
+            *health.ROUTES,
             logins,
             registrations,
             StaffUserController,
