@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, Router, get
+from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException
@@ -49,6 +50,7 @@ from events_service.judging.controllers import (
 )
 from events_service.judging.pages import JudgePages, certificate, judging_static
 from events_service.locale import other_locale, words
+from events_service.observe import logging_config, request_context_middleware
 from events_service.programme.controllers import (
     FinancingController,
     KpiRecordsController,
@@ -138,6 +140,11 @@ def _jinja_setup(jinja: JinjaTemplateEngine) -> None:
     # `_`, `{% trans %}`: the page's own gettext, ngettext and pgettext
     # (events_service.locale.Words.template_context) do the translating.
     jinja.engine.add_extension("jinja2.ext.i18n")
+
+
+def _request_context_outermost(app_config: AppConfig) -> AppConfig:
+    app_config.middleware.insert(0, request_context_middleware)
+    return app_config
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -248,8 +255,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             admin_programme,
         ],
         lifespan=[db_lifespan, live_publishing],
-        on_app_init=[jwt_auth.on_app_init],
+        # The JWT middleware puts itself first; the request id goes before it, so
+        # every later layer's log lines and problems (a 401 too) carry the id.
+        on_app_init=[jwt_auth.on_app_init, _request_context_outermost],
         middleware=[csrf_middleware(settings), console_sessions(settings).middleware],
+        logging_config=logging_config(settings),
         plugins=[
             problem_details_plugin(),
             channels_plugin(settings),
