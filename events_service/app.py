@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, Request, Response, Router, get
+from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import TooManyRequestsException
@@ -19,7 +20,7 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from events_service import __version__
+from events_service import __version__, health
 from events_service.auth import pages as password_pages
 from events_service.auth.controllers import AuthController, StaffUserController
 from events_service.auth.csrf import csrf_middleware
@@ -37,7 +38,6 @@ from events_service.console.router import console_router, console_sessions
 from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
 from events_service.events.controllers import EventController, LinkController, ticket_key
-from events_service.health import health
 from events_service.judging.controllers import (
     AssignmentController,
     CompetitionController,
@@ -50,6 +50,7 @@ from events_service.judging.controllers import (
 )
 from events_service.judging.pages import JudgePages, certificate, judging_static
 from events_service.locale import other_locale, words
+from events_service.observe import logging_config, request_context_middleware
 from events_service.programme.controllers import (
     FinancingController,
     KpiRecordsController,
@@ -141,17 +142,24 @@ def _jinja_setup(jinja: JinjaTemplateEngine) -> None:
     jinja.engine.add_extension("jinja2.ext.i18n")
 
 
+def _request_context_outermost(app_config: AppConfig) -> AppConfig:
+    app_config.middleware.insert(0, request_context_middleware)
+    return app_config
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     jwt_auth = build_jwt_auth(settings)
 
     @asynccontextmanager
-    async def db_lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def db_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with database(settings.database_url):
             if not settings.outbox_worker_in_app:
                 yield
                 return
-            async with delivering(settings):
+            async with delivering(settings) as worker:
+                # Readiness reports whether the in-app worker still runs.
+                app.state.outbox_task = worker.task
                 yield
 
     # Separate stores: the limiter's key is the client address, shared otherwise.
@@ -197,7 +205,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             home,
-            health,
+            *health.ROUTES,
             logins,
             registrations,
             StaffUserController,
@@ -246,8 +254,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             dashboard,
         ],
         lifespan=[db_lifespan, live_publishing],
-        on_app_init=[jwt_auth.on_app_init],
+        # The JWT middleware puts itself first; the request id goes before it, so
+        # every later layer's log lines and problems (a 401 too) carry the id.
+        on_app_init=[jwt_auth.on_app_init, _request_context_outermost],
         middleware=[csrf_middleware(settings), console_sessions(settings).middleware],
+        logging_config=logging_config(settings),
         plugins=[
             problem_details_plugin(),
             channels_plugin(settings),

@@ -36,6 +36,7 @@ from events_service.locale import (
     translatable,
     translations,
 )
+from events_service.observe import request_id_var
 from events_service.web.i18n import pick_locale
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,12 @@ class LocalisedProblem(ProblemDetailsException):
                         for e in errors
                     ],
                 }
+        # The request's id (events_service.observe), to quote when reporting it.
+        if (request_id := request_id_var.get()) is not None and (
+            self.extra is None or isinstance(self.extra, Mapping)
+        ):
+            self.extra = {**(self.extra or {}), "request_id": request_id}  # type: ignore[dict-item]
+            self.headers = {**(self.headers or {}), "X-Request-ID": request_id}
         return super().to_response(request)
 
 

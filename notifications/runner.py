@@ -21,11 +21,16 @@ async def delivering(settings: Settings, *, concurrency: int = 4) -> AsyncIterat
     worker = DeliveryWorker(settings, sender, concurrency=concurrency)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop), name="outbox-delivery")
+    worker.task = task
     try:
         yield worker
     finally:
         stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except TimeoutError:
-            log.warning("outbox worker did not drain in 30 s; pending rows stay queued")
+        if task.done():  # it ended on its own (readiness has said so): nothing to drain
+            if not task.cancelled() and task.exception() is not None:
+                log.error("outbox worker had stopped: %r", task.exception())
+        else:
+            try:
+                await asyncio.wait_for(task, timeout=30)
+            except TimeoutError:
+                log.warning("outbox worker did not drain in 30 s; pending rows stay queued")

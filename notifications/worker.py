@@ -123,6 +123,8 @@ class DeliveryWorker:
         # A test seam for "the process died after sending, before marking".
         self.before_mark = before_mark
         self._slots = asyncio.Semaphore(concurrency)
+        # The task running `run` when started by `notifications.runner.delivering`.
+        self.task: asyncio.Task[None] | None = None
         self._outages = OutageLog(log, "outbox delivery waits")
 
     async def claim(self) -> list[tuple[Queued, int]]:

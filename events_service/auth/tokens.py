@@ -23,7 +23,7 @@ AUTH_COOKIE = "events_token"
 # Routes that anyone may call; everything else needs a valid staff token.
 PUBLIC_PATHS = [
     "^/$",
-    "^/health$",
+    "^/health(/live|/ready)?$",
     "^/schema",
     "^/api/v1/auth/login$",
     "^/static/",
