@@ -192,3 +192,29 @@ async def test_the_rounds_entries_and_anchors_are_chosen_while_it_is_a_draft(
     assert refused.status_code == 409
     assert "changing its entries" in page_text(refused.text)
     assert await RoundEntry.filter(round_id=setup.round_id).count() == 3
+
+
+async def test_a_longer_chain_made_through_the_api_is_kept_when_the_settings_are_saved(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    setup = await scored_round(client, admin, judges=2, k=1, open_round=False)
+    chain = [f"criterion:{setup.criteria[0]}", "raw_mean", "median", "judges", "earliest"]
+    ok(
+        await client.patch(
+            f"{API}/rounds/{setup.round_id}", json={"tie_break": chain}, headers=admin
+        )
+    )
+    await log_in_to_pages(client, "admin")
+    path = f"/admin/rounds/{setup.round_id}/edit"
+    form = await client.get(path, params={"lang": "en"})
+    assert form.text.count('name="tie_break_') == 5
+    assert re.search(r'id="f-tie_break_5".*?<option value="earliest" selected>', form.text, re.S)
+    posted = {
+        "name": "Preliminary",
+        "judges_per_entry": "1",
+        "ranking_method": "additive",
+        "disagreement_threshold": "0.3",
+        **{f"tie_break_{n}": rule for n, rule in enumerate(chain, start=1)},
+    }
+    await follow(client, await post_form(client, path, posted))
+    assert (await Round.get(id=setup.round_id)).tie_break == chain

@@ -42,7 +42,9 @@ SETTINGS_FIELDS = (
     "disagreement_threshold",
 )
 TIE_BREAK_SLOTS = 4
-"""How many tie-break rules the form offers, in order (the API takes up to 10)."""
+"""How many tie-break rules the form offers, in order; a chain the API made longer
+(it takes up to MAX_TIE_BREAK) gets one slot per rule, so saving keeps all of it."""
+MAX_TIE_BREAK = 10
 DEFAULT_TIE_BREAK = ("median", "judges", "earliest")
 STARTING_ENTRIES = (
     ("all", N_("Every entry of the competition")),
@@ -65,7 +67,7 @@ async def _posted_tie_break(request: Request[Any, Any, Any]) -> tuple[list[str],
     on its slot (the selects only offer known rules: this is a forged or stale form)."""
     form = await request.form()
     rules, errors = [], {}
-    for n in range(1, TIE_BREAK_SLOTS + 1):
+    for n in range(1, MAX_TIE_BREAK + 1):
         rule = str(form.get(f"tie_break_{n}") or "").strip()
         if not rule:
             continue
@@ -77,7 +79,7 @@ async def _posted_tie_break(request: Request[Any, Any, Any]) -> tuple[list[str],
 
 
 def _tie_break_values(rules: list[str]) -> dict[str, str]:
-    return {f"tie_break_{n}": rule for n, rule in enumerate(rules[:TIE_BREAK_SLOTS], start=1)}
+    return {f"tie_break_{n}": rule for n, rule in enumerate(rules, start=1)}
 
 
 def _settings_values(round_: Round, zone: str) -> dict[str, str]:
@@ -131,7 +133,7 @@ async def _settings_form(
             (value, in_language(translatable(words), locale)) for value, words in STARTING_ENTRIES
         ],
         tie_break_options=_tie_break_options(listed, locale),
-        slots=range(1, TIE_BREAK_SLOTS + 1),
+        slots=range(1, max(TIE_BREAK_SLOTS, sum(k.startswith("tie_break_") for k in values)) + 1),
         # k is fixed once judges are assigned (the service refuses a change).
         k_locked=round_ is not None and await rounds.has_assignments(round_.id),
     )
