@@ -75,6 +75,16 @@ UPDATE outbox_message SET status = $2, due_at = $3, last_error = $4
 WHERE id = $1 AND status = 'sending' AND attempts = $5
 """
 
+# Giving claimed rows back when the worker stops (only rows it still holds).
+_RELEASE_UNSENT = """
+UPDATE outbox_message SET status = 'pending', attempts = attempts - 1, due_at = $2
+WHERE id = $1 AND status = 'sending' AND attempts = $3
+"""
+_RELEASE_MAYBE_SENT = """
+UPDATE outbox_message SET due_at = $2
+WHERE id = $1 AND status = 'sending' AND attempts = $3
+"""
+
 MAX_BACKOFF_SECONDS = 3600.0
 # Marking an outcome while the database is away: first retry soon, then at most
 # every few seconds.
@@ -126,6 +136,8 @@ class DeliveryWorker:
         # The task running `run` when started by `notifications.runner.delivering`.
         self.task: asyncio.Task[None] | None = None
         self._outages = OutageLog(log, "outbox delivery waits")
+        # Rows whose message went to the sender (see _release).
+        self._handing_over: dict[int, bool] = {}
 
     async def claim(self) -> list[tuple[Queued, int]]:
         now = timezone.now()
@@ -189,9 +201,30 @@ class DeliveryWorker:
                 return
 
     async def _send_and_mark(self, queued: Queued, attempts: int) -> None:
+        try:
+            await self._send_and_mark_held(queued, attempts)
+        except asyncio.CancelledError:
+            await self._release(queued.id, attempts, self._handing_over.get(queued.id, False))
+            raise
+        finally:
+            self._handing_over.pop(queued.id, None)
+
+    async def _release(self, message_id: int, attempts: int, handed_over: bool) -> None:
+        """A stopping worker gives a claimed row back at once rather than at its lease's
+        end. Not yet handed to the mail server: back to pending, this attempt not
+        counted. Maybe handed over: the lease ends now, so another worker sends it
+        again right away (same Message-ID, counted as a redelivery)."""
+        sql = _RELEASE_MAYBE_SENT if handed_over else _RELEASE_UNSENT
+        try:
+            await execute(default_connection(), sql, [message_id, timezone.now(), attempts])
+        except Exception as error:  # the lease still ends by itself
+            log.warning("outbox %s: releasing on stop failed: %r", message_id, error)
+
+    async def _send_and_mark_held(self, queued: Queued, attempts: int) -> None:
         async with self._slots:
             try:
                 message = await self.builder.build(queued)
+                self._handing_over[queued.id] = True  # the mail server may get it now
                 await self.sender.send(message)
             except Undeliverable as error:
                 await self._mark_failed(queued, attempts, str(error), final=True)
