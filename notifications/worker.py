@@ -139,11 +139,11 @@ class DeliveryWorker:
         # Rows whose message went to the sender (see _release).
         self._handing_over: dict[int, bool] = {}
 
-    async def claim(self) -> list[tuple[Queued, int]]:
+    async def claim(self, due_by: datetime | None = None) -> list[tuple[Queued, int]]:
+        """Claim a batch of rows due now (or due by `due_by`, when draining)."""
         now = timezone.now()
-        rows = await fetch_rows(
-            default_connection(), _CLAIM, [now, now + self.lease, self.batch_size]
-        )
+        values = [due_by or now, now + self.lease, self.batch_size]
+        rows = await fetch_rows(default_connection(), _CLAIM, values)
         claimed = []
         for row in rows:
             payload: Any = row["payload"]
@@ -168,9 +168,9 @@ class DeliveryWorker:
         claimed.sort(key=lambda item: item[0].id)
         return claimed
 
-    async def run_once(self) -> int:
+    async def run_once(self, due_by: datetime | None = None) -> int:
         """Claim one batch and deliver it; how many rows were claimed."""
-        claimed = await self.claim()
+        claimed = await self.claim(due_by)
         if claimed:
             await asyncio.gather(*(self._deliver(queued, n) for queued, n in claimed))
         return len(claimed)
@@ -268,8 +268,10 @@ class DeliveryWorker:
             pause = min(pause * 2, MARK_RETRY_MAX_SECONDS)
 
     async def run(self, stop: asyncio.Event, drain_seconds: float = 10.0) -> None:
-        """Deliver until `stop` is set, then drain: send what is already due (for at
-        most `drain_seconds`) so a restart does not hold messages back."""
+        """Deliver until `stop` is set, then drain: send what was due when it was set
+        (for at most `drain_seconds`) so a restart does not hold messages back. Rows
+        queued after the stop are left to the other workers (or to the next start):
+        under load the queue never empties, and a restart must not wait for it."""
         next_schedule = next_milestones = 0.0
         while not stop.is_set():
             try:
@@ -293,9 +295,10 @@ class DeliveryWorker:
             except TimeoutError:
                 pass
         deadline = time.monotonic() + drain_seconds
+        stopped_at = timezone.now()
         while time.monotonic() < deadline:
             try:
-                if not await self.run_once():
+                if not await self.run_once(due_by=stopped_at):
                     break
             except Exception as error:
                 if is_database_unavailable(error):
