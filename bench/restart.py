@@ -52,6 +52,7 @@ from common import (  # isort: skip
     scratch_database,
 )
 from checkin import _load_tickets
+
 from events_service.checkin.codes import issue_code
 from events_service.settings import new_signing_key_text
 from tests.server import cli_env, free_port, run_cli
@@ -200,7 +201,8 @@ async def _registrant(load: Load, base: str, slug: str, numbers: itertools.count
         try:
             status, _ = await client.request("POST", f"/api/v1/register/{slug}", body.encode())
         except (OSError, asyncio.IncompleteReadError) as error:
-            load.failed[f"registration: connection to the proxy failed ({type(error).__name__})"] += 1
+            reason = f"connection to the proxy failed ({type(error).__name__})"
+            load.failed[f"registration: {reason}"] += 1
             client = KeepAliveClient(base)
             continue
         load.latencies.append(time.perf_counter() - started)
@@ -219,8 +221,9 @@ async def _scanner(
     while not load.done.is_set():
         n = next(numbers)
         # Past the last ticket the doors scan them again: "already admitted" answers.
-        body = json.dumps({"event_id": event_id, "gate": f"gate {n % 4}",
-                           "code": codes[n % len(codes)], "scan_id": str(uuid.uuid4())})  # fmt: skip
+        code = codes[n % len(codes)]
+        body = json.dumps({"event_id": event_id, "gate": f"gate {n % 4}", "code": code,
+                           "scan_id": str(uuid.uuid4())})  # fmt: skip
         load.made["scans"] += 1
         started = time.perf_counter()
         try:
