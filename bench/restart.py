@@ -277,7 +277,9 @@ async def _in_database(database_url: str, event_id: int) -> dict[str, object]:
         admissions = await conn.fetchval("SELECT count(*) FROM admission")
         people = await conn.fetchval("SELECT count(DISTINCT person_id) FROM admission")
         outbox = dict(
-            await conn.fetch("SELECT status, count(*) FROM outbox_message GROUP BY status")
+            await conn.fetch(
+                "SELECT kind || ' ' || status, count(*) FROM outbox_message GROUP BY 1 ORDER BY 1"
+            )
         )
     finally:
         await conn.close()
@@ -288,8 +290,7 @@ async def _in_database(database_url: str, event_id: int) -> dict[str, object]:
 async def _measure(args: argparse.Namespace, database_url: str, work: Path, env: dict) -> int:
     key = base64.urlsafe_b64decode(env["EVENTS_SIGNING_KEY"] + "==")
     web = [WebProcess(env, work), WebProcess(env, work)]
-    for process in web:
-        await asyncio.to_thread(process.start)
+    await asyncio.gather(*(asyncio.to_thread(process.start) for process in web))
     relay = Relay([process.port for process in web])
     await relay.start()
     base = f"http://127.0.0.1:{relay.port}"
@@ -368,7 +369,7 @@ async def _measure(args: argparse.Namespace, database_url: str, work: Path, env:
         f"{figures['admissions']}, distinct people {figures['people']}, reach {reached}"
     )
     print(f"  reach verify: {verify.stdout.strip().splitlines()[-1]}")
-    print(f"  outbox rows by status: {figures['outbox']}")
+    print(f"  outbox rows by kind and status: {figures['outbox']}")
     exact = verify.returncode == 0 and reached == figures["people"]
     if lost or not exact:
         print("FAIL: a registration was lost or the reach is not exact", file=sys.stderr)
@@ -383,11 +384,11 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument("--steady", type=float, default=5.0, help="seconds around restarts")
     parser.add_argument(
-        "--smoke", action="store_true", help="8 + 4 clients, 1 s around restarts, 1,000 tickets"
+        "--smoke", action="store_true", help="8 + 4 clients, 1 s around restarts, 500 tickets"
     )
     args = parser.parse_args()
     if args.smoke:
-        args.clients, args.scanners, args.tickets, args.steady = 8, 4, 1000, 1.0
+        args.clients, args.scanners, args.tickets, args.steady = 8, 4, 500, 1.0
     key_text = new_signing_key_text()
     with scratch_database() as database_url, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
