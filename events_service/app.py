@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from granian.utils.proxies import wrap_asgi_with_proxy_headers
 from litestar import Litestar, Request, Response, Router, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
@@ -19,6 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from litestar.types import ASGIApp
 
 from events_service import __version__, health
 from events_service.auth import pages as password_pages
@@ -147,6 +149,24 @@ def _request_context_outermost(app_config: AppConfig) -> AppConfig:
     return app_config
 
 
+def _forwarded_from(proxies: tuple[str, ...]) -> Callable[[AppConfig], AppConfig]:
+    """Outermost of all: behind the reverse proxies named in EVENTS_TRUSTED_PROXIES, the
+    client's address (rate limits) and scheme come from X-Forwarded-For/-Proto, as
+    granian's own proxy-headers wrapper reads them: the rightmost address the trusted
+    proxies did not add, so a client cannot pick its own by sending the header. From
+    any other peer the headers are ignored."""
+
+    def forwarded(app: ASGIApp) -> ASGIApp:
+        return wrap_asgi_with_proxy_headers(app, trusted_hosts=list(proxies))  # type: ignore[no-any-return]
+
+    def outermost(app_config: AppConfig) -> AppConfig:
+        if proxies:
+            app_config.middleware.insert(0, forwarded)
+        return app_config
+
+    return outermost
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     jwt_auth = build_jwt_auth(settings)
@@ -256,7 +276,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[db_lifespan, live_publishing],
         # The JWT middleware puts itself first; the request id goes before it, so
         # every later layer's log lines and problems (a 401 too) carry the id.
-        on_app_init=[jwt_auth.on_app_init, _request_context_outermost],
+        on_app_init=[
+            jwt_auth.on_app_init,
+            _request_context_outermost,
+            _forwarded_from(settings.trusted_proxies),
+        ],
         middleware=[csrf_middleware(settings), console_sessions(settings).middleware],
         logging_config=logging_config(settings),
         plugins=[

@@ -42,6 +42,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_access=args.access_log,
         respawn_failed_workers=True,
+        # SIGTERM (or SIGINT): granian stops accepting, lets requests in flight finish,
+        # then the app's lifespan drains the in-app outbox worker. A worker still busy
+        # after this long is killed; its leased messages go out again when the lease
+        # ends (never lost). Live streams end by themselves within STREAM_SECONDS.
+        workers_kill_timeout=args.graceful_timeout,
         # Browsers speak HTTP/2 only over TLS, which a proxy in front terminates, and
         # live pages use SSE: skipping protocol detection saves CPU on every request.
         http=HTTPModes.http1,
@@ -223,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
     serve.add_argument("--access-log", action="store_true")
+    serve.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=40,
+        help="seconds a stopping worker gets to finish its requests and drain (then killed)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply pending database migrations")

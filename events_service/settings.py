@@ -8,6 +8,7 @@ refuses to start until each secret is given explicitly.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -69,6 +70,9 @@ class Settings:
     round_reminder_hours: int = 24
     # Technical projects: entries in any round ("all") or past the first ("advanced").
     projects_count: str = "all"
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; from anyone else those headers are ignored.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -145,6 +149,7 @@ class Settings:
             reminder_hours=env.int("EVENTS_REMINDER_HOURS", 24),
             round_reminder_hours=env.int("EVENTS_ROUND_REMINDER_HOURS", 24),
             projects_count=env.choice("EVENTS_PROJECTS_COUNT", ("all", "advanced"), "all"),
+            trusted_proxies=env.networks("EVENTS_TRUSTED_PROXIES"),
         )
 
 
@@ -166,6 +171,18 @@ class _Env:
         if value <= 0:
             raise SettingsError(f"{name} must be positive, got {value}")
         return value
+
+    def networks(self, name: str) -> tuple[str, ...]:
+        """Comma-separated IP addresses or networks (CIDR), each checked."""
+        items = [item.strip() for item in self._environ.get(name, "").split(",") if item.strip()]
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"{name} must list IP addresses or networks, got {item!r}"
+                ) from None
+        return tuple(items)
 
     def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
         value = self._environ.get(name, "").strip() or default

@@ -75,6 +75,16 @@ UPDATE outbox_message SET status = $2, due_at = $3, last_error = $4
 WHERE id = $1 AND status = 'sending' AND attempts = $5
 """
 
+# Giving claimed rows back when the worker stops (only rows it still holds).
+_RELEASE_UNSENT = """
+UPDATE outbox_message SET status = 'pending', attempts = attempts - 1, due_at = $2
+WHERE id = $1 AND status = 'sending' AND attempts = $3
+"""
+_RELEASE_MAYBE_SENT = """
+UPDATE outbox_message SET due_at = $2
+WHERE id = $1 AND status = 'sending' AND attempts = $3
+"""
+
 MAX_BACKOFF_SECONDS = 3600.0
 # Marking an outcome while the database is away: first retry soon, then at most
 # every few seconds.
@@ -126,12 +136,14 @@ class DeliveryWorker:
         # The task running `run` when started by `notifications.runner.delivering`.
         self.task: asyncio.Task[None] | None = None
         self._outages = OutageLog(log, "outbox delivery waits")
+        # Rows whose message went to the sender (see _release).
+        self._handing_over: dict[int, bool] = {}
 
-    async def claim(self) -> list[tuple[Queued, int]]:
+    async def claim(self, due_by: datetime | None = None) -> list[tuple[Queued, int]]:
+        """Claim a batch of rows due now (or due by `due_by`, when draining)."""
         now = timezone.now()
-        rows = await fetch_rows(
-            default_connection(), _CLAIM, [now, now + self.lease, self.batch_size]
-        )
+        values = [due_by or now, now + self.lease, self.batch_size]
+        rows = await fetch_rows(default_connection(), _CLAIM, values)
         claimed = []
         for row in rows:
             payload: Any = row["payload"]
@@ -156,9 +168,9 @@ class DeliveryWorker:
         claimed.sort(key=lambda item: item[0].id)
         return claimed
 
-    async def run_once(self) -> int:
+    async def run_once(self, due_by: datetime | None = None) -> int:
         """Claim one batch and deliver it; how many rows were claimed."""
-        claimed = await self.claim()
+        claimed = await self.claim(due_by)
         if claimed:
             await asyncio.gather(*(self._deliver(queued, n) for queued, n in claimed))
         return len(claimed)
@@ -189,9 +201,30 @@ class DeliveryWorker:
                 return
 
     async def _send_and_mark(self, queued: Queued, attempts: int) -> None:
+        try:
+            await self._send_and_mark_held(queued, attempts)
+        except asyncio.CancelledError:
+            await self._release(queued.id, attempts, self._handing_over.get(queued.id, False))
+            raise
+        finally:
+            self._handing_over.pop(queued.id, None)
+
+    async def _release(self, message_id: int, attempts: int, handed_over: bool) -> None:
+        """A stopping worker gives a claimed row back at once rather than at its lease's
+        end. Not yet handed to the mail server: back to pending, this attempt not
+        counted. Maybe handed over: the lease ends now, so another worker sends it
+        again right away (same Message-ID, counted as a redelivery)."""
+        sql = _RELEASE_MAYBE_SENT if handed_over else _RELEASE_UNSENT
+        try:
+            await execute(default_connection(), sql, [message_id, timezone.now(), attempts])
+        except Exception as error:  # the lease still ends by itself
+            log.warning("outbox %s: releasing on stop failed: %r", message_id, error)
+
+    async def _send_and_mark_held(self, queued: Queued, attempts: int) -> None:
         async with self._slots:
             try:
                 message = await self.builder.build(queued)
+                self._handing_over[queued.id] = True  # the mail server may get it now
                 await self.sender.send(message)
             except Undeliverable as error:
                 await self._mark_failed(queued, attempts, str(error), final=True)
@@ -235,8 +268,10 @@ class DeliveryWorker:
             pause = min(pause * 2, MARK_RETRY_MAX_SECONDS)
 
     async def run(self, stop: asyncio.Event, drain_seconds: float = 10.0) -> None:
-        """Deliver until `stop` is set, then drain: send what is already due (for at
-        most `drain_seconds`) so a restart does not hold messages back."""
+        """Deliver until `stop` is set, then drain: send what was due when it was set
+        (for at most `drain_seconds`) so a restart does not hold messages back. Rows
+        queued after the stop are left to the other workers (or to the next start):
+        under load the queue never empties, and a restart must not wait for it."""
         next_schedule = next_milestones = 0.0
         while not stop.is_set():
             try:
@@ -260,9 +295,10 @@ class DeliveryWorker:
             except TimeoutError:
                 pass
         deadline = time.monotonic() + drain_seconds
+        stopped_at = timezone.now()
         while time.monotonic() < deadline:
             try:
-                if not await self.run_once():
+                if not await self.run_once(due_by=stopped_at):
                     break
             except Exception as error:
                 if is_database_unavailable(error):

@@ -3,6 +3,9 @@
 import asyncio
 import os
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -10,7 +13,7 @@ import httpx
 import pytest
 
 from events_service.db import migrate
-from tests.server import cli_env, server_process
+from tests.server import cli_env, free_port, server_process
 from tests.tcp_proxy import Mode, tcp_proxy
 
 
@@ -133,3 +136,46 @@ async def test_ready_is_503_while_a_migration_is_not_applied(tmp_path: Path) -> 
     assert ready.status_code == 503
     assert ready.json()["type"] == "/problems/migrations-pending"
     assert ready.json()["failing"] == ["migrations"]
+
+
+def test_ready_is_503_naming_the_outbox_worker_when_it_has_died(
+    server_database_url: str, tmp_path: Path
+) -> None:
+    # The real app in granian, as `events-service serve` runs it, with an in-app worker
+    # that dies half a second after it starts (tests/stopped_worker_app.py).
+    root = Path(__file__).resolve().parent.parent
+    env = cli_env(server_database_url, tmp_path, PYTHONPATH=str(root))
+    port = free_port()
+    command = [
+        sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+        "--port", str(port), "tests.stopped_worker_app:create_app",
+    ]  # fmt: skip
+    log = tmp_path / "granian.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                ready = httpx.get(f"{base}/health/ready", timeout=1)
+                if ready.status_code == 503:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        live = httpx.get(f"{base}/health/live")
+    finally:
+        process.terminate()
+        code = process.wait(timeout=30)
+    assert live.status_code == 200 and live.json()["status"] == "ok"
+    problem = ready.json()
+    assert problem["type"] == "/problems/outbox-worker-stopped"
+    assert problem["failing"] == ["outbox_worker"]
+    assert problem["checks"]["database"] == "ok"
+    assert "outbox_worker" in problem["detail"]
+    # A dead worker does not break the shutdown either.
+    assert code == 0, log.read_text()
+    assert "the outbox worker stopped" in log.read_text()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +33,12 @@ from events_service.settings import Settings
 
 CHANNEL = "programme"
 HEARTBEAT_SECONDS = 15.0
+# A stream ends after this long and the browser's EventSource reconnects (after
+# RECONNECT_MS; the first message of the new stream carries the figures again). A
+# stopping server finishes the requests in flight before it exits: an endless stream
+# would hold every restart until the worker is killed, and its outbox with it.
+STREAM_SECONDS = 20.0
+RECONNECT_MS = 1000
 # Changes within this window go out as one message.
 GATHER_SECONDS = 0.1
 
@@ -140,11 +147,18 @@ async def _messages(
     try:
         async with subscriber.run_in_background(_enqueue_latest(queue)):
             first = await snapshot(settings, set())
-            yield ServerSentEventMessage(data=msgspec.json.encode(first).decode(), event="figures")
-            while True:
+            yield ServerSentEventMessage(
+                data=msgspec.json.encode(first).decode(),
+                event="figures",
+                retry=RECONNECT_MS,
+            )
+            ends = time.monotonic() + STREAM_SECONDS
+            while (left := ends - time.monotonic()) > 0:
                 try:
-                    data = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                    data = await asyncio.wait_for(queue.get(), min(HEARTBEAT_SECONDS, left))
                 except TimeoutError:
+                    if time.monotonic() >= ends:
+                        break
                     yield ServerSentEventMessage(comment="heartbeat", event="heartbeat", data="")
                     continue
                 yield ServerSentEventMessage(data=data.decode(), event="figures")
@@ -167,7 +181,8 @@ def _enqueue_latest(queue: asyncio.Queue[bytes]) -> Any:
     summary="Live reach and attendance (server-sent events, public)",
     description=(
         "A `figures` event on connect and on every change of the reach or of an event's "
-        "attendance; a `heartbeat` every 15 s."
+        "attendance; a `heartbeat` every 15 s. The stream ends after 20 s (so that a "
+        "restarting server is not held open); EventSource reconnects after 1 s."
     ),
 )
 async def reach_stream(request: Request[Any, Any, Any]) -> ServerSentEvent:

@@ -35,13 +35,23 @@
 
   function connect() {
     var source = new EventSource("/api/v1/reach/stream");
-    source.addEventListener("figures", function (message) {
+    var stale = null;
+    function fresh() {
+      clearTimeout(stale);
       live.hidden = false;
+    }
+    source.addEventListener("figures", function (message) {
+      fresh();
       apply(JSON.parse(message.data));
     });
-    source.addEventListener("heartbeat", function () { live.hidden = false; });
-    // EventSource reconnects by itself; show that the numbers may be stale meanwhile.
-    source.onerror = function () { live.hidden = true; };
+    source.addEventListener("heartbeat", fresh);
+    // EventSource reconnects by itself: the server ends each stream after 20 s and
+    // the next one starts within a second. Only a reconnection that takes longer
+    // means the numbers may be stale.
+    source.onerror = function () {
+      clearTimeout(stale);
+      stale = setTimeout(function () { live.hidden = true; }, 5000);
+    };
   }
 
   if (window.EventSource) connect();
