@@ -288,3 +288,22 @@ async def test_the_decoder_webassembly_is_ours_and_served_as_wasm(
     camera = (await client.get("/static/camera.js")).text
     assert "/static/vendor/barcode-detector-3.2.2/" in camera and "locateFile" in camera
     assert "jsdelivr" not in camera
+
+
+async def test_typed_codes_are_rate_limited_per_kiosk(
+    app: Litestar, client: httpx.AsyncClient, admin: dict
+) -> None:
+    event, tickets = await setup_event(app, client, admin, n=1)
+    await start_kiosk(client, event["id"], "staff")
+    guess = {"email": "attendeek0@example.org", "short_code": "AAAAAA"}
+    for _ in range(app.state.settings.lookups_per_minute):
+        assert (await client.post("/kiosk/lookup", json=guess)).json()["outcome"] == "no_match"
+    refused = await client.post("/kiosk/lookup", json=guess)
+    assert refused.status_code == 429
+    assert refused.json()["type"] == "/problems/rate-limited"
+    # Even the right code waits: the limit is on the kiosk, not on wrong answers.
+    right = {**guess, "short_code": short_code(tickets[0].code)}
+    assert (await client.post("/kiosk/lookup", json=right)).status_code == 429
+    # Another kiosk (another tablet, same address) is not held up.
+    await start_kiosk(client, event["id"], "staff")
+    assert (await client.post("/kiosk/lookup", json=right)).json()["outcome"] == "admitted"

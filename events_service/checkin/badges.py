@@ -27,7 +27,7 @@ from events_service.deps import JWTAuthDep, SettingsDep
 from events_service.errors import Forbidden, NotFound
 from events_service.locale import words
 from events_service.locale.dates import format_day
-from events_service.registration.qr import qr_svg
+from events_service.registration.qr import qr_matrix, qr_svg
 from events_service.settings import Settings
 from events_service.web.i18n import pick_locale
 from events_service.web.login import staff_page_context
@@ -255,11 +255,23 @@ def _fit(text: str, font: str, size: float, width: float) -> float:
     return size
 
 
+def _draw_qr(pdf: Any, matrix: list[list[bool]], x: float, y: float, size: float) -> None:
+    """The QR as filled runs of dark modules (one rectangle per run, not per module)."""
+    module = size / len(matrix)
+    pdf.setFillGray(0)
+    for row, cells in enumerate(matrix):
+        top = y + size - (row + 1) * module
+        start = None
+        for col, dark in enumerate([*cells, False]):
+            if dark and start is None:
+                start = col
+            elif not dark and start is not None:
+                pdf.rect(x + start * module, top, (col - start) * module, module, stroke=0, fill=1)
+                start = None
+
+
 def badge_sheet(badges: list[Badge], title: str) -> bytes:
     """An A4 PDF, 2 x 4 badges of 90 x 60 mm a page, each with its ticket QR."""
-    from reportlab.graphics import renderPDF
-    from reportlab.graphics.barcode.qr import QrCodeWidget
-    from reportlab.graphics.shapes import Drawing
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
@@ -296,12 +308,8 @@ def badge_sheet(badges: list[Badge], title: str) -> bytes:
             font = _font_for(text)
             pdf.setFont(font, _fit(text, font, base, text_w))
             pdf.drawString(x + 5 * mm, y + badge_h - (26 + 9 * line) * mm, text)
-        widget = QrCodeWidget(badge.code, barLevel="M")
-        x0, y0, x1, y1 = widget.getBounds()
-        drawing = Drawing(qr_size, qr_size, transform=[qr_size / (x1 - x0), 0, 0,
-                                                       qr_size / (y1 - y0), 0, 0])  # fmt: skip
-        drawing.add(widget)
-        renderPDF.draw(drawing, pdf, x + badge_w - qr_size - 4 * mm, y + (badge_h - qr_size) / 2)
+        _draw_qr(pdf, qr_matrix(badge.code), x + badge_w - qr_size - 4 * mm,
+                 y + (badge_h - qr_size) / 2, qr_size)  # fmt: skip
     if not badges:
         pdf.setFont(_LATIN_FONT, 12)
         pdf.drawString(20 * mm, page_h - 20 * mm, title)
