@@ -21,6 +21,7 @@ from PIL import Image
 
 from events_service.checkin.codes import short_code
 from events_service.registration.qr import qr_png
+from tests.accessibility import axe_violations
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.server import cli_env, run_cli, server_process
 
@@ -186,12 +187,18 @@ def test_typed_email_and_code_admit_and_leaving_needs_the_password(
     page.select_option("#event", str(event["id"]))
     page.click("#start")
     page.wait_for_url(f"{base}/kiosk")
+    assert axe_violations(page) == []
+    page.goto(f"{base}/kiosk?lang=zh-Hans")
+    assert page.title() == "自助签到"
+    assert page.inner_text("#typed-submit") == "签到"
+    page.goto(f"{base}/kiosk?lang=en")
 
     page.fill("#kiosk-email", "nobody@example.org")
     page.fill("#kiosk-code", "ABCDEF")
     page.click("#typed-submit")
     page.wait_for_selector("#verdict:not([hidden])")
     assert page.get_attribute("#verdict", "data-outcome") == "no_match"
+    assert axe_violations(page) == []  # white on the red verdict, readable
     page.click("#verdict")
 
     page.fill("#kiosk-email", person["email"])
