@@ -155,9 +155,14 @@ async def test_a_wrong_short_code_says_nothing_about_the_address(
         assert (await client.post(path, json=body)).status_code == 400
 
 
-async def test_the_ticket_email_and_page_show_the_short_code(
+async def test_the_code_from_the_ticket_email_checks_in_at_the_kiosk(
     app: Litestar, client: httpx.AsyncClient, admin: dict
 ) -> None:
+    """The real ticket mail, through SMTP: its self check-in code (also on the ticket
+    page) with the address admits at the kiosk."""
+    from tests.mail_server import smtp_server
+    from tests.test_notifications import deliver_all, worker_for
+
     event = await event_now(client, admin)
     slug = await link_for(client, admin, event)
     registration = (
@@ -166,11 +171,21 @@ async def test_the_ticket_email_and_page_show_the_short_code(
             json={"name": "Li Wei", "email": "liwei@example.org", "consent": True},
         )
     ).json()
-    from events_service.checkin.codes import issue_code
-
-    code = issue_code(app.state.settings.signing_key, registration["registration_id"], event["id"])
+    with smtp_server() as (mailbox, url):
+        assert await deliver_all(worker_for(app, url)) == 1
+        (message,) = mailbox.to("liwei@example.org")
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    mailed = re.search(r"at the kiosk\): ([A-Z2-7]{6})\s", text).group(1)
+    assert mailed in html
     page = await client.get("/t/" + registration["ticket_url"].rsplit("/t/", 1)[1])
-    assert short_code(code) in page.text
+    assert mailed in page.text
+
+    await start_kiosk(client, event["id"], "staff")
+    answer = await client.post(
+        "/kiosk/lookup", json={"email": "LiWei@example.org", "short_code": mailed.lower()}
+    )
+    assert answer.json()["outcome"] == "admitted" and answer.json()["name"] == "Li Wei"
 
 
 async def test_badge_has_the_name_and_a_qr_that_decodes_and_reprints_are_marked(
