@@ -192,6 +192,7 @@ def test_typed_email_and_code_admit_and_leaving_needs_the_password(
     assert page.title() == "自助签到"
     assert page.inner_text("#typed-submit") == "签到"
     page.goto(f"{base}/kiosk?lang=en")
+    page.screenshot(path=str(world["tmp"] / "kiosk-start.png"))
 
     page.fill("#kiosk-email", "nobody@example.org")
     page.fill("#kiosk-code", "ABCDEF")
@@ -207,6 +208,7 @@ def test_typed_email_and_code_admit_and_leaving_needs_the_password(
     page.wait_for_selector("#verdict:not([hidden])")
     assert page.get_attribute("#verdict", "data-outcome") == "admitted"
     assert "Wang Fang" in page.inner_text("#verdict-message")
+    page.screenshot(path=str(world["tmp"] / "kiosk-admitted.png"))
     page.frame_locator("#badge-frame").locator("#badge-name").wait_for()
     page.click("#verdict")
 
