@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from events_service.auth.controllers import AuthController, StaffUserController
 from events_service.auth.csrf import csrf_middleware
 from events_service.auth.tokens import build_jwt_auth
 from events_service.boundary import check_request
+from events_service.checkin import badges, kiosk
 from events_service.checkin.controllers import (
     attendee_lookups,
     checkin,
@@ -86,6 +88,9 @@ TEMPLATES_DIR = ROOT.parent / "templates"
 STATIC_DIR = ROOT / "static"
 LOGIN_PATH = "/api/v1/auth/login"
 PASSWORD_PATH = "/api/v1/auth/password"  # noqa: S105 - a route, not a secret
+# The camera decoder's WebAssembly (static/vendor/barcode-detector-*): browsers compile
+# it while it downloads only when it comes as application/wasm.
+mimetypes.add_type("application/wasm", ".wasm")
 
 
 @get("/", include_in_schema=False)
@@ -99,7 +104,8 @@ async def home(request: Request) -> Template:
 # Async on purpose: Litestar runs a sync throttle check in a worker thread.
 async def _is_login(request: Request) -> bool:
     # Changing one's password checks the current one: as guessable as a login.
-    return request.url.path in (LOGIN_PATH, PASSWORD_PATH) or (
+    # Leaving a kiosk checks a staff password too.
+    return request.url.path in (LOGIN_PATH, PASSWORD_PATH, kiosk.LEAVE_PATH) or (
         request.method == "POST" and request.url.path == "/login"
     )
 
@@ -205,7 +211,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # above all) skips these middleware layers.
     logins = Router(
         path="/",
-        route_handlers=[AuthController, login_form],
+        route_handlers=[AuthController, login_form, *kiosk.RATE_LIMITED_AS_LOGIN],
         middleware=[login_rate_limit.middleware],
     )
     registrations = Router(
@@ -215,6 +221,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     lookups = Router(
         path="/", route_handlers=[find_attendees], middleware=[lookup_rate_limit.middleware]
+    )
+    # The kiosk's typed e-mail and short code: per kiosk, as the door's look-ups are per account.
+    kiosk_lookup_rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.lookups_per_minute),
+        identifier_for_request=kiosk.kiosk_identifier,
+        store="rate_limit_kiosk",
+    )
+    kiosk_lookups = Router(
+        path="/",
+        route_handlers=kiosk.RATE_LIMITED_AS_LOOKUP,
+        middleware=[kiosk_lookup_rate_limit.middleware],
     )
 
     template_config = TemplateConfig(
@@ -246,6 +263,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             attendee_lookups,
             reach,
             scan_page,
+            *kiosk.ROUTES,
+            kiosk_lookups,
+            *badges.ROUTES,
             login_page,
             logout_form,
             *password_pages.ROUTES,

@@ -75,3 +75,28 @@ class AttendeeLookup(Model):
     class Meta:
         table = "attendee_lookup"
         indexes = (("event_id", "created_at"), ("staff_id", "created_at"))
+
+
+class BadgePrint(Model):
+    """One print of an attendee's badge, by the kiosk or by a staff member.
+
+    Printing is separate from admission; every print after the first is a reprint."""
+
+    id = fields.BigIntField(primary_key=True)
+    registration: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Registration", related_name="badge_prints", on_delete=fields.CASCADE
+    )
+    event: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Event", related_name="badge_prints", on_delete=fields.CASCADE
+    )
+    staff: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="badge_prints", null=True, on_delete=fields.SET_NULL
+    )
+    # "kiosk" or "staff": who asked for the print.
+    source = fields.CharField(max_length=20)
+    reprint = fields.BooleanField(default=False)
+    printed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "badge_print"
+        indexes = (("registration_id", "printed_at"), ("event_id", "printed_at"))

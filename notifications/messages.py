@@ -24,7 +24,7 @@ from events_service.auth.service import (
     SET_PASSWORD_PATH,
     set_password_token,
 )
-from events_service.checkin.codes import issue_code
+from events_service.checkin.codes import issue_code, short_code
 from events_service.identity import ascii_email
 from events_service.locale import LOCALES, Words, translatable, words
 from events_service.locale.dates import format_when
@@ -227,8 +227,10 @@ class MessageBuilder:
         }
         attachments: list[tuple[str, str, str, bytes]] = []
         if show_code:
-            png = qr_png(issue_code(self.settings.signing_key, registration.id, event.id))
+            code = issue_code(self.settings.signing_key, registration.id, event.id)
+            png = qr_png(code)
             context["qr_png"] = png
+            context["short_code"] = short_code(code)  # typed at the kiosk with the e-mail
             context["qr_cid"] = f"ticket-{registration.id}@{self.domain}"
             attachments.append(("ticket.png", "image", "png", png))
         if confirmed:

@@ -10,6 +10,7 @@ from litestar import Router
 from litestar.middleware.session.client_side import CookieBackendConfig
 
 from events_service.auth.guards import admin_only
+from events_service.checkin import badges
 from events_service.console import (
     account,
     competitions,
@@ -75,6 +76,7 @@ def console_router() -> Router:
             *judging_round.ROUTES,
             *winners.ROUTES,
             *programme.ROUTES,
+            *badges.CONSOLE_ROUTES,
         ],
         guards=[admin_only],
         exception_handlers=CONSOLE_EXCEPTION_HANDLERS,

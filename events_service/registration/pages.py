@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from tortoise import timezone
 
 from events_service.boundary import TicketToken
-from events_service.checkin.codes import issue_code
+from events_service.checkin.codes import issue_code, short_code
 from events_service.deps import SettingsDep
 from events_service.errors import DomainError, NotFound
 from events_service.locale import N_, in_language, other_locale, translatable, words
@@ -236,6 +236,7 @@ def _ticket_view(
         event_cancelled=event_cancelled,
         status=registration.status.value,
         qr_svg=qr_svg(code) if confirmed else "",
+        short_code=short_code(code) if confirmed else "",
         cancelled_now=request.query_params.get("cancelled") == "1",
         saved=request.query_params.get("saved") == "1",
         editable=form.editable,

@@ -31,3 +31,9 @@ def qr_png(code: str) -> bytes:
 def qr_svg(code: str) -> str:
     image = _qr(code).make_image(image_factory=qrcode.image.svg.SvgPathImage)
     return image.to_string(encoding="unicode")
+
+
+def qr_matrix(code: str) -> list[list[bool]]:
+    """The same QR's modules (quiet zone included), for drawing it elsewhere (the badge
+    sheet's PDF): the same symbol as the PNG and the SVG."""
+    return _qr(code).get_matrix()

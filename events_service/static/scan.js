@@ -198,18 +198,11 @@
     }, 250);
   }
 
+  // The camera (static/camera.js: the browser's BarcodeDetector, else zxing-wasm).
+  let cameraOn = null;
   async function camera() {
-    const detector = new BarcodeDetector({ formats: ["qr_code"] });
-    const video = $("video");
-    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-    video.hidden = false; await video.play();
-    const tick = async () => {
-      try {
-        for (const found of await detector.detect(video)) sighted(found.rawValue);
-      } catch (_) { /* a frame that cannot be read */ }
-      requestAnimationFrame(tick);
-    };
-    tick();
+    if (cameraOn) { cameraOn.stop(); cameraOn = null; return; }
+    cameraOn = await window.DoorCamera.start($("video"), sighted);
   }
 
   function sighted(code) {
@@ -256,7 +249,7 @@
   }, 50));
   $("verdict").addEventListener("click", () => { $("verdict").hidden = true; focusInput(); });
   $("lookup-query").addEventListener("input", lookup);
-  if ("BarcodeDetector" in window) {
+  if (window.DoorCamera && window.DoorCamera.available()) {
     $("camera").hidden = false;
     $("camera").addEventListener("click", () => camera().catch((e) => show("unknown", String(e))));
   }
