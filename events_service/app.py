@@ -29,8 +29,12 @@ from events_service.boundary import check_request
 from events_service.checkin.controllers import (
     attendee_lookups,
     checkin,
+    checkin_batch,
+    checkin_conflicts,
+    door_bundle,
     event_attendance,
     find_attendees,
+    review_checkin_conflict,
     undo_checkin,
 )
 from events_service.checkin.pages import scan_page
@@ -221,6 +225,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ticket_details,
             checkin,
             undo_checkin,
+            checkin_batch,
+            door_bundle,
+            checkin_conflicts,
+            review_checkin_conflict,
             event_attendance,
             lookups,
             attendee_lookups,

@@ -1,7 +1,7 @@
 """Tortoise models of events-service, one module per aggregate, re-exported here."""
 
 from models.announcements import Announcement, Audience
-from models.checkin import Admission, AttendeeLookup, ScanLog
+from models.checkin import Admission, AttendeeLookup, CheckinConflict, ScanLog
 from models.events import Event, RegistrationLink
 from models.judging import (
     Award,
@@ -50,6 +50,7 @@ __all__ = [
     "AttendeeLookup",
     "Audience",
     "Award",
+    "CheckinConflict",
     "CompanyTally",
     "ConflictDeclaration",
     "Criterion",
