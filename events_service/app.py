@@ -37,7 +37,7 @@ from events_service.checkin.controllers import (
     review_checkin_conflict,
     undo_checkin,
 )
-from events_service.checkin.pages import scan_page
+from events_service.checkin.pages import review_conflict_page, scan_page
 from events_service.console.router import console_router, console_sessions
 from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
@@ -234,6 +234,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             attendee_lookups,
             reach,
             scan_page,
+            review_conflict_page,
             login_page,
             logout_form,
             *password_pages.ROUTES,
