@@ -16,7 +16,7 @@ import pytest
 from litestar import Litestar
 
 from events_service.reach.counter import verify
-from models import Admission, CheckinConflict, Registration, ScanLog
+from models import Admission, CheckinConflict, Event, Registration, ScanLog
 from tests.checkin_helpers import bulk_tickets, event_now, link_for, ticket_for
 from tests.conftest import Backend, LoginAs
 
@@ -375,3 +375,25 @@ async def test_concurrent_devices_uploading_overlapping_batches_stay_exact(
 
 def _ids(codes: list[str]) -> list[int]:
     return [int.from_bytes(b32decode(c + "=" * (-len(c) % 8))[1:5], "big") for c in codes]
+
+
+async def test_the_console_event_form_allows_names_in_the_door_bundle(
+    client: httpx.AsyncClient,
+) -> None:
+    from tests.console_helpers import log_in_to_pages, post_form
+    from tests.test_console_events import FORM
+
+    await log_in_to_pages(client, "admin")
+    form = await client.get("/admin/events/new")
+    assert 'name="door_names_offline"' in form.text
+    created = await post_form(client, "/admin/events/new", {**FORM, "door_names_offline": "on"})
+    assert created.status_code == 303, created.text
+    event = await Event.get(title=FORM["title"])
+    assert event.door_names_offline
+    edit = await client.get(f"/admin/events/{event.id}/edit")
+    assert "door_names_offline" in edit.text
+    changed = {**FORM, "door_names_offline": ""}
+    del changed["kind"]
+    saved = await post_form(client, f"/admin/events/{event.id}/edit", changed)
+    assert saved.status_code == 303, saved.text
+    assert not (await Event.get(id=event.id)).door_names_offline
