@@ -28,7 +28,6 @@ figures exact.
 from __future__ import annotations
 
 import base64
-import gzip
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -53,7 +52,6 @@ from events_service.locale import in_language, translatable, words
 from models import CheckinConflict
 from models.enums import RegistrationStatus, ScanVerdict
 
-MAX_BATCH = 500
 # Changes that committed late (a transaction that began before the bundle was read)
 # are still sent: a delta reaches this far back before its `since`. Applying a change
 # twice is harmless (the door's sets only hold the latest state of each ticket).
@@ -68,18 +66,6 @@ def _epoch(value: datetime | str) -> int:
 
 def _iso(value: datetime | str | None) -> str | None:
     return None if value is None else as_datetime(value).astimezone(UTC).isoformat()
-
-
-@dataclass(frozen=True)
-class Bundle:
-    """The bundle as the door receives it: `body` is its JSON, `gzipped` the same
-    compressed once (sent to every client that accepts gzip)."""
-
-    body: bytes
-    version: int
-
-    def gzipped(self) -> bytes:
-        return gzip.compress(self.body, compresslevel=6, mtime=0)
 
 
 async def door_bundle(event_id: int, master_key: bytes, since: int | None = None) -> dict:
