@@ -298,6 +298,8 @@ async def test_conflicts_are_listed_and_reviewed(
     assert len((await client.get(path, params={"reviewed": "true"}, headers=door)).json()) == 1
     missing = await client.post("/api/v1/checkin-conflicts/999999/review", headers=door)
     assert missing.status_code == 404
+    no_event = await client.get("/api/v1/events/999999/checkin-conflicts", headers=door)
+    assert no_event.status_code == 404
 
 
 async def test_door_staff_undo_their_own_admission_within_five_minutes(

@@ -194,6 +194,9 @@ async def door_bundle(
 ) -> Response[bytes]:
     bundle = await offline.door_bundle(event_id, settings.signing_key, since)
     body = msgspec.json.encode(bundle)
+    # Compressed here, not by an app-wide CompressionConfig: that middleware would sit
+    # on every request, the door's hot scan path too, whose answers are a few hundred
+    # bytes; the bundle is the door's one large response.
     headers = {"Vary": "Accept-Encoding", "Cache-Control": "no-store"}
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         body = gzip.compress(body, compresslevel=6, mtime=0)

@@ -49,7 +49,7 @@ from events_service.db import (
 )
 from events_service.errors import DomainError, NotFound
 from events_service.locale import in_language, translatable, words
-from models import CheckinConflict
+from models import CheckinConflict, Event
 from models.enums import RegistrationStatus, ScanVerdict
 
 # Changes that committed late (a transaction that began before the bundle was read)
@@ -298,6 +298,8 @@ _CONFLICT_FIELDS = (
 
 async def conflicts(event_id: int, reviewed: bool | None, limit: int = 500) -> list[dict]:
     """The event's conflicts, newest scan first; `reviewed`: only those (not) reviewed."""
+    if not await Event.exists(id=event_id):
+        raise NotFound(translatable("No event %(event_id)s.", event_id=event_id))
     query = CheckinConflict.filter(event_id=event_id)
     if reviewed is not None:
         query = query.filter(reviewed_at__isnull=not reviewed)
