@@ -196,6 +196,11 @@ async def test_a_batch_is_bounded_and_checked(
     ):
         response = await client.post(BATCH, json=body, headers=door)
         assert response.status_code == 400, response.text
+    # A time without an offset: that entry is refused, the others are judged.
+    naive = {**one, "scanned_at": ago(1).replace(tzinfo=None).isoformat()}
+    answers = await upload(client, door, event["id"], [naive, entry("Y" * 20, "A", ago(2))])
+    assert [a["verdict"] for a in answers["answers"]] == ["refused", "unknown"]
+    assert "UTC offset" in answers["answers"][0]["message"]
     missing = await client.post(BATCH, json={"event_id": 999_999, "scans": [one]}, headers=door)
     assert missing.status_code == 404
     assert (

@@ -187,7 +187,7 @@ async def sync_batch(
     takeover (see the module's docstring) gives the same outcome."""
     zone = await _zone_of(event_id, locale)
     answers: list[SyncedScan | None] = [None] * len(scans)
-    for index in sorted(range(len(scans)), key=lambda i: scans[i].scanned_at):
+    for index in sorted(range(len(scans)), key=lambda i: _sort_key(scans[i])):
         entry = scans[index]
         request = ScanRequest(
             event_id=event_id,
@@ -205,6 +205,12 @@ async def sync_batch(
             refused = in_language(refusal.detail, locale)
             answers[index] = SyncedScan(entry.scan_id, None, refused=refused)
     return [answer for answer in answers if answer is not None]
+
+
+def _sort_key(entry: OfflineScan) -> datetime:
+    # A time without an offset cannot be ordered against the others; scan() refuses it.
+    at = entry.scanned_at
+    return at if at.utcoffset() is not None else datetime.min.replace(tzinfo=UTC)
 
 
 async def _zone_of(event_id: int, locale: str) -> str:
