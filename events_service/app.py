@@ -33,11 +33,15 @@ from events_service.checkin import badges, kiosk
 from events_service.checkin.controllers import (
     attendee_lookups,
     checkin,
+    checkin_batch,
+    checkin_conflicts,
+    door_bundle,
     event_attendance,
     find_attendees,
+    review_checkin_conflict,
     undo_checkin,
 )
-from events_service.checkin.pages import scan_page
+from events_service.checkin.pages import review_conflict_page, scan_page
 from events_service.console.router import console_router, console_sessions
 from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
@@ -258,6 +262,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ticket_details,
             checkin,
             undo_checkin,
+            checkin_batch,
+            door_bundle,
+            checkin_conflicts,
+            review_checkin_conflict,
             event_attendance,
             lookups,
             attendee_lookups,
@@ -266,6 +274,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *kiosk.ROUTES,
             kiosk_lookups,
             *badges.ROUTES,
+            review_conflict_page,
             login_page,
             logout_form,
             *password_pages.ROUTES,

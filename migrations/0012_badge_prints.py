@@ -8,7 +8,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_registration_search')]
+    dependencies = [('models', '0011_checkin_conflicts')]
 
     initial = False
 

@@ -2,6 +2,7 @@
 
 from models.announcements import Announcement, Audience
 from models.checkin import Admission, AttendeeLookup, BadgePrint, ScanLog
+from models.checkin import Admission, AttendeeLookup, CheckinConflict, ScanLog
 from models.events import Event, RegistrationLink
 from models.judging import (
     Award,
@@ -51,6 +52,7 @@ __all__ = [
     "Audience",
     "Award",
     "BadgePrint",
+    "CheckinConflict",
     "CompanyTally",
     "ConflictDeclaration",
     "Criterion",

@@ -54,6 +54,43 @@ class ScanLog(Model):
         indexes = (("event_id", "created_at"),)
 
 
+class CheckinConflict(Model):
+    """A second entry of an admitted ticket, made by a door that was offline: the
+    person (or someone with a copy of the ticket) went in twice. Never a second
+    admission; listed at the door and in the API until someone marks it reviewed."""
+
+    id = fields.BigIntField(primary_key=True)
+    registration: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Registration", related_name="checkin_conflicts", on_delete=fields.CASCADE
+    )
+    event: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Event", related_name="checkin_conflicts", on_delete=fields.CASCADE
+    )
+    # The conflicting entry: where, by whom, when it was scanned, and its scan id
+    # (unique: a retried batch records a conflict once).
+    gate = fields.CharField(max_length=40)
+    staff: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="checkin_conflicts", null=True,
+        on_delete=fields.SET_NULL,
+    )  # fmt: skip
+    scanned_at = fields.DatetimeField()
+    scan_id = fields.CharField(max_length=64, null=True, unique=True)
+    # The admission it conflicts with, as it stood when the conflict was recorded
+    # (kept up to date when an earlier offline entry takes the admission over).
+    admission_gate = fields.CharField(max_length=40)
+    admission_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    reviewed_at = fields.DatetimeField(null=True)
+    reviewed_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="reviewed_conflicts", null=True,
+        on_delete=fields.SET_NULL,
+    )  # fmt: skip
+
+    class Meta:
+        table = "checkin_conflict"
+        indexes = (("event_id", "reviewed_at"), ("registration_id", "scanned_at"))
+
+
 class AttendeeLookup(Model):
     """One staff look-up of attendees, for organisers to review: who, where, how many.
 

@@ -29,6 +29,9 @@ class Event(Model):
     status = fields.CharEnumField(EventStatus, max_length=16, default=EventStatus.DRAFT)
     # Maintained by conditional updates (`confirmed_count < capacity`): never read-then-write.
     confirmed_count = fields.IntField(default=0)
+    # The door bundle carries confirmed people's names and organisations, so an
+    # offline door still shows who it admits; off unless the organiser allows it.
+    door_names_offline = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

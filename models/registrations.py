@@ -34,4 +34,5 @@ class Registration(Model):
         table = "registration"
         unique_together = (("person", "event"),)
         # Waitlist promotion takes the earliest (lowest id) waitlisted registration.
-        indexes = (("event_id", "status", "id"),)
+        # The door bundle's delta reads an event's registrations changed since.
+        indexes = (("event_id", "status", "id"), ("event_id", "updated_at"))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from typing import Annotated, Any
 
-from litestar import Request, Response, delete, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+import msgspec
+from litestar import MediaType, Request, Response, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -14,12 +16,17 @@ from events_service.auth.claimed import VERIFIES_STAFF, ClaimedStaff
 from events_service.auth.guards import admin_only, staff_only
 from events_service.boundary import Limit
 from events_service.checkin import attendance as attendance_service
-from events_service.checkin import service
+from events_service.checkin import offline, service
 from events_service.checkin.schemas import (
+    MAX_BATCH,
     AttendanceOut,
     AttendeeLookupOut,
     AttendeeOut,
     AttendeeRow,
+    BatchAnswer,
+    CheckinBatchIn,
+    CheckinBatchOut,
+    CheckinConflictOut,
     CheckinIn,
     CheckinOut,
 )
@@ -88,15 +95,19 @@ async def checkin(
 
 @delete(
     "/api/v1/checkins/{registration_id:int}",
-    guards=[admin_only],
+    guards=[staff_only],
     status_code=HTTP_204_NO_CONTENT,
     tags=["check-in"],
     summary="Undo an admission made by mistake (logged; the reach stays exact)",
+    description="Organisers undo any admission; door staff only their own, within "
+    "5 minutes of it (403 otherwise). Every undo is logged with who made it.",
 )
 async def undo_checkin(
     registration_id: FromPath[int], request: Request[StaffUser, Token, Any]
 ) -> Response[None]:
-    event_id = await service.undo_admission(registration_id, request.user.id)
+    event_id = await service.undo_admission(
+        registration_id, request.user.id, only_own=Role.ADMIN.value not in request.user.roles
+    )
     attendance_changed(request, event_id)
     return Response(None, status_code=HTTP_204_NO_CONTENT)
 
@@ -157,4 +168,141 @@ async def attendee_lookups(
 ) -> list[AttendeeLookupOut]:
     return await attendance_service.lookups(
         event_id, limit, pick_locale(request, settings.default_locale)
+    )
+
+
+# ---- the offline door ---------------------------------------------------------------
+
+Since = Annotated[int | None, QueryParameter(ge=0, le=2**53)]
+
+
+@get(
+    "/api/v1/events/{event_id:int}/door-bundle",
+    guards=[staff_only],
+    tags=["check-in"],
+    summary="What a door needs to judge this event's tickets offline",
+    description="The event's public key, timezone and admission window; the registration "
+    "ids to refuse (`cancelled`, `waitlisted`); the admissions as columns (`ids`, `gate` "
+    "index into `gates`, `at` in seconds since the epoch); and, where the event allows "
+    "it (`door_names_offline`), confirmed people's names and organisations. `?since=` "
+    "an earlier bundle's `version`: only what changed (`confirmed`: no longer refused; "
+    "`undone`: admissions taken back). gzip-compressed when the client accepts it.",
+    media_type=MediaType.JSON,
+)
+async def door_bundle(
+    event_id: FromPath[int], request: Request, settings: SettingsDep, since: Since = None
+) -> Response[bytes]:
+    bundle = await offline.door_bundle(event_id, settings.signing_key, since)
+    body = msgspec.json.encode(bundle)
+    # Compressed here, not by an app-wide CompressionConfig: that middleware would sit
+    # on every request, the door's hot scan path too, whose answers are a few hundred
+    # bytes; the bundle is the door's one large response.
+    headers = {"Vary": "Accept-Encoding", "Cache-Control": "no-store"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=MediaType.JSON, headers=headers)
+
+
+@post(
+    "/api/v1/checkins/batch",
+    guards=[staff_only],
+    status_code=200,
+    tags=["check-in"],
+    summary="Upload the scans a door made offline (idempotent per scan_id)",
+    description="Each entry is judged as a single scan with its original `scanned_at`; "
+    "a ticket is admitted once, by its earliest scan; every other offline entry of an "
+    "admitted ticket is recorded as a conflict (`conflict: true`). Sending the same "
+    f"batch again gives the same answers. At most {MAX_BATCH} entries.",
+)
+async def checkin_batch(
+    data: JSONBody[CheckinBatchIn],
+    request: Request[StaffUser, Token, Any],
+    settings: SettingsDep,
+) -> CheckinBatchOut:
+    locale = pick_locale(request, settings.default_locale)
+    scans = [
+        offline.OfflineScan(
+            code=entry.code,
+            gate=entry.gate.strip() or entry.gate,
+            scan_id=entry.scan_id,
+            scanned_at=entry.scanned_at,
+        )
+        for entry in data.scans
+    ]
+    synced = await offline.sync_batch(
+        data.event_id, scans, request.user.id, settings.signing_key, locale
+    )
+    answers = [_batch_answer(one) for one in synced]
+    admitted = sum(1 for a in answers if a.verdict == ScanVerdict.ADMITTED.value)
+    if admitted:
+        attendance_changed(request, data.event_id)
+    return CheckinBatchOut(
+        event_id=data.event_id,
+        answers=answers,
+        admitted=admitted,
+        conflicts=sum(1 for a in answers if a.conflict),
+    )
+
+
+def _batch_answer(one: offline.SyncedScan) -> BatchAnswer:
+    result = one.result
+    if result is None:
+        return BatchAnswer(scan_id=one.scan_id, verdict="refused", message=one.refused or "")
+    attendee = None
+    if result.name is not None:
+        attendee = AttendeeOut(name=result.name, organisation=result.organisation)
+    return BatchAnswer(
+        scan_id=one.scan_id,
+        verdict=result.verdict.value,
+        message=result.message,
+        conflict=one.conflict,
+        attendee=attendee,
+        registration_id=result.registration_id,
+        admitted_at=result.admitted_at,
+        gate=result.gate,
+    )
+
+
+@get(
+    "/api/v1/events/{event_id:int}/checkin-conflicts",
+    guards=[staff_only],
+    tags=["check-in"],
+    summary="Second offline entries of admitted tickets, newest first",
+)
+async def checkin_conflicts(
+    event_id: FromPath[int], reviewed: FromQuery[bool | None] = None, limit: Limit = 100
+) -> list[CheckinConflictOut]:
+    return [conflict_out(row) for row in await offline.conflicts(event_id, reviewed, limit)]
+
+
+@post(
+    "/api/v1/checkin-conflicts/{conflict_id:int}/review",
+    guards=[staff_only],
+    status_code=200,
+    tags=["check-in"],
+    summary="Mark a check-in conflict reviewed (the first reviewer's name is kept)",
+)
+async def review_checkin_conflict(
+    conflict_id: FromPath[int], request: Request[StaffUser, Token, Any]
+) -> CheckinConflictOut:
+    await offline.review_conflict(conflict_id, request.user.id)
+    return conflict_out(await offline.conflict_row(conflict_id))
+
+
+def conflict_out(row: dict[str, Any]) -> CheckinConflictOut:
+    return CheckinConflictOut(
+        id=row["id"],
+        event_id=row["event_id"],
+        registration_id=row["registration_id"],
+        name=row["registration__person__name"],
+        gate=row["gate"],
+        staff_id=row["staff_id"],
+        staff_email=row["staff__email"],
+        scanned_at=row["scanned_at"],
+        admission_gate=row["admission_gate"],
+        admission_at=row["admission_at"],
+        created_at=row["created_at"],
+        reviewed_at=row["reviewed_at"],
+        reviewed_by_id=row["reviewed_by_id"],
     )

@@ -6,12 +6,15 @@ import functools
 from datetime import timedelta
 from typing import Any
 
-from litestar import Request, get
-from litestar.response import Template
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
 from litestar.security.jwt import Token
 from tortoise import timezone
 
 from events_service.auth.guards import staff_only
+from events_service.checkin import offline
+from events_service.checkin.service import local_date_time, local_time
 from events_service.locale import translations, words
 from events_service.web.i18n import remember_switch
 from events_service.web.login import PAGE_EXCEPTION_HANDLERS, staff_page_context
@@ -57,6 +60,11 @@ def door_words(locale: str) -> dict[str, Any]:
             ),
         },
         "refused": w.gettext("The request was refused."),
+        "undo": w.pgettext("button", "Undo"),
+        # Unfilled: scan.js puts the person's name in %(name)s.
+        "last_admitted": raw.gettext("Last admitted: %(name)s"),
+        "undone": w.gettext("Admission undone."),
+        "undone_word": w.pgettext("door verdict", "UNDONE"),
         "too_many_lookups": w.gettext("Too many look-ups from this account: wait a minute."),
         "admit": w.pgettext("button", "Admit"),
         "statuses": {
@@ -99,7 +107,44 @@ async def scan_page(request: Request[StaffUser, Token, Any]) -> Template:
                 {"id": e.id, "title": e.title, "starts_at": e.starts_at.isoformat()} for e in events
             ],
             "door_words": door_words(locale),
+            "conflicts": await _open_conflicts(events, locale),
         },
     )
     remember_switch(request, response, locale)
     return response
+
+
+async def _open_conflicts(events: list[Event], locale: str) -> list[dict[str, Any]]:
+    """The unreviewed conflicts of the events the door may scan for, their times in
+    each event's timezone (scan.js shows those of the event being scanned)."""
+    zones = {event.id: event.timezone for event in events}
+    rows = []
+    for event_id, zone in zones.items():
+        for row in await offline.conflicts(event_id, reviewed=False, limit=100):
+            rows.append(
+                {
+                    "id": row["id"],
+                    "event_id": event_id,
+                    "name": row["registration__person__name"],
+                    "gate": row["gate"],
+                    "scanned_at": local_date_time(row["scanned_at"], zone, locale),
+                    "admission_gate": row["admission_gate"],
+                    "admission_at": local_time(row["admission_at"], zone, locale),
+                }
+            )
+    return rows
+
+
+@post(
+    "/scan/conflicts/{conflict_id:int}/review",
+    guards=[staff_only],
+    exception_handlers=PAGE_EXCEPTION_HANDLERS,
+    include_in_schema=False,
+    status_code=303,
+)
+async def review_conflict_page(
+    conflict_id: FromPath[int], request: Request[StaffUser, Token, Any]
+) -> Redirect:
+    """The door page's "Mark reviewed" (a form: back to the door's conflicts)."""
+    await offline.review_conflict(conflict_id, request.user.id)
+    return Redirect("/scan#conflicts", status_code=303)

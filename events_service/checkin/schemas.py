@@ -82,3 +82,63 @@ class AttendeeLookupOut(msgspec.Struct):
     results: int
     query_hash: str
     created_at: datetime
+
+
+# ---- the offline door -------------------------------------------------------------
+
+MAX_BATCH = 500
+
+
+class OfflineScanIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One scan a door made while offline: its own id and the time it was made."""
+
+    code: Code
+    gate: Gate
+    scan_id: ScanId
+    scanned_at: datetime
+
+
+class CheckinBatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    event_id: RowId
+    scans: Annotated[list[OfflineScanIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+class BatchAnswer(msgspec.Struct, omit_defaults=True):
+    """The answer to one entry: the single scan's verdict and message, `conflict` when
+    the entry is a second entry of an admitted ticket (recorded, never admitted), or
+    `verdict: refused` with the reason when the entry itself is refused."""
+
+    scan_id: str
+    verdict: str
+    message: str
+    conflict: bool = False
+    attendee: AttendeeOut | None = None
+    registration_id: int | None = None
+    admitted_at: datetime | None = None
+    gate: str | None = None
+
+
+class CheckinBatchOut(msgspec.Struct):
+    event_id: int
+    answers: list[BatchAnswer]
+    admitted: int
+    conflicts: int
+
+
+class CheckinConflictOut(msgspec.Struct):
+    """A second (offline) entry of an admitted ticket: where and when it was scanned,
+    and the admission it conflicts with."""
+
+    id: int
+    event_id: int
+    registration_id: int
+    name: str | None
+    gate: str
+    staff_id: int | None
+    staff_email: str | None
+    scanned_at: datetime
+    admission_gate: str
+    admission_at: datetime
+    created_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by_id: int | None

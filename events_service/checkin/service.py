@@ -33,7 +33,7 @@ from events_service.db import (
     fetch_rows,
     held_connection,
 )
-from events_service.errors import Conflict, NotFound, Unprocessable
+from events_service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from events_service.locale import DEFAULT_LOCALE, N_, translatable, words
 from events_service.locale.dates import format_locale
 from events_service.reach.counter import (
@@ -468,8 +468,27 @@ async def _replay(
     return _result(request, zone, verdict, ticket, **extra)
 
 
-async def undo_admission(registration_id: int, staff_id: int | None) -> int:
-    """Take back an admission made by mistake; the reach stays exact. The event's id."""
+# Door staff may take back their own admission this long after it (admins any time).
+OWN_UNDO_WINDOW = timedelta(minutes=5)
+
+
+class NotYourAdmission(Forbidden):
+    slug = "undo-not-allowed"
+    title = N_("This admission cannot be undone from this account")
+
+
+async def undo_admission(
+    registration_id: int,
+    staff_id: int | None,
+    *,
+    only_own: bool = False,
+    locale: str = DEFAULT_LOCALE,
+) -> int:
+    """Take back an admission made by mistake; the reach stays exact. The event's id.
+
+    `only_own`: the caller is door staff, who may undo an admission they made
+    themselves, within OWN_UNDO_WINDOW of its time (checked under the person's lock,
+    on the admission as it stands)."""
     async with in_transaction() as conn:
         owner = await fetch_rows(conn, sql.PERSON_OF_REGISTRATION, [registration_id])
         if not owner:
@@ -482,6 +501,10 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> int:
         # Lock the person first: a concurrent first admission elsewhere waits for us.
         person = await fetch_rows(conn, sql.LOCK_PERSON, [person_id])
         first_before = person[0]["first_admitted_at"]
+        if only_own:
+            _check_own_admission(
+                await fetch_rows(conn, sql.ADMISSION_MADE_BY, [registration_id]), staff_id
+            )
         kind_before = await fetch_rows(conn, sql.FIRST_ADMISSION, [person_id])
         removed = await fetch_rows(conn, sql.UNDO, [registration_id])
         if not removed:
@@ -512,3 +535,21 @@ async def undo_admission(registration_id: int, staff_id: int | None) -> int:
             ["", ScanVerdict.UNDONE.value, event_id, registration_id, "", staff_id, None, now, now],
         )
     return event_id
+
+
+def _check_own_admission(rows: list[dict[str, Any]], staff_id: int | None) -> None:
+    if not rows:
+        return  # not admitted: the undo's own "has not been admitted" answers
+    if rows[0]["staff_id"] != staff_id:
+        raise NotYourAdmission(
+            translatable(
+                "Only the staff member who admitted this person, or an organiser, can undo it."
+            )
+        )
+    if as_datetime(rows[0]["admitted_at"]) < timezone.now() - OWN_UNDO_WINDOW:
+        raise NotYourAdmission(
+            translatable(
+                "An admission can be undone at the door for %(minutes)s minutes; ask an organiser.",
+                minutes=int(OWN_UNDO_WINDOW.total_seconds() // 60),
+            )
+        )

@@ -10,9 +10,9 @@ tests/test_engine_parity.py runs both paths and compares every row and counter.
 """
 
 from events_service.auth.claimed import STAFF_STATE_COLUMNS, STAFF_STATE_JOIN
-from events_service.db import Query, with_row_lock
+from events_service.db import Engine, Query, per_engine, with_row_lock
 from events_service.reach.counter import COMPANIES, EVENTS, PROGRAMME, TALENTS, shard_sql
-from models.enums import ScanVerdict
+from models.enums import RegistrationStatus, ScanVerdict
 
 TICKET = """
 SELECT r.id, r.status, r.event_id, r.person_id, p.name, o.name AS organisation,
@@ -31,6 +31,7 @@ VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (registration_id) DO NOTHING
 RETURNING id"""
 ADMISSION_OF = "SELECT admitted_at, gate FROM admission WHERE registration_id = $1"
+ADMISSION_MADE_BY = "SELECT staff_id, admitted_at FROM admission WHERE registration_id = $1"
 # NO KEY UPDATE, not UPDATE: inserting the admission already holds a KEY SHARE
 # lock on the person (its foreign key), and two scans of one person upgrading to
 # FOR UPDATE would deadlock; NO KEY UPDATE queues them without conflicting.
@@ -151,3 +152,87 @@ SELECT (SELECT id FROM admitted) AS admission_id,
        EXISTS (SELECT 1 FROM marked) AS first_ever,
        (SELECT first_admitted_at FROM earlier) AS first_admitted_at
 """)
+
+
+# ---- the offline door (offline.py): the door bundle, the batch sync's conflicts ----
+
+
+def _changed_since(column: str, engine: Engine) -> str:
+    # SQLite keeps timestamps as ISO text (with 'T' or ' ' depending on the writer):
+    # compare instants, not text.
+    return f"julianday({column}) >= julianday($2)" if engine is Engine.SQLITE else f"{column} >= $2"
+
+
+BUNDLE_EVENT = """
+SELECT id, timezone, status, starts_at, ends_at, checkin_opens_at, checkin_closes_at,
+       door_names_offline
+FROM event WHERE id = $1
+"""
+BUNDLE_REFUSED = f"""
+SELECT id, status FROM registration
+WHERE event_id = $1
+  AND status IN ('{RegistrationStatus.CANCELLED}', '{RegistrationStatus.WAITLISTED}')
+ORDER BY id
+"""
+BUNDLE_ADMITTED = """
+SELECT registration_id, gate, admitted_at FROM admission WHERE event_id = $1
+ORDER BY registration_id
+"""
+BUNDLE_NAMES = f"""
+SELECT r.id, p.name, o.name AS organisation
+FROM registration r JOIN person p ON p.id = r.person_id
+LEFT JOIN organisation o ON o.id = p.organisation_id
+WHERE r.event_id = $1 AND r.status = '{RegistrationStatus.CONFIRMED}'
+ORDER BY r.id
+"""
+
+
+BUNDLE_CHANGED_REGISTRATIONS = per_engine(
+    lambda engine: (
+        f"""
+SELECT r.id, r.status, p.name, o.name AS organisation
+FROM registration r JOIN person p ON p.id = r.person_id
+LEFT JOIN organisation o ON o.id = p.organisation_id
+WHERE r.event_id = $1 AND {_changed_since("r.updated_at", engine)}
+ORDER BY r.id
+"""
+    )
+)
+# Every admission, takeover and undo writes a scan_log line at the time it happens.
+BUNDLE_CHANGED_ADMISSIONS = per_engine(
+    lambda engine: (
+        f"""
+SELECT DISTINCT l.registration_id, a.gate, a.admitted_at, a.registration_id AS admitted_
+FROM scan_log l LEFT JOIN admission a ON a.registration_id = l.registration_id
+WHERE l.event_id = $1 AND {_changed_since("l.created_at", engine)} AND l.registration_id IS NOT NULL
+  AND l.verdict IN ('{ScanVerdict.ADMITTED}', '{ScanVerdict.UNDONE}')
+ORDER BY l.registration_id
+"""
+    )
+)
+
+# The takeover and the conflict, under the person's and the admission's locks.
+OFFLINE_LOCK_ADMISSION = with_row_lock(
+    "SELECT id, gate, staff_id, admitted_at FROM admission WHERE registration_id = $1",
+    "FOR UPDATE",
+)
+# The scan that made the admission being taken over ($2: the taking scan's own id).
+OFFLINE_ADMITTING_SCAN = """
+SELECT scan_id FROM scan_log
+WHERE registration_id = $1 AND verdict = 'admitted' AND (scan_id IS NULL OR scan_id <> $2)
+ORDER BY id DESC LIMIT 1
+"""
+OFFLINE_TAKE_OVER = "UPDATE admission SET gate = $2, staff_id = $3, admitted_at = $4 WHERE id = $1"
+OFFLINE_REPOINT_CONFLICTS = """
+UPDATE checkin_conflict SET admission_gate = $2, admission_at = $3 WHERE registration_id = $1
+"""
+OFFLINE_NOW_ADMITTED = f"UPDATE scan_log SET verdict = '{ScanVerdict.ADMITTED}' WHERE scan_id = $1"
+OFFLINE_INSERT_CONFLICT = """
+INSERT INTO checkin_conflict (registration_id, event_id, gate, staff_id, scanned_at, scan_id,
+                              admission_gate, admission_at, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (scan_id) DO NOTHING
+"""
+OFFLINE_CONFLICT_OF_SCAN = "SELECT id FROM checkin_conflict WHERE scan_id = $1"
+OFFLINE_TICKET_FACTS = "SELECT person_id, event_id FROM registration WHERE id = $1"
+OFFLINE_KIND = "SELECT kind FROM event WHERE id = $1"

@@ -85,6 +85,7 @@ EDIT_FIELDS = (
     "timezone",
     "capacity",
     "waitlist_enabled",
+    "door_names_offline",
     *TIME_FIELDS,
 )
 """What the edit form shows (EventPatch's fields but the status, which has its actions)."""
@@ -255,6 +256,7 @@ def _event_values(event: Event) -> dict[str, str]:
         "timezone": event.timezone,
         "capacity": "" if event.capacity is None else str(event.capacity),
         "waitlist_enabled": "on" if event.waitlist_enabled else "",
+        "door_names_offline": "on" if event.door_names_offline else "",
     }
     for name in TIME_FIELDS:
         values[name] = local_input(getattr(event, name), event.timezone)

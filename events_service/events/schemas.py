@@ -32,6 +32,8 @@ class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
     registration_closes_at: datetime | None = None
     checkin_opens_at: datetime | None = None
     checkin_closes_at: datetime | None = None
+    # The door bundle carries confirmed people's names and organisations (offline doors).
+    door_names_offline: bool = False
 
 
 class EventPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -49,6 +51,7 @@ class EventPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     registration_closes_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     checkin_opens_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     checkin_closes_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
+    door_names_offline: bool | msgspec.UnsetType = msgspec.UNSET
     status: EventStatus | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -67,6 +70,7 @@ class EventOut(msgspec.Struct):
     registration_closes_at: datetime | None
     checkin_opens_at: datetime | None
     checkin_closes_at: datetime | None
+    door_names_offline: bool
     status: str
     confirmed: int
     seats_left: int | None

@@ -106,6 +106,7 @@ def event_out(event: Event) -> EventOut:
         registration_closes_at=event.registration_closes_at,
         checkin_opens_at=event.checkin_opens_at,
         checkin_closes_at=event.checkin_closes_at,
+        door_names_offline=event.door_names_offline,
         status=event.status.value,
         confirmed=event.confirmed_count,
         seats_left=seats_left,

@@ -432,7 +432,8 @@ async def _cancel_locked(conn: BaseDBAsyncClient, registration: Registration) ->
     was_confirmed = registration.status == RegistrationStatus.CONFIRMED
     registration.status = RegistrationStatus.CANCELLED
     registration.cancelled_at = timezone.now()
-    await registration.save(using_db=conn, update_fields=["status", "cancelled_at"])
+    # updated_at: the door bundle's delta finds changed registrations by it.
+    await registration.save(using_db=conn, update_fields=["status", "cancelled_at", "updated_at"])
     if registration.link_id is not None:  # type: ignore[attr-defined]
         await (
             RegistrationLink.filter(id=registration.link_id, used_count__gt=0)  # type: ignore[attr-defined]

@@ -43,7 +43,12 @@ async def promote_waitlisted(event_id: int, conn: BaseDBAsyncClient) -> list[int
         changed = (
             await Registration.filter(id=candidate.id, status=RegistrationStatus.WAITLISTED)
             .using_db(conn)
-            .update(status=RegistrationStatus.CONFIRMED, promoted_at=timezone.now())
+            # updated_at too: the door bundle's delta finds changed registrations by it.
+            .update(
+                status=RegistrationStatus.CONFIRMED,
+                promoted_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
         )
         if changed != 1:
             await free_seat(event_id, conn)

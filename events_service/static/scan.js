@@ -15,7 +15,7 @@
   const LANG = `lang=${encodeURIComponent(document.documentElement.lang)}`;
   const fill = (template, values) =>
     template.replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
-  const COLOURS = { admitted: "green", offline: "green", already_admitted: "amber" };
+  const COLOURS = { admitted: "green", offline: "green", already_admitted: "amber", undone: "amber" };
   let door = JSON.parse(localStorage.getItem("door") || "null");
   let hideTimer = null;
   let lastCode = "", lastAt = 0;
@@ -80,7 +80,10 @@
     const body = scanBody(extra);
     try {
       const answer = await post(body);
-      if (answer) { show(answer.verdict, answer.message); refreshCounts(); }
+      if (answer) {
+        show(answer.verdict, answer.message); refreshCounts();
+        if (answer.verdict === "admitted" && answer.registration_id) rememberAdmission(answer);
+      }
     } catch (error) {
       if (error instanceof TypeError && body.code) return offline(body);
       show("refused", String(error.message || error));
@@ -165,6 +168,9 @@
       const figures = await response.json();
       $("admitted").textContent = figures.admitted;
       $("registered").textContent = figures.registered;
+      // The gate's own count next to the event's.
+      const mine = (figures.by_gate || []).find((row) => row.gate === door.gate);
+      $("gate-admitted").textContent = mine ? mine.admitted : 0;
     } catch (_) { /* offline: keep the last figures */ }
   }
 
@@ -174,7 +180,7 @@
     lookupTimer = setTimeout(async () => {
       const query = $("lookup-query").value.trim();
       const list = $("lookup-results"); list.replaceChildren();
-      if (query.length < 2) return;
+      if (query.length < 2 || looksLikeCode(query)) return;  // a code is never a query
       const response = await fetch(`/api/v1/events/${door.eventId}/attendees?q=${encodeURIComponent(query)}&${LANG}`,
         { credentials: "same-origin" });
       if (response.status === 429) {
@@ -214,13 +220,86 @@
     submit({ code });
   }
 
+  // ---- undo of this device's last admission (the server allows 5 minutes) --------
+  const UNDO_FOR = 5 * 60 * 1000;
+  let last = null, lastTimer = null;
+  function rememberAdmission(answer) {
+    last = { registrationId: answer.registration_id, name: answer.attendee ? answer.attendee.name : "" };
+    $("last-who").textContent = fill(TEXT.last_admitted, { name: last.name });
+    $("last").hidden = false;
+    clearTimeout(lastTimer);
+    lastTimer = setTimeout(() => { last = null; $("last").hidden = true; }, UNDO_FOR);
+  }
+  async function undoLast() {
+    if (!last) return;
+    const undoing = last;
+    try {
+      const response = await fetch(`/api/v1/checkins/${undoing.registrationId}?${LANG}`, {
+        method: "DELETE", credentials: "same-origin", headers: csrfHeaders() });
+      if (response.status === 401) { window.location.assign(`/login?next=/scan`); return; }
+      if (response.ok) {
+        last = null; $("last").hidden = true;
+        showWord("undone", TEXT.undone_word, TEXT.undone); refreshCounts();
+        return;
+      }
+      const problem = await response.json().catch(() => ({}));
+      show("refused", problem.detail || problem.title || TEXT.refused);
+    } catch (error) { show("refused", String(error.message || error)); }
+  }
+  function showWord(verdict, word, message) {
+    show(verdict, message); $("verdict-word").textContent = word;
+  }
+
+  // ---- a scanner typing into another input (the look-up box) ----------------------
+  // A keyboard wedge types a whole code in a burst and ends with Enter; a person
+  // does not. Such a burst, or a code-shaped text, in any other input of the door
+  // goes to the scan, not to that input (and never into a look-up URL).
+  const CODE_SHAPE = /^[A-Z2-7]{100,}=*$/;
+  const BURST_GAP = 50;  // ms between keys: faster than anybody types
+  const looksLikeCode = (text) => CODE_SHAPE.test(text.replace(/\s+/g, "").toUpperCase());
+  function watchForScanner(input) {
+    let times = [];
+    input.addEventListener("keydown", (event) => {
+      const now = performance.now();
+      if (event.key !== "Enter") {
+        if (event.key.length === 1) {
+          if (times.length && now - times[times.length - 1] > BURST_GAP) times = [];
+          times.push(now);
+        }
+        return;
+      }
+      const burst = times.length >= 20 && now - times[times.length - 1] <= BURST_GAP * 4;
+      const text = input.value.trim();
+      times = [];
+      if (!text || !(burst || looksLikeCode(text))) return;
+      event.preventDefault();
+      clearTimeout(lookupTimer);
+      input.value = "";
+      if (input === $("lookup-query")) $("lookup-results").replaceChildren();
+      focusInput();
+      submit({ code: text });
+    });
+  }
+
+  // ---- conflicts (server-rendered): those of the event being scanned ---------------
+  function showConflicts() {
+    let shown = 0;
+    for (const item of document.querySelectorAll("#conflict-list li")) {
+      item.hidden = !door || item.dataset.eventId !== String(door.eventId);
+      if (!item.hidden) shown += 1;
+    }
+    $("conflict-count").textContent = shown;
+    $("no-conflicts").hidden = shown > 0;
+    $("conflicts").open = shown > 0;
+  }
+
   // ---- wiring ---------------------------------------------------------------------
   async function start(choice) {
     door = choice;
     localStorage.setItem("door", JSON.stringify(door));
     $("setup").hidden = true; $("door").hidden = false;
     $("event-title").textContent = door.title; $("gate-name").textContent = door.gate;
-    refreshCounts(); showPending(); focusInput();
+    refreshCounts(); showPending(); showConflicts(); focusInput();
     try {
       const key = await (await fetch(`/api/v1/events/${door.eventId}/ticket-key`)).json();
       door.publicKey = key.public_key; localStorage.setItem("door", JSON.stringify(door));
@@ -249,6 +328,8 @@
   }, 50));
   $("verdict").addEventListener("click", () => { $("verdict").hidden = true; focusInput(); });
   $("lookup-query").addEventListener("input", lookup);
+  for (const input of document.querySelectorAll("#door input:not(#code)")) watchForScanner(input);
+  $("undo").addEventListener("click", undoLast);
   if (window.DoorCamera && window.DoorCamera.available()) {
     $("camera").hidden = false;
     $("camera").addEventListener("click", () => camera().catch((e) => show("unknown", String(e))));
