@@ -1,8 +1,7 @@
 """Tortoise models of events-service, one module per aggregate, re-exported here."""
 
 from models.announcements import Announcement, Audience
-from models.checkin import Admission, AttendeeLookup, BadgePrint, ScanLog
-from models.checkin import Admission, AttendeeLookup, CheckinConflict, ScanLog
+from models.checkin import Admission, AttendeeLookup, BadgePrint, CheckinConflict, ScanLog
 from models.events import Event, RegistrationLink
 from models.judging import (
     Award,
