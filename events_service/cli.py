@@ -29,6 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # SQLite has one writer; several processes would fail each other's writes.
         print("SQLite serves one worker process; use PostgreSQL for more", file=sys.stderr)
         args.workers = 1
+    _fresh_metrics_dir(settings)
     print(
         f"events-service on http://{args.host}:{args.port} ({settings.environment}, "
         f"{args.workers} worker(s), database {_redacted(settings.database_url)})"
@@ -48,6 +49,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         websockets=False,
     ).serve()
     return 0
+
+
+# prometheus_client's multiprocess files: counter_<pid>.db, gauge_livesum_<pid>.db, ...
+_METRICS_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
+
+
+def _fresh_metrics_dir(settings: Settings) -> None:
+    """Empty the workers' shared metrics folder before they start (events_service.metrics).
+
+    PROMETHEUS_MULTIPROC_DIR when set; else, when metrics are on (EVENTS_METRICS_TOKEN),
+    `<data dir>/prometheus`, set for the workers. Runs before prometheus_client is
+    imported anywhere in this process, and before granian starts a worker."""
+    from pathlib import Path
+
+    named = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    if not named and not settings.metrics_token:
+        return
+    folder = Path(named) if named else settings.data_dir / "prometheus"
+    folder.mkdir(parents=True, exist_ok=True)
+    for pattern in _METRICS_FILES:
+        for stale in folder.glob(pattern):
+            stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:

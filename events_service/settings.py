@@ -69,6 +69,9 @@ class Settings:
     round_reminder_hours: int = 24
     # Technical projects: entries in any round ("all") or past the first ("advanced").
     projects_count: str = "all"
+    # The bearer token Prometheus sends to GET /metrics; unset, /metrics is a 404 and
+    # the request metrics are not kept (events_service.metrics).
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -145,6 +148,7 @@ class Settings:
             reminder_hours=env.int("EVENTS_REMINDER_HOURS", 24),
             round_reminder_hours=env.int("EVENTS_ROUND_REMINDER_HOURS", 24),
             projects_count=env.choice("EVENTS_PROJECTS_COUNT", ("all", "advanced"), "all"),
+            metrics_token=env.str("EVENTS_METRICS_TOKEN", "") or None,
         )
 
 
