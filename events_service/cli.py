@@ -199,10 +199,20 @@ def cmd_reach(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
+    # One process: its figures are its own, never the web workers' shared folder
+    # (which `serve` empties at its start). Before prometheus_client is imported.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    os.environ.pop("prometheus_multiproc_dir", None)
+
     from events_service.db import database
     from notifications.runner import delivering
 
     settings = _settings()
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        # Its delivery attempts and failures, on a local address only (no token).
+        start_http_server(args.metrics_port, addr=args.metrics_host)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -276,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="deliver queued e-mails (set EVENTS_OUTBOX_WORKER_IN_APP=false on the web processes)",
     )
     worker.add_argument("--concurrency", type=int, default=4, help="messages sent at once")
+    worker.add_argument(
+        "--metrics-port", type=int, default=0, help="serve this worker's /metrics on this port"
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="its address (default local)")
     worker.set_defaults(func=cmd_worker)
 
     keys = sub.add_parser("keys", help="print fresh production secrets")

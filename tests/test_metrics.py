@@ -7,6 +7,8 @@ import asyncio
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -25,11 +27,11 @@ from events_service.app import create_app
 from models import OutboxMessage
 from models.enums import OutboxStatus
 from tests.checkin_helpers import event_now, link_for, ticket_for
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, Backend
 from tests.factories import attendee, make_event, make_link, register, token_of
 from tests.mail_server import smtp_server
 from tests.server import cli_env, free_port, run_cli, server_process
-from tests.test_notifications import deliver_all, worker_for
+from tests.test_notifications import deliver_all, eventually, queue_one, worker_for
 
 TOKEN = "metrics-token-for-the-tests-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -201,6 +203,37 @@ async def test_an_overdue_message_shows_its_age(
     await OutboxMessage.all().update(due_at=time_now(minutes=-7))
     _, found = await scrape(metrics_http)
     assert 7 * 60 - 5 <= value(found, "events_outbox_oldest_pending_age_seconds") <= 7 * 60 + 60
+
+
+async def test_a_separate_outbox_worker_serves_its_own_delivery_figures(
+    db: Backend, tmp_path: Path
+) -> None:
+    """`events-service worker --metrics-port`: the deliveries of a worker process (the
+    production set-up) on a local address of its own."""
+    await queue_one("worker-metrics")
+    port = free_port()
+    with smtp_server() as (mailbox, url):
+        # A shared folder in the environment must not pull the worker into the web's.
+        env = cli_env(db.database_url, tmp_path, EVENTS_SMTP_URL=url,
+                      PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "web-metrics"))  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "events_service.cli", "worker", "--metrics-port", str(port),
+            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            assert await eventually(lambda: bool(mailbox.messages), 30), "the worker never sent"
+
+            async def figures() -> Samples:
+                async with httpx.AsyncClient() as http:
+                    return samples((await http.get(f"http://127.0.0.1:{port}/metrics")).text)
+
+            found = await figures()
+            assert value(found, "events_outbox_delivery_attempts_total") == 1
+            assert value(found, "events_outbox_delivery_failures_total") == 0
+        finally:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 30)
+    assert not (tmp_path / "web-metrics").exists()
 
 
 # -- deploy/: alert rules and dashboard use only metrics the service exposes -----------
