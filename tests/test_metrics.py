@@ -170,6 +170,7 @@ async def test_registrations_scans_and_deliveries_move_the_figures(
     assert pending >= 4
     assert value(after, "events_outbox_messages", status="pending") == pending
     assert value(after, "events_outbox_oldest_pending_age_seconds") >= 0
+    assert value(after, "events_database_up") == 1
 
     # A failed attempt (nobody listens), then every message delivered.
     down = worker_for(app, f"smtp://127.0.0.1:{free_port()}?timeout=2", outbox_retry_base_seconds=1)
@@ -234,6 +235,21 @@ async def test_a_separate_outbox_worker_serves_its_own_delivery_figures(
             process.terminate()
             await asyncio.wait_for(process.wait(), 30)
     assert not (tmp_path / "web-metrics").exists()
+
+
+def test_a_scrape_while_the_database_is_down_still_shows_the_process_figures(
+    tmp_path: Path,
+) -> None:
+    # Nothing listens on port 1: the database is "down" from the first query.
+    env = cli_env("postgres://nobody@127.0.0.1:1/none", tmp_path, EVENTS_METRICS_TOKEN=TOKEN)
+    with server_process(env, tmp_path) as base, httpx.Client(base_url=base) as http:
+        assert http.get("/api/v1/reach").status_code == 503
+        response = http.get("/metrics", headers=BEARER)
+    assert response.status_code == 200, response.text
+    found = samples(response.text)
+    assert value(found, "events_database_up") == 0
+    assert value(found, "events_requests_total", path="/api/v1/reach", status_code="503") == 1
+    assert not any(name.startswith("events_outbox_messages") for name, _ in found)
 
 
 # -- deploy/: alert rules and dashboard use only metrics the service exposes -----------
