@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tortoise import timezone
 
 from events_service.app import create_app
+from events_service.settings import Settings
 from models import OutboxMessage
 from models.enums import OutboxStatus
 from tests.checkin_helpers import event_now, link_for, ticket_for
@@ -73,6 +74,15 @@ async def scrape(http: httpx.AsyncClient) -> tuple[str, Samples]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     return response.text, samples(response.text)
+
+
+def test_the_token_is_read_from_the_environment_and_never_shown(tmp_path: Path) -> None:
+    base = {"EVENTS_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(base).metrics_token is None
+    assert Settings.from_env({**base, "EVENTS_METRICS_TOKEN": "  "}).metrics_token is None
+    settings = Settings.from_env({**base, "EVENTS_METRICS_TOKEN": f" {TOKEN} "})
+    assert settings.metrics_token == TOKEN
+    assert TOKEN not in repr(settings)
 
 
 async def test_without_a_configured_token_there_is_no_metrics_endpoint(
@@ -360,6 +370,9 @@ def test_two_worker_processes_add_up_in_one_scrape(
                 assert value(found, "events_registrations_total", outcome="confirmed") == sent
                 assert sum(per_process.values()) == sent
                 assert value(found, "events_requests_total", path=REGISTER_ROUTE) == sent
+                # server_process waited on /health; that and the scrapes are not counted.
+                assert not [n for (n, labels) in found if ("path", "/health") in labels]
+                assert not [n for (n, labels) in found if ("path", "/metrics") in labels]
 
                 # The in-app outbox workers of both processes deliver every ticket.
                 def delivered() -> Samples | None:
