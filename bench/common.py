@@ -350,6 +350,12 @@ def running_service(
             # E-mail is delivered by separate `events-service worker` processes, as
             # in a deployment sized for bursts; bench/outbox.py measures delivery.
             EVENTS_OUTBOX_WORKER_IN_APP="false",
+            # Set, the service keeps its Prometheus metrics as in production (GET /metrics).
+            **(
+                {"EVENTS_METRICS_TOKEN": token}
+                if (token := os.environ.get("EVENTS_METRICS_TOKEN"))
+                else {}
+            ),
             **settings,
         )
         email, password = BENCH_ADMIN

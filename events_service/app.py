@@ -23,7 +23,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp
 
-from events_service import __version__, health
+from events_service import __version__, health, metrics
 from events_service.auth import pages as password_pages
 from events_service.auth.controllers import AuthController, StaffUserController
 from events_service.auth.csrf import csrf_middleware
@@ -177,13 +177,19 @@ def _forwarded_from(proxies: tuple[str, ...]) -> Callable[[AppConfig], AppConfig
     return outermost
 
 
+def _request_metrics_next(app_config: AppConfig) -> AppConfig:
+    # Right inside the request id: before the login token's check, so a 401 counts.
+    app_config.middleware.insert(1, metrics.prometheus_config().middleware)
+    return app_config
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     jwt_auth = build_jwt_auth(settings)
 
     @asynccontextmanager
     async def db_lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with database(settings.database_url):
+        async with database(settings.database_url), metrics.worker_metrics(settings):
             if not settings.outbox_worker_in_app:
                 yield
                 return
@@ -301,13 +307,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ServiceController,
             reach_stream,
             dashboard,
+            metrics.MetricsController,
         ],
         lifespan=[db_lifespan, live_publishing],
         # The JWT middleware puts itself first; the request id goes before it, so
         # every later layer's log lines and problems (a 401 too) carry the id.
+        # Request metrics only when someone may read them (EVENTS_METRICS_TOKEN); the
+        # forwarded-headers wrapper goes on last, so it ends up outermost of all.
         on_app_init=[
             jwt_auth.on_app_init,
             _request_context_outermost,
+            *([_request_metrics_next] if settings.metrics_token else []),
             _forwarded_from(settings.trusted_proxies),
         ],
         middleware=[csrf_middleware(settings), console_sessions(settings).middleware],

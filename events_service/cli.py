@@ -29,6 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # SQLite has one writer; several processes would fail each other's writes.
         print("SQLite serves one worker process; use PostgreSQL for more", file=sys.stderr)
         args.workers = 1
+    _fresh_metrics_dir(settings)
     print(
         f"events-service on http://{args.host}:{args.port} ({settings.environment}, "
         f"{args.workers} worker(s), database {_redacted(settings.database_url)})"
@@ -53,6 +54,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
         websockets=False,
     ).serve()
     return 0
+
+
+# prometheus_client's multiprocess files: counter_<pid>.db, gauge_livesum_<pid>.db, ...
+_METRICS_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
+
+
+def _fresh_metrics_dir(settings: Settings) -> None:
+    """Empty the workers' shared metrics folder before they start (events_service.metrics).
+
+    PROMETHEUS_MULTIPROC_DIR when set; else, when metrics are on (EVENTS_METRICS_TOKEN),
+    `<data dir>/prometheus`, set for the workers. Runs before prometheus_client is
+    imported anywhere in this process, and before granian starts a worker."""
+    from pathlib import Path
+
+    named = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
+    if not named and not settings.metrics_token:
+        return
+    folder = Path(named) if named else settings.data_dir / "prometheus"
+    folder.mkdir(parents=True, exist_ok=True)
+    for pattern in _METRICS_FILES:
+        for stale in folder.glob(pattern):
+            stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -180,10 +204,20 @@ def cmd_reach(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
+    # One process: its figures are its own, never the web workers' shared folder
+    # (which `serve` empties at its start). Before prometheus_client is imported.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    os.environ.pop("prometheus_multiproc_dir", None)
+
     from events_service.db import database
     from notifications.runner import delivering
 
     settings = _settings()
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        # Its delivery attempts and failures, on a local address only (no token).
+        start_http_server(args.metrics_port, addr=args.metrics_host)
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -263,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="deliver queued e-mails (set EVENTS_OUTBOX_WORKER_IN_APP=false on the web processes)",
     )
     worker.add_argument("--concurrency", type=int, default=4, help="messages sent at once")
+    worker.add_argument(
+        "--metrics-port", type=int, default=0, help="serve this worker's /metrics on this port"
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="its address (default local)")
     worker.set_defaults(func=cmd_worker)
 
     keys = sub.add_parser("keys", help="print fresh production secrets")

@@ -52,6 +52,8 @@ class DomainError(Exception):
     status_code = HTTPStatus.BAD_REQUEST
     slug = "bad-request"
     title = N_("The request cannot be carried out")
+    # Response headers of the problem (a 401's WWW-Authenticate).
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -154,7 +156,12 @@ def _problem(
 
 def _from_domain_error(exc: DomainError) -> ProblemDetailsException:
     return _problem(
-        int(exc.status_code), exc.detail, slug=exc.slug, title=exc.title, extra=exc.extra
+        int(exc.status_code),
+        exc.detail,
+        slug=exc.slug,
+        title=exc.title,
+        extra=exc.extra,
+        headers=exc.headers,
     )
 
 

@@ -73,6 +73,9 @@ class Settings:
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; from anyone else those headers are ignored.
     trusted_proxies: tuple[str, ...] = ()
+    # The bearer token Prometheus sends to GET /metrics; unset, /metrics is a 404 and
+    # the request metrics are not kept (events_service.metrics).
+    metrics_token: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -150,6 +153,7 @@ class Settings:
             round_reminder_hours=env.int("EVENTS_ROUND_REMINDER_HOURS", 24),
             projects_count=env.choice("EVENTS_PROJECTS_COUNT", ("all", "advanced"), "all"),
             trusted_proxies=env.networks("EVENTS_TRUSTED_PROXIES"),
+            metrics_token=env.str("EVENTS_METRICS_TOKEN", "") or None,
         )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from tortoise import timezone
 
+from events_service import metrics
 from events_service.db import default_connection, execute, fetch_rows, with_row_lock
 from events_service.errors import OutageLog, is_database_unavailable
 from events_service.programme.milestones import check_milestones
@@ -222,17 +223,20 @@ class DeliveryWorker:
 
     async def _send_and_mark_held(self, queued: Queued, attempts: int) -> None:
         async with self._slots:
+            metrics.delivery_attempted()
             try:
                 message = await self.builder.build(queued)
                 self._handing_over[queued.id] = True  # the mail server may get it now
                 await self.sender.send(message)
             except Undeliverable as error:
+                metrics.delivery_failed(final=True)
                 await self._mark_failed(queued, attempts, str(error), final=True)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 final = attempts >= self.settings.outbox_max_attempts
+                metrics.delivery_failed(final=final)
                 reason = f"{type(error).__name__}: {error}"[:2000]
                 log.warning("outbox %s attempt %s failed: %s", queued.id, attempts, reason)
                 await self._mark_failed(queued, attempts, reason, final=final)

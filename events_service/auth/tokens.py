@@ -39,6 +39,8 @@ PUBLIC_PATHS = [
     "^/api/v1/programme/milestones$",
     "^/dashboard$",
     "^/favicon.ico$",
+    # Its own bearer token (EVENTS_METRICS_TOKEN), checked by events_service.metrics.
+    "^/metrics$",
 ]
 
 

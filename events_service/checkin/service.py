@@ -20,6 +20,7 @@ from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from events_service import metrics
 from events_service.auth.claimed import ClaimedStaff, confirm_claimed_staff, staff_state_values
 from events_service.checkin import statements as sql
 from events_service.checkin.codes import CodeError, ForgedCode, normalise_code, read_code
@@ -192,7 +193,9 @@ async def scan(request: ScanRequest, master_key: bytes) -> ScanResult:
     # The signature is checked before a connection is taken; then one connection
     # serves all of the scan's statements, as in the benchmark's ceiling.
     async with held_connection() as conn:
-        return await _scan(conn, request, registration_id, code_verdict)
+        result = await _scan(conn, request, registration_id, code_verdict)
+    metrics.scanned(result.verdict, request.gate)
+    return result
 
 
 async def _scan(

@@ -26,6 +26,7 @@ from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
+from events_service import metrics
 from events_service.db import default_connection, fetch_rows
 from events_service.errors import OutageLog, is_database_unavailable
 from events_service.reach.counter import ADMITTED_AT_EVENT_SQL, read_figures
@@ -144,6 +145,7 @@ async def _messages(
 ) -> AsyncGenerator[ServerSentEventMessage, None]:
     queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=100)
     subscriber = await channels.subscribe(CHANNEL)
+    metrics.STREAM_CLIENTS.inc()
     try:
         async with subscriber.run_in_background(_enqueue_latest(queue)):
             first = await snapshot(settings, set())
@@ -163,6 +165,7 @@ async def _messages(
                     continue
                 yield ServerSentEventMessage(data=data.decode(), event="figures")
     finally:
+        metrics.STREAM_CLIENTS.dec()
         await channels.unsubscribe(subscriber)
 
 

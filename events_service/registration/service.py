@@ -25,6 +25,7 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from events_service import metrics
 from events_service.db import Engine, default_connection, engine_of, execute, fetch_rows
 from events_service.errors import Conflict, DomainError, NotFound
 from events_service.identity import organisation_key
@@ -204,9 +205,16 @@ def _resend_key(registration_id: int, window: int) -> str:
 
 async def register(slug: str, form: CleanRegistration) -> RegistrationResult:
     """Register the form's person through the link; a duplicate gets its ticket mailed."""
-    result = await _place(slug, form)
+    try:
+        result = await _place(slug, form)
+    except RegistrationRefused:
+        metrics.registered("refused")
+        raise
     if not result.created:
+        metrics.registered("duplicate")
         await resend_ticket(result.ticket, form.email)
+    else:
+        metrics.registered(result.ticket.status.value)
     return result
 
 
