@@ -51,6 +51,8 @@ from events_service.judging.controllers import (
 from events_service.judging.pages import JudgePages, certificate, judging_static
 from events_service.locale import other_locale, words
 from events_service.observe import logging_config, request_context_middleware
+from events_service.privacy.keys import use_person_key
+from events_service.privacy.service import backfill_person_keys
 from events_service.programme.controllers import (
     FinancingController,
     KpiRecordsController,
@@ -150,10 +152,14 @@ def _request_context_outermost(app_config: AppConfig) -> AppConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     jwt_auth = build_jwt_auth(settings)
+    use_person_key(settings)
 
     @asynccontextmanager
     async def db_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with database(settings.database_url):
+            # People without their key (made before migration 0010): keyed now,
+            # before the first registration looks anyone up by key.
+            await backfill_person_keys()
             if not settings.outbox_worker_in_app:
                 yield
                 return

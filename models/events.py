@@ -29,6 +29,8 @@ class Event(Model):
     status = fields.CharEnumField(EventStatus, max_length=16, default=EventStatus.DRAFT)
     # Maintained by conditional updates (`confirmed_count < capacity`): never read-then-write.
     confirmed_count = fields.IntField(default=0)
+    # Days after the end its attendees' personal data is kept; null: the setting's.
+    retention_days = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
