@@ -106,13 +106,14 @@ RETURNING id
 # gives both, where DO NOTHING returns no row.
 # The one exception: a person whose data was erased (privacy/service.py) and whose
 # address registers again gets the typed details: they are the person at that address.
+# Not the organisation: it is kept by default, and one erased comes back only through
+# the ticket page (registration/details.py), which keeps the companies counter exact.
 PERSON_ON_CONFLICT = """ON CONFLICT (person_key) DO UPDATE SET
     email = COALESCE(person.email, EXCLUDED.email),
     name = COALESCE(person.name, EXCLUDED.name),
     phone = CASE WHEN person.erased_at IS NULL THEN person.phone ELSE EXCLUDED.phone END,
     job_title = CASE WHEN person.erased_at IS NULL THEN person.job_title
                      ELSE EXCLUDED.job_title END,
-    organisation_id = COALESCE(person.organisation_id, EXCLUDED.organisation_id),
     erased_at = NULL"""
 # The step-by-step path inserts or, on a conflict, reads: both engines then see the
 # existing (committed) row, and whether this transaction created it is exact.
@@ -127,12 +128,11 @@ FIND_PERSON = f"""
 SELECT p.id, p.person_key, p.erased_at FROM person p WHERE {_KEY_OR_EMAIL}
 ORDER BY CASE WHEN p.person_key = $1 THEN 0 ELSE 1 END LIMIT 1"""
 # A person found without their key gets it; an erased person their details again.
-# $1 id, $2 key, $3 email, $4 name, $5 phone, $6 job title, $7 organisation.
+# $1 id, $2 key, $3 email, $4 name, $5 phone, $6 job title (as PERSON_ON_CONFLICT).
 REFILL_PERSON = """
 UPDATE person SET person_key = $2, email = COALESCE(email, $3), name = COALESCE(name, $4),
     phone = CASE WHEN erased_at IS NULL THEN phone ELSE $5 END,
-    job_title = CASE WHEN erased_at IS NULL THEN job_title ELSE $6 END,
-    organisation_id = COALESCE(organisation_id, $7), erased_at = NULL
+    job_title = CASE WHEN erased_at IS NULL THEN job_title ELSE $6 END, erased_at = NULL
 WHERE id = $1"""
 # During a key rotation (privacy/keys.py): a person keyed under the previous secret
 # takes the current key when their address registers. $1 current, $2 previous.

@@ -72,10 +72,6 @@ async def _found(conn: BaseDBAsyncClient, form: CleanRegistration, key: str) -> 
         return None
     row = rows[0]
     if row["person_key"] != key or row["erased_at"] is not None:
-        erased = row["erased_at"] is not None
-        org_id = (
-            await organisation_id(conn, form.organisation) if erased and form.organisation else None
-        )
-        values = [row["id"], key, form.email, form.name, form.phone, form.job_title, org_id]
+        values = [row["id"], key, form.email, form.name, form.phone, form.job_title]
         await execute(conn, REFILL_PERSON, values)
     return int(row["id"])
