@@ -51,6 +51,7 @@ from events_service.judging.controllers import (
 from events_service.judging.pages import JudgePages, certificate, judging_static
 from events_service.locale import other_locale, words
 from events_service.observe import logging_config, request_context_middleware
+from events_service.privacy.controllers import PeopleController
 from events_service.privacy.keys import use_person_key
 from events_service.privacy.service import backfill_person_keys
 from events_service.programme.controllers import (
@@ -217,6 +218,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffUserController,
             EventController,
             LinkController,
+            PeopleController,
             ticket_key,
             registration_page,
             ticket_page,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar import Litestar
 from tortoise import timezone
@@ -32,10 +33,10 @@ from events_service.privacy.service import (
 from events_service.programme.kpis import programme_status
 from events_service.reach.counter import verify
 from events_service.registration.forms import CleanRegistration
-from events_service.registration.service import register
+from events_service.registration.service import cancel, register
 from models import ErasureRecord, Event, OutboxMessage, Person, Registration, RegistrationLink
 from models.enums import EventKind, EventStatus, OutboxStatus
-from tests.conftest import Backend
+from tests.conftest import Backend, LoginAs
 from tests.server import cli_env
 
 GONE, BOTH, KEPT = range(120), range(120, 160), range(160, 200)
@@ -285,3 +286,46 @@ async def test_the_fields_erased_are_the_settings(
     assert person.name and person.phone  # not named: kept
     record = await ErasureRecord.first()
     assert record is not None and record.erased_fields == "email,organisation"
+
+
+async def test_admins_erase_and_export_a_person_over_the_api(
+    app: Litestar, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    event, slug = await _open_event("Upcoming Summit")
+    mine = await register(slug, _form("me", organisation="Acme"))
+    other = await register(slug, _form("other"))
+    person = await Person.get(person_key=person_key("personme@example.org"))
+
+    export = await client.get(f"/api/v1/people/{person.id}/export", headers=admin)
+    assert export.status_code == 200, export.text
+    data = export.json()
+    assert data["person"]["email"] == "personme@example.org"
+    assert data["person"]["organisation"] == "Acme"
+    assert [r["id"] for r in data["registrations"]] == [mine.ticket.registration_id]
+    assert [m["kind"] for m in data["messages"]] == ["registration.confirmed"]
+    assert data["admissions"] == []
+    assert "personother@example.org" not in export.text
+    assert str(other.ticket.registration_id) not in [str(r["id"]) for r in data["registrations"]]
+
+    refused = await client.post(f"/api/v1/people/{person.id}/erase", headers=admin)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["title"] == "You still hold a ticket for an upcoming event"
+    assert (await Person.get(id=person.id)).email == "personme@example.org"
+
+    await cancel(mine.ticket.manage_token)
+    erased = await client.post(f"/api/v1/people/{person.id}/erase", headers=admin)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["erased"] is True
+    after = (await client.get(f"/api/v1/people/{person.id}/export", headers=admin)).json()
+    assert after["person"]["email"] is None and after["person"]["name"] is None
+    assert after["messages"] == []
+    record = await ErasureRecord.get(reason="admin")
+    assert (record.actor, record.people, record.staff_id) == ("staff", 1, record.staff_id)
+    assert record.staff_id is not None
+
+    missing = await client.post("/api/v1/people/999999/erase", headers=admin)
+    assert missing.status_code == 404
+    anonymous = await client.get(f"/api/v1/people/{person.id}/export")
+    assert anonymous.status_code == 401
+    assert event.id

@@ -35,9 +35,11 @@ from events_service.db import (
     fetch_rows,
     with_row_lock,
 )
+from events_service.errors import Conflict, NotFound
+from events_service.locale import N_, translatable
 from events_service.privacy.keys import PersonKeyer, current_keyer
 from events_service.settings import RETENTION_FIELDS, Settings
-from models import ErasureRecord
+from models import Admission, ErasureRecord, OutboxMessage, Person, Registration
 from models.enums import EventStatus, RegistrationStatus
 
 log = logging.getLogger("events_service.privacy")
@@ -366,3 +368,89 @@ async def rotate_person_keys(keyer: PersonKeyer, batch: int = 1000) -> Rotation:
         conn, "SELECT COUNT(*) AS n FROM person WHERE email IS NULL AND person_key IS NOT NULL", []
     )
     return Rotation(rekeyed, int(kept["n"]))
+
+
+class TicketStillUpcoming(Conflict):
+    slug = "ticket-upcoming"
+    title = N_("You still hold a ticket for an upcoming event")
+
+
+async def erase_person(
+    person_id: int, *, actor: str, staff_id: int | None = None, settings: Settings
+) -> int:
+    """Erase one person now (an admin, or the person on request); 0 when they were
+    erased already. Refused while they hold a live ticket for an event to come."""
+    if not await Person.filter(id=person_id).exists():
+        raise NotFound(translatable("No person %(person_id)s.", person_id=person_id))
+    if await upcoming_tickets(person_id):
+        raise TicketStillUpcoming(
+            translatable(
+                "Cancel your tickets for upcoming events first; then your data can be erased."
+            )
+        )
+    reason = "request" if actor == PERSON else "admin"
+    return await erase_people([person_id], reason, settings.retention_fields, actor=actor,
+                              staff_id=staff_id)  # fmt: skip
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+async def export_person(person_id: int) -> dict[str, Any]:
+    """Everything the service holds about one person, as JSON: exactly theirs."""
+    person = await Person.get_or_none(id=person_id).select_related("organisation")
+    if person is None:
+        raise NotFound(translatable("No person %(person_id)s.", person_id=person_id))
+    registrations = await Registration.filter(person_id=person_id).select_related("event")
+    admissions = await Admission.filter(person_id=person_id).order_by("id")
+    messages = (
+        await OutboxMessage.filter(recipient=person.email).order_by("id") if person.email else []
+    )
+    return {
+        "person": {
+            "id": person.id,
+            "email": person.email,
+            "name": person.name,
+            "phone": person.phone,
+            "job_title": person.job_title,
+            "organisation": person.organisation.name if person.organisation else None,
+            "locale": person.locale,
+            "created_at": _iso(person.created_at),
+            "first_admitted_at": _iso(person.first_admitted_at),
+            "erased_at": _iso(person.erased_at),
+        },
+        "registrations": [
+            {
+                "id": r.id,
+                "event_id": r.event.id,
+                "event": r.event.title,
+                "status": str(r.status),
+                "locale": r.locale,
+                "consent_at": _iso(r.consent_at),
+                "created_at": _iso(r.created_at),
+                "cancelled_at": _iso(r.cancelled_at),
+            }
+            for r in sorted(registrations, key=lambda r: r.id)
+        ],
+        "admissions": [
+            {
+                "registration_id": a.registration_id,  # type: ignore[attr-defined]
+                "event_id": a.event_id,  # type: ignore[attr-defined]
+                "gate": a.gate,
+                "admitted_at": _iso(a.admitted_at),
+            }
+            for a in admissions
+        ],
+        "messages": [
+            {
+                "kind": m.kind,
+                "status": str(m.status),
+                "created_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+            }
+            for m in messages
+        ],
+    }
