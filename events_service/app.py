@@ -51,6 +51,7 @@ from events_service.judging.controllers import (
 from events_service.judging.pages import JudgePages, certificate, judging_static
 from events_service.locale import other_locale, words
 from events_service.observe import logging_config, request_context_middleware
+from events_service.privacy import pages as privacy_pages
 from events_service.privacy.controllers import PeopleController
 from events_service.privacy.keys import use_person_key
 from events_service.privacy.service import backfill_person_keys
@@ -227,6 +228,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ticket_calendar,
             ticket_cancel,
             ticket_details,
+            *privacy_pages.ROUTES,
             checkin,
             undo_checkin,
             event_attendance,

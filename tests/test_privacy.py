@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,7 +37,11 @@ from events_service.registration.forms import CleanRegistration
 from events_service.registration.service import cancel, register
 from models import ErasureRecord, Event, OutboxMessage, Person, Registration, RegistrationLink
 from models.enums import EventKind, EventStatus, OutboxStatus
+from notifications.senders import sender_from_url
+from notifications.worker import DeliveryWorker
 from tests.conftest import Backend, LoginAs
+from tests.factories import token_of
+from tests.mail_server import Mailbox, smtp_server
 from tests.server import cli_env
 
 GONE, BOTH, KEPT = range(120), range(120, 160), range(160, 200)
@@ -329,3 +334,82 @@ async def test_admins_erase_and_export_a_person_over_the_api(
     anonymous = await client.get(f"/api/v1/people/{person.id}/export")
     assert anonymous.status_code == 401
     assert event.id
+
+
+def _link_in(mailbox: Mailbox, address: str) -> str:
+    mails = [m for m in mailbox.to(address) if m["Subject"].startswith("Your data at")]
+    assert len(mails) == 1, [m["Subject"] for m in mailbox.to(address)]
+    text = mails[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    (url,) = re.findall(r"http://testserver(/my-data/\S+)", text)
+    return url
+
+
+async def _deliver(app: Litestar) -> Mailbox:
+    with smtp_server() as (mailbox, url):
+        settings = replace(app.state.settings, smtp_url=url)
+        worker = DeliveryWorker(settings, sender_from_url(url))
+        while await worker.run_once():
+            pass
+    return mailbox
+
+
+def _csrf(client: httpx.AsyncClient) -> dict[str, str]:
+    return {"_csrf_token": client.cookies.get("csrftoken", "")}
+
+
+async def test_an_attendee_downloads_and_deletes_their_data_through_the_mailed_link(
+    app: Litestar, client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    _, slug = await _open_event("Upcoming Forum")
+    response = await client.post(
+        f"/api/v1/register/{slug}",
+        json={
+            "name": "Ada Lin",
+            "email": "ada@example.org",
+            "organisation": "Acme",
+            "consent": True,
+        },
+    )
+    assert response.status_code == 201, response.text
+    token = token_of(response.json())
+    await register(slug, _form("other"))
+    page = await client.get(f"/t/{token}")
+    assert "Download my data" in page.text and "Delete my data" in page.text
+
+    # Download: the request mails a link; the link's page confirms; the file is hers.
+    asked = await client.post(f"/t/{token}/my-data", data={"action": "export", **_csrf(client)})
+    assert asked.status_code == 200 and "Check your e-mail" in asked.text
+    link = _link_in(await _deliver(app), "ada@example.org")
+    confirm = await client.get(link)
+    assert confirm.status_code == 200 and "Download my data" in confirm.text
+    download = await client.post(link, data=_csrf(client))
+    assert download.status_code == 200, download.text
+    assert download.headers["content-type"].startswith("application/json")
+    mine = download.json()
+    assert mine["person"]["email"] == "ada@example.org" and mine["person"]["name"] == "Ada Lin"
+    assert len(mine["registrations"]) == 1 and mine["admissions"] == []
+    assert {m["kind"] for m in mine["messages"]} == {"registration.confirmed", "person.data_link"}
+    assert "personother" not in download.text and "Person other" not in download.text
+
+    # Delete: refused while her ticket for the coming event stands.
+    refused = await client.post(f"/t/{token}/my-data", data={"action": "erase", **_csrf(client)})
+    assert refused.status_code == 409
+    assert "Cancel your tickets for upcoming events first" in refused.text
+    cancelled = await client.post(f"/t/{token}/cancel", data=_csrf(client))
+    assert cancelled.status_code in (200, 303)
+    asked = await client.post(f"/t/{token}/my-data", data={"action": "erase", **_csrf(client)})
+    assert asked.status_code == 200 and "Check your e-mail" in asked.text
+    link = _link_in(await _deliver(app), "ada@example.org")
+    done = await client.post(link, data=_csrf(client))
+    assert done.status_code == 200 and "Your personal data has been deleted" in done.text
+    ada = await Person.get(person_key=person_key("ada@example.org"))
+    assert (ada.email, ada.name, ada.erased_at is not None) == (None, None, True)
+    assert await OutboxMessage.filter(recipient="ada@example.org").count() == 0
+    record = await ErasureRecord.get(actor="person")
+    assert (record.reason, record.people) == ("request", 1)
+    # A forged or garbled link does nothing.
+    assert (await client.get("/my-data/AAAA.BBBB")).status_code == 404
+    assert (await client.get(f"/api/v1/people/{ada.id}/export", headers=admin)).json()["person"][
+        "email"
+    ] is None

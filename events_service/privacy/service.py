@@ -370,6 +370,11 @@ async def rotate_person_keys(keyer: PersonKeyer, batch: int = 1000) -> Rotation:
     return Rotation(rekeyed, int(kept["n"]))
 
 
+UPCOMING_DETAIL = translatable(
+    "Cancel your tickets for upcoming events first; then your data can be erased."
+)
+
+
 class TicketStillUpcoming(Conflict):
     slug = "ticket-upcoming"
     title = N_("You still hold a ticket for an upcoming event")
@@ -383,11 +388,7 @@ async def erase_person(
     if not await Person.filter(id=person_id).exists():
         raise NotFound(translatable("No person %(person_id)s.", person_id=person_id))
     if await upcoming_tickets(person_id):
-        raise TicketStillUpcoming(
-            translatable(
-                "Cancel your tickets for upcoming events first; then your data can be erased."
-            )
-        )
+        raise TicketStillUpcoming(UPCOMING_DETAIL)
     reason = "request" if actor == PERSON else "admin"
     return await erase_people([person_id], reason, settings.retention_fields, actor=actor,
                               staff_id=staff_id)  # fmt: skip
