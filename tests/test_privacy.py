@@ -40,7 +40,7 @@ from models.enums import EventKind, EventStatus, OutboxStatus
 from notifications.senders import sender_from_url
 from notifications.worker import DeliveryWorker
 from tests.conftest import Backend, LoginAs
-from tests.factories import token_of
+from tests.factories import make_event, token_of
 from tests.mail_server import Mailbox, smtp_server
 from tests.server import cli_env
 
@@ -413,3 +413,20 @@ async def test_an_attendee_downloads_and_deletes_their_data_through_the_mailed_l
     assert (await client.get(f"/api/v1/people/{ada.id}/export", headers=admin)).json()["person"][
         "email"
     ] is None
+
+
+async def test_organisers_set_an_events_retention_over_the_api(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    event = await make_event(client, admin, retention_days=30)
+    assert event["retention_days"] == 30
+    changed = await client.patch(
+        f"/api/v1/events/{event['id']}", json={"retention_days": None}, headers=admin
+    )
+    assert changed.status_code == 200 and changed.json()["retention_days"] is None
+    assert (await Event.get(id=event["id"])).retention_days is None
+    bad = await client.patch(
+        f"/api/v1/events/{event['id']}", json={"retention_days": -1}, headers=admin
+    )
+    assert bad.status_code == 400 or bad.status_code == 422

@@ -16,6 +16,9 @@ TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Capacity = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Quota = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+# Days after the end its attendees' personal data is kept (privacy/service.py);
+# null: EVENTS_RETENTION_DAYS.
+RetentionDays = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
 
 
 class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -32,6 +35,7 @@ class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
     registration_closes_at: datetime | None = None
     checkin_opens_at: datetime | None = None
     checkin_closes_at: datetime | None = None
+    retention_days: RetentionDays | None = None
 
 
 class EventPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -50,6 +54,7 @@ class EventPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     checkin_opens_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     checkin_closes_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     status: EventStatus | msgspec.UnsetType = msgspec.UNSET
+    retention_days: RetentionDays | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class EventOut(msgspec.Struct):
@@ -70,6 +75,7 @@ class EventOut(msgspec.Struct):
     status: str
     confirmed: int
     seats_left: int | None
+    retention_days: int | None = None
 
 
 class EventPage(msgspec.Struct):
