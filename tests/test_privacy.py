@@ -34,7 +34,12 @@ from events_service.privacy.service import (
 from events_service.programme.kpis import programme_status
 from events_service.reach.counter import verify
 from events_service.registration.forms import CleanRegistration
-from events_service.registration.service import cancel, register
+from events_service.registration.service import (
+    cancel,
+    cancel_registration,
+    register,
+    resend_ticket_of,
+)
 from models import ErasureRecord, Event, OutboxMessage, Person, Registration, RegistrationLink
 from models.enums import EventKind, EventStatus, OutboxStatus
 from notifications.senders import sender_from_url
@@ -430,3 +435,20 @@ async def test_organisers_set_an_events_retention_over_the_api(
         f"/api/v1/events/{event['id']}", json={"retention_days": -1}, headers=admin
     )
     assert bad.status_code == 400 or bad.status_code == 422
+
+
+async def test_an_erased_persons_rows_still_work_for_organisers(
+    app: Litestar, client: httpx.AsyncClient, db: Backend
+) -> None:
+    world = await _world()
+    await run_retention(app.state.settings)
+    erased = await Person.get(person_key=person_key("person1@example.org"))
+    registration = await Registration.get(person_id=erased.id, event_id=world.old.id)
+    # Cancelling it mails nobody (no address) and fails nothing.
+    await cancel_registration(registration.id)
+    assert await OutboxMessage.filter(kind="registration.cancelled").count() == 0
+    assert await resend_ticket_of(registration.id) is False
+    page = await client.get(f"/t/{registration.manage_token}")
+    assert page.status_code == 200
+    assert "person1@example.org" not in page.text and "Person 1" not in page.text
+    assert ">None<" not in page.text

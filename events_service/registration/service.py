@@ -453,16 +453,18 @@ async def _cancel_locked(conn: BaseDBAsyncClient, registration: Registration) ->
             .using_db(conn)
             .update(used_count=F("used_count") - 1)
         )
-    await enqueue(
-        kind=Kind.REGISTRATION_CANCELLED,
-        dedupe_key=dedupe_key(
-            Kind.REGISTRATION_CANCELLED, registration.id, registration.cancelled_at.timestamp()
-        ),
-        recipient=await _email_of(conn, registration.person_id),  # type: ignore[attr-defined]
-        locale=registration.locale,
-        payload={"registration_id": registration.id},
-        using_db=conn,
-    )
+    recipient = await _email_of(conn, registration.person_id)  # type: ignore[attr-defined]
+    if recipient is not None:  # None: the person's data was erased, nobody to tell
+        await enqueue(
+            kind=Kind.REGISTRATION_CANCELLED,
+            dedupe_key=dedupe_key(
+                Kind.REGISTRATION_CANCELLED, registration.id, registration.cancelled_at.timestamp()
+            ),
+            recipient=recipient,
+            locale=registration.locale,
+            payload={"registration_id": registration.id},
+            using_db=conn,
+        )
     if not was_confirmed:
         return []
     await free_seat(registration.event_id, conn)  # type: ignore[attr-defined]
@@ -480,9 +482,11 @@ async def resend_ticket_of(registration_id: int) -> bool:
     ticket = Ticket(
         registration.id, registration.status, registration.manage_token, registration.locale
     )
+    if registration.person.email is None:  # erased: no address to mail it to
+        return False
     return await resend_ticket(ticket, registration.person.email)
 
 
-async def _email_of(conn: BaseDBAsyncClient, person_id: int) -> str:
+async def _email_of(conn: BaseDBAsyncClient, person_id: int) -> str | None:
     (email,) = await Person.filter(id=person_id).using_db(conn).values_list("email", flat=True)
     return email
