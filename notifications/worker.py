@@ -130,6 +130,8 @@ class DeliveryWorker:
         # The task running `run` when started by `notifications.runner.delivering`.
         self.task: asyncio.Task[None] | None = None
         self._outages = OutageLog(log, "outbox delivery waits")
+        # When the first scheduled retention run is due after start (tests: 0).
+        self.retention_delay_seconds = RETENTION_FIRST_DELAY_SECONDS
 
     async def claim(self) -> list[tuple[Queued, int]]:
         now = timezone.now()
@@ -242,7 +244,7 @@ class DeliveryWorker:
         """Deliver until `stop` is set, then drain: send what is already due (for at
         most `drain_seconds`) so a restart does not hold messages back."""
         next_schedule = next_milestones = 0.0
-        next_retention = time.monotonic() + RETENTION_FIRST_DELAY_SECONDS
+        next_retention = time.monotonic() + self.retention_delay_seconds
         while not stop.is_set():
             try:
                 if self.settings.retention_scheduled and time.monotonic() >= next_retention:

@@ -452,3 +452,25 @@ async def test_an_erased_persons_rows_still_work_for_organisers(
     assert page.status_code == 200
     assert "person1@example.org" not in page.text and "Person 1" not in page.text
     assert ">None<" not in page.text
+
+
+async def test_the_outbox_worker_runs_the_policy_when_scheduled(
+    app: Litestar, db: Backend, tmp_path: Path
+) -> None:
+    await _world()
+    for scheduled, expected in ((False, 0), (True, 120)):
+        settings = replace(
+            app.state.settings, retention_scheduled=scheduled, smtp_url=f"file://{tmp_path}"
+        )
+        worker = DeliveryWorker(settings, sender_from_url(settings.smtp_url))
+        worker.retention_delay_seconds = 0
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop, drain_seconds=0))
+        deadline = time.monotonic() + 20
+        while expected and await ErasureRecord.all().count() == 0:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        stop.set()
+        await task
+        assert await Person.filter(erased_at__isnull=False).count() == expected
