@@ -162,6 +162,8 @@ async def _bench(url: str, args: argparse.Namespace) -> int:
     print(f"{args.people} people at {args.events} past events, {args.clients} clients elsewhere")
     print(f"  erased {result.people} people in {wall:.2f} s: {result.people / wall:,.0f} people/s")
     for label, values in (("without the run", baseline), ("during the run", during)):
+        if not values:
+            continue
         p50 = percentile(values, 0.5) * 1000
         p99 = percentile(values, 0.99) * 1000
         print(f"  register+scan {label:16} n={len(values):5}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
