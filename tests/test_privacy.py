@@ -45,6 +45,7 @@ from models.enums import EventKind, EventStatus, OutboxStatus
 from notifications.senders import sender_from_url
 from notifications.worker import DeliveryWorker
 from tests.conftest import Backend, LoginAs
+from tests.console_helpers import log_in_to_pages, post_form
 from tests.factories import make_event, token_of
 from tests.mail_server import Mailbox, smtp_server
 from tests.server import cli_env
@@ -474,3 +475,23 @@ async def test_the_outbox_worker_runs_the_policy_when_scheduled(
         stop.set()
         await task
         assert await Person.filter(erased_at__isnull=False).count() == expected
+
+
+async def test_organisers_set_an_events_retention_in_the_console(
+    client: httpx.AsyncClient, login_as: LoginAs
+) -> None:
+    admin = await login_as("admin")
+    event = await make_event(client, admin)
+    await log_in_to_pages(client, "admin")
+    page = await client.get(f"/admin/events/{event['id']}/edit")
+    assert page.status_code == 200 and 'name="retention_days"' in page.text
+    values = {
+        "title": event["title"],
+        "timezone": event["timezone"],
+        "starts_at": "2030-01-01T09:00",
+        "ends_at": "2030-01-01T17:00",
+        "retention_days": "90",
+    }
+    saved = await post_form(client, f"/admin/events/{event['id']}/edit", values)
+    assert saved.status_code in (200, 303), saved.text
+    assert (await Event.get(id=event["id"])).retention_days == 90
