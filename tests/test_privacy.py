@@ -25,10 +25,12 @@ from litestar import Litestar
 from tortoise import timezone
 
 from events_service.checkin.service import ScanRequest, scan
-from events_service.privacy.keys import person_key
+from events_service.privacy.keys import current_keyer, person_key, use_person_key
 from events_service.privacy.service import (
     backfill_person_keys,
+    erase_person,
     retention_candidates,
+    rotate_person_keys,
     run_retention,
 )
 from events_service.programme.kpis import programme_status
@@ -495,3 +497,40 @@ async def test_organisers_set_an_events_retention_in_the_console(
     saved = await post_form(client, f"/admin/events/{event['id']}/edit", values)
     assert saved.status_code in (200, 303), saved.text
     assert (await Event.get(id=event["id"])).retention_days == 90
+
+
+async def test_rotating_the_key_rekeys_held_addresses_and_still_knows_the_erased(
+    app: Litestar, db: Backend
+) -> None:
+    settings = app.state.settings
+    _, slug = await _open_event("Rotation Summit")
+    kept = await register(slug, _form("kept"))
+    gone = await register(slug, _form("gone"))
+    await cancel(gone.ticket.manage_token)
+    gone_person = await Person.get(person_key=person_key("persongone@example.org"))
+    await erase_person(gone_person.id, actor="staff", settings=settings)
+    old = current_keyer()
+    assert old is not None
+    rotated = replace(
+        settings,
+        person_key_secret="a-brand-new-person-key-secret-of-40-chars",
+        person_key_previous_secret=old.secret.decode(),
+    )
+    try:
+        use_person_key(rotated)
+        rotation = await rotate_person_keys(current_keyer())  # type: ignore[arg-type]
+        assert (rotation.rekeyed, rotation.erased_kept) == (1, 1)
+        kept_person = await Person.get(email="personkept@example.org")
+        assert kept_person.person_key == person_key("personkept@example.org")
+        assert kept_person.person_key != old.key("personkept@example.org")
+        # The erased person keeps the old key; registering again finds and re-keys them.
+        assert (await Person.get(id=gone_person.id)).person_key == old.key("persongone@example.org")
+        people = await Person.all().count()
+        back = await register(slug, _form("gone"))
+        assert back.created and await Person.all().count() == people
+        again = await Person.get(id=gone_person.id)
+        assert again.person_key == person_key("persongone@example.org")
+        assert again.email == "persongone@example.org"
+        assert kept.ticket.registration_id
+    finally:
+        use_person_key(settings)
