@@ -20,6 +20,7 @@ granian processes) or the ceiling's own.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import secrets
 import sys
@@ -159,7 +160,7 @@ async def _ceiling(
                 row = await conn.fetchrow(
                     REGISTER_PG.postgres, email, f"Ceiling {n}", None, None, org,
                     organisation_key(org), "en", now, event, link_id, secrets.token_urlsafe(24),
-                    True,
+                    True, hashlib.sha256(email.encode()).hexdigest(),
                 )  # fmt: skip
                 if row["id"] is None:
                     raise RuntimeError("no place")

@@ -59,6 +59,10 @@ from events_service.judging.controllers import (
 from events_service.judging.pages import JudgePages, certificate, judging_static
 from events_service.locale import other_locale, words
 from events_service.observe import logging_config, request_context_middleware
+from events_service.privacy import pages as privacy_pages
+from events_service.privacy.controllers import PeopleController
+from events_service.privacy.keys import use_person_key
+from events_service.privacy.service import backfill_person_keys
 from events_service.programme.controllers import (
     FinancingController,
     KpiRecordsController,
@@ -186,10 +190,14 @@ def _request_metrics_next(app_config: AppConfig) -> AppConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     jwt_auth = build_jwt_auth(settings)
+    use_person_key(settings)
 
     @asynccontextmanager
     async def db_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with database(settings.database_url), metrics.worker_metrics(settings):
+            # People without their key (made before migration 0010): keyed now,
+            # before the first registration looks anyone up by key.
+            await backfill_person_keys()
             if not settings.outbox_worker_in_app:
                 yield
                 return
@@ -258,6 +266,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffUserController,
             EventController,
             LinkController,
+            PeopleController,
             ticket_key,
             registration_page,
             ticket_page,
@@ -266,6 +275,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ticket_calendar,
             ticket_cancel,
             ticket_details,
+            *privacy_pages.ROUTES,
             checkin,
             undo_checkin,
             checkin_batch,

@@ -1,4 +1,4 @@
-"""The `events-service` command: serve, migrate, demo, users, keys."""
+"""The `events-service` command: serve, migrate, demo, users, reach, retention, privacy, keys."""
 
 from __future__ import annotations
 
@@ -13,10 +13,14 @@ from events_service.settings import Settings, SettingsError, new_signing_key_tex
 
 
 def _settings() -> Settings:
+    from events_service.privacy.keys import use_person_key
+
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except SettingsError as exc:
         raise SystemExit(f"configuration error: {exc}") from None
+    use_person_key(settings)
+    return settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -236,11 +240,62 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    from events_service.db import database
+    from events_service.privacy.service import run_retention
+
+    settings = _settings()
+
+    async def run():  # type: ignore[no-untyped-def]
+        async with database(settings.database_url):
+            return await run_retention(settings, dry_run=args.dry_run, batch_size=args.batch_size)
+
+    result = asyncio.run(run())
+    fields = ", ".join(settings.retention_fields)
+    if result.dry_run:
+        print(
+            f"would erase {result.people} people of {result.events} events "
+            f"(fields: {fields}; nothing changed)"
+        )
+    else:
+        print(
+            f"erased {result.people} people of {result.events} events in "
+            f"{result.batches} batches (fields: {fields})"
+        )
+    return 0
+
+
+def cmd_privacy(args: argparse.Namespace) -> int:
+    from events_service.db import database
+    from events_service.privacy.keys import current_keyer
+    from events_service.privacy.service import backfill_person_keys, rotate_person_keys
+
+    settings = _settings()
+    keyer = current_keyer()
+    assert keyer is not None
+
+    async def run() -> None:
+        async with database(settings.database_url):
+            if args.privacy_command == "backfill-keys":
+                print(f"keyed {await backfill_person_keys(keyer)} people")
+                return
+            rotation = await rotate_person_keys(keyer)
+            print(f"re-keyed {rotation.rekeyed} people under EVENTS_PERSON_KEY_SECRET")
+            print(
+                f"{rotation.erased_kept} erased people keep their earlier key: they are "
+                "recognised while that secret is EVENTS_PERSON_KEY_PREVIOUS_SECRET"
+            )
+
+    asyncio.run(run())
+    return 0
+
+
 def cmd_keys(_: argparse.Namespace) -> int:
     import secrets
 
     print(f"EVENTS_SECRET_KEY={secrets.token_urlsafe(48)}")
     print(f"EVENTS_SIGNING_KEY={new_signing_key_text()}")
+    print(f"EVENTS_PERSON_KEY_SECRET={secrets.token_urlsafe(48)}")
     return 0
 
 
@@ -302,6 +357,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--metrics-host", default="127.0.0.1", help="its address (default local)")
     worker.set_defaults(func=cmd_worker)
+
+    retention = sub.add_parser("retention", help="erase personal data past its retention")
+    retention.add_argument("retention_command", choices=["run"])
+    retention.add_argument(
+        "--dry-run", action="store_true", help="print how many would be erased; change nothing"
+    )
+    retention.add_argument(
+        "--batch-size", type=int, default=None, help="people per transaction (default: settings)"
+    )
+    retention.set_defaults(func=cmd_retention)
+
+    privacy = sub.add_parser("privacy", help="person keys: fill in, rotate")
+    privacy.add_argument("privacy_command", choices=["backfill-keys", "rotate-key"])
+    privacy.set_defaults(func=cmd_privacy)
 
     keys = sub.add_parser("keys", help="print fresh production secrets")
     keys.set_defaults(func=cmd_keys)

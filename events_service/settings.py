@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ENVIRONMENTS = ("development", "production")
 MIN_SECRET_LENGTH = 32
+# The personal fields of a person the retention policy may erase.
+RETENTION_FIELDS = ("email", "phone", "name", "job_title", "organisation")
 
 
 class SettingsError(ValueError):
@@ -76,6 +78,19 @@ class Settings:
     # The bearer token Prometheus sends to GET /metrics; unset, /metrics is a 404 and
     # the request metrics are not kept (events_service.metrics).
     metrics_token: str | None = field(default=None, repr=False)
+    # The pseudonymous person key (events_service/privacy/keys.py): HMAC secret of the
+    # normalised e-mail. Empty (only when Settings is built directly, as tests do):
+    # derived from secret_key. The previous secret is given only during a rotation.
+    person_key_secret: str = field(default="", repr=False)
+    person_key_previous_secret: str | None = field(default=None, repr=False)
+    # Retention (events_service/privacy/service.py): personal data of a person goes
+    # this many days after the end of the last of their events (per event:
+    # Event.retention_days), these fields of it; run daily inside the outbox worker.
+    retention_days: int = 365
+    retention_fields: tuple[str, ...] = ("email", "phone", "name", "job_title")
+    retention_batch_size: int = 1000
+    retention_scheduled: bool = True
+    retention_every_hours: int = 24
 
     @property
     def is_production(self) -> bool:
@@ -103,6 +118,7 @@ class Settings:
 
         secret_key = env.str("EVENTS_SECRET_KEY", "")
         signing_key_text = env.str("EVENTS_SIGNING_KEY", "")
+        person_key_secret = env.str("EVENTS_PERSON_KEY_SECRET", "")
         if production:
             if len(secret_key) < MIN_SECRET_LENGTH:
                 raise SettingsError(
@@ -114,10 +130,19 @@ class Settings:
                     "EVENTS_SIGNING_KEY must be set in production (base64 of a raw 32-byte "
                     "Ed25519 private key; `events-service keys` prints a new one)"
                 )
+            if len(person_key_secret) < MIN_SECRET_LENGTH:
+                raise SettingsError(
+                    "EVENTS_PERSON_KEY_SECRET must be set to a random string of at least "
+                    f"{MIN_SECRET_LENGTH} characters in production (it keys every person; "
+                    "see README, Personal data, before ever changing it)"
+                )
         else:
             secret_key = secret_key or _kept_secret(data_dir / "secret_key", _new_secret_text)
             signing_key_text = signing_key_text or _kept_secret(
                 data_dir / "signing_key", new_signing_key_text
+            )
+            person_key_secret = person_key_secret or _kept_secret(
+                data_dir / "person_key_secret", _new_secret_text
             )
 
         return cls(
@@ -154,6 +179,15 @@ class Settings:
             projects_count=env.choice("EVENTS_PROJECTS_COUNT", ("all", "advanced"), "all"),
             trusted_proxies=env.networks("EVENTS_TRUSTED_PROXIES"),
             metrics_token=env.str("EVENTS_METRICS_TOKEN", "") or None,
+            person_key_secret=person_key_secret,
+            person_key_previous_secret=env.str("EVENTS_PERSON_KEY_PREVIOUS_SECRET", "") or None,
+            retention_days=env.int("EVENTS_RETENTION_DAYS", 365),
+            retention_fields=env.fields(
+                "EVENTS_RETENTION_FIELDS", RETENTION_FIELDS, ("email", "phone", "name", "job_title")
+            ),
+            retention_batch_size=env.int("EVENTS_RETENTION_BATCH_SIZE", 1000),
+            retention_scheduled=env.bool("EVENTS_RETENTION_SCHEDULED", True),
+            retention_every_hours=env.int("EVENTS_RETENTION_EVERY_HOURS", 24),
         )
 
 
@@ -193,6 +227,20 @@ class _Env:
         if value not in allowed:
             raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         return value
+
+    def fields(
+        self, name: str, allowed: tuple[str, ...], default: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        raw = self._environ.get(name)
+        if raw is None or not raw.strip():
+            return default
+        chosen = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+        unknown = [part for part in chosen if part not in allowed]
+        if unknown or not chosen:
+            raise SettingsError(
+                f"{name} must be a comma-separated list of {', '.join(allowed)}, got {raw!r}"
+            )
+        return chosen
 
     def bool(self, name: str, default: bool) -> bool:
         raw = self._environ.get(name, "").strip().lower()

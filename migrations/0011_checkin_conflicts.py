@@ -10,7 +10,7 @@ from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0009_registration_search')]
+    dependencies = [('models', '0010_person_key')]
 
     initial = False
 

@@ -17,7 +17,7 @@ from models.judging import (
     WinnerRecord,
 )
 from models.outbox import OutboxMessage
-from models.people import Organisation, Person
+from models.people import ErasureRecord, Organisation, Person
 from models.programme import (
     CompanyTally,
     EventTally,
@@ -57,6 +57,7 @@ __all__ = [
     "Criterion",
     "Entry",
     "EntryMember",
+    "ErasureRecord",
     "Event",
     "EventTally",
     "FinancingRecord",

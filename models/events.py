@@ -32,6 +32,8 @@ class Event(Model):
     # The door bundle carries confirmed people's names and organisations, so an
     # offline door still shows who it admits; off unless the organiser allows it.
     door_names_offline = fields.BooleanField(default=False, db_default=False)
+    # Days after the end its attendees' personal data is kept; null: the setting's.
+    retention_days = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -28,4 +28,5 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox_message"
-        indexes = (("status", "due_at"), ("kind", "status"))
+        # recipient: erasure finds a person's messages by their address.
+        indexes = (("status", "due_at"), ("kind", "status"), ("recipient",))

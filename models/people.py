@@ -24,11 +24,16 @@ class Organisation(Model):
 
 
 class Person(Model):
-    """One human, identified by the normalised e-mail (NFKC, case-folded, trimmed)."""
+    """One human, identified by the normalised e-mail (NFKC, case-folded, trimmed),
+    and by its keyed hash, which outlives erasure (events_service/privacy/keys.py)."""
 
     id = fields.IntField(primary_key=True)
-    email = fields.CharField(max_length=254, unique=True)
-    name = fields.CharField(max_length=200)
+    # Null once erased (events_service/privacy/service.py), as are name and the rest.
+    email = fields.CharField(max_length=254, unique=True, null=True)
+    # HMAC-SHA256 of the normalised e-mail; null only until the app fills it in for
+    # rows made before migration 0010 (or by a bulk insert that did not give it).
+    person_key = fields.CharField(max_length=64, unique=True, null=True)
+    name = fields.CharField(max_length=200, null=True)
     # E.164, e.g. +8613800138000.
     phone = fields.CharField(max_length=20, null=True)
     job_title = fields.CharField(max_length=120, null=True)
@@ -39,6 +44,42 @@ class Person(Model):
     # Set by the person's first-ever admission; the talent reach counts these.
     first_admitted_at = fields.DatetimeField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # When the person's personal fields were erased (by the policy or on request).
+    erased_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "person"
+
+    async def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Every person saved through the ORM gets their key (registration's own SQL
+        gives it itself)."""
+        if self.person_key is None and self.email:
+            from events_service.privacy.keys import current_keyer
+
+            keyer = current_keyer()
+            if keyer is not None:
+                self.person_key = keyer.key(self.email)
+                update_fields = kwargs.get("update_fields")
+                if update_fields is not None and "person_key" not in update_fields:
+                    kwargs["update_fields"] = [*update_fields, "person_key"]
+        await super().save(*args, **kwargs)
+
+
+class ErasureRecord(Model):
+    """One erasure, for the audit: who or which policy, when, how many people, which
+    fields. Never whom: no id, name or address of anyone erased."""
+
+    id = fields.IntField(primary_key=True)
+    # "policy" (the retention run), "staff" (an admin), "person" (on their request).
+    actor = fields.CharField(max_length=20)
+    staff: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.StaffUser", related_name="erasures", null=True, on_delete=fields.SET_NULL
+    )
+    reason = fields.CharField(max_length=40)
+    people = fields.IntField()
+    # Comma-separated names of the fields erased, e.g. "email,phone,name,job_title".
+    erased_fields = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        table = "erasure_record"

@@ -28,6 +28,7 @@ from events_service.checkin.codes import issue_code, short_code
 from events_service.identity import ascii_email
 from events_service.locale import LOCALES, Words, translatable, words
 from events_service.locale.dates import format_when
+from events_service.privacy import links as data_links
 from events_service.registration.calendar import event_invite
 from events_service.registration.qr import qr_png
 from events_service.settings import Settings
@@ -146,6 +147,8 @@ class MessageBuilder:
             parts = await self._registration_notice(queued, w)
         elif queued.kind == Kind.STAFF_SET_PASSWORD:
             parts = self._set_password(queued, w)
+        elif queued.kind == Kind.PERSON_DATA_LINK:
+            parts = self._person_data_link(queued, w)
         else:
             parts = self._notice(queued, w)
         subject, template, context, attachments = parts
@@ -300,6 +303,32 @@ class MessageBuilder:
             "link_label": w.gettext(LINK_LABELS[kind]),
         }
         return w.gettext(SUBJECTS[kind], programme=self._programme), "notice", context, []
+
+    def _person_data_link(self, queued: Queued, w: Words) -> tuple:
+        """An attendee's link to download or erase their data (privacy/links.py),
+        signed now: the outbox row holds only whom and what it is for."""
+        values = queued.payload
+        try:
+            action = str(values["action"])
+            token = data_links.link_token(
+                self.settings.secret_key, int(values["person_id"]), action,
+                int(values["expires_at"]),
+            )  # fmt: skip
+            text, label = data_links.TEXTS[action], data_links.LABELS[action]
+        except (KeyError, TypeError, ValueError) as missing:
+            raise Undeliverable(
+                translatable("payload lacks %(missing)s", missing=str(missing))
+            ) from None
+        if self.preview:
+            token = "…"  # noqa: S105 - a placeholder, not a secret
+        context = {
+            "name": queued.recipient,
+            "text": w.gettext(text, hours=data_links.LINK_HOURS),
+            "link_url": f"{self.settings.public_base_url}{data_links.PATH}/{token}",
+            "link_label": w.gettext(label),
+        }
+        subject = w.gettext(SUBJECTS[Kind.PERSON_DATA_LINK], programme=self._programme)
+        return subject, "notice", context, []
 
     def _notice(self, queued: Queued, w: Words) -> tuple:
         """Judges, winners and organisers: everything shown travels in the payload."""

@@ -36,6 +36,7 @@ class Kind(StrEnum):
     WINNER_PUBLISHED = "winner.published"
     REACH_MILESTONE = "reach.milestone"
     STAFF_SET_PASSWORD = "staff.set_password"  # noqa: S105 - a kind, not a secret
+    PERSON_DATA_LINK = "person.data_link"
 
 
 def dedupe_key(cause: str, *parts: object) -> str:

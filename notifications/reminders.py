@@ -36,8 +36,9 @@ def _fan_out(engine: Engine, statuses: tuple[RegistrationStatus, ...]) -> str:
     rows = f"""
 SELECT $2, {dedupe_key_sql("$3", "r.id")}, p.email, r.locale,
        {registration_payload_sql(engine, "r.id")}, $4, $4, {NEW_MESSAGE}
+-- Erased people (privacy/service.py) have no address: nobody to write to.
 FROM registration r JOIN person p ON p.id = r.person_id
-WHERE r.event_id = $1 AND r.status IN ({listed})"""  # noqa: S608 - our own constants
+WHERE r.event_id = $1 AND p.email IS NOT NULL AND r.status IN ({listed})"""  # noqa: S608 - our own constants
     return insert_messages(rows) + "\nRETURNING id"
 
 

@@ -24,6 +24,7 @@ SUBJECTS: dict[Kind, str] = {
     Kind.WINNER_PUBLISHED: N_("Congratulations: %(award)s"),
     Kind.REACH_MILESTONE: N_("Milestone: %(percent)s%% of the %(kpi)s target"),
     Kind.STAFF_SET_PASSWORD: N_("Choose your password for %(programme)s"),
+    Kind.PERSON_DATA_LINK: N_("Your data at %(programme)s"),
 }
 # The first sentence of a ticket or registration notice, after the greeting.
 INTROS: dict[Kind, str] = {
@@ -97,4 +98,5 @@ KIND_NAMES: dict[Kind, str] = {
     Kind.WINNER_PUBLISHED: N_("Winner published"),
     Kind.REACH_MILESTONE: N_("Reach milestone"),
     Kind.STAFF_SET_PASSWORD: N_("Staff: set-password link"),
+    Kind.PERSON_DATA_LINK: N_("Attendee: link to their data"),
 }

@@ -30,6 +30,7 @@ from tortoise import timezone
 from events_service import metrics
 from events_service.db import default_connection, execute, fetch_rows, with_row_lock
 from events_service.errors import OutageLog, is_database_unavailable
+from events_service.privacy.service import run_retention
 from events_service.programme.milestones import check_milestones
 from events_service.settings import Settings
 from notifications.messages import MessageBuilder, Queued, Undeliverable
@@ -93,6 +94,9 @@ MARK_RETRY_FIRST_SECONDS = 0.25
 MARK_RETRY_MAX_SECONDS = 5.0
 # Milestones are looked for here, off the door's path: a few seconds late at most.
 MILESTONE_EVERY_SECONDS = 5.0
+# The first scheduled retention run waits this long after the worker starts, so a
+# start (or a crash loop) does not begin with a long write.
+RETENTION_FIRST_DELAY_SECONDS = 60.0
 
 
 def retry_delay(
@@ -139,6 +143,8 @@ class DeliveryWorker:
         self._outages = OutageLog(log, "outbox delivery waits")
         # Rows whose message went to the sender (see _release).
         self._handing_over: dict[int, bool] = {}
+        # When the first scheduled retention run is due after start (tests: 0).
+        self.retention_delay_seconds = RETENTION_FIRST_DELAY_SECONDS
 
     async def claim(self, due_by: datetime | None = None) -> list[tuple[Queued, int]]:
         """Claim a batch of rows due now (or due by `due_by`, when draining)."""
@@ -277,8 +283,15 @@ class DeliveryWorker:
         queued after the stop are left to the other workers (or to the next start):
         under load the queue never empties, and a restart must not wait for it."""
         next_schedule = next_milestones = 0.0
+        next_retention = time.monotonic() + self.retention_delay_seconds
         while not stop.is_set():
             try:
+                if self.settings.retention_scheduled and time.monotonic() >= next_retention:
+                    # Daily (EVENTS_RETENTION_EVERY_HOURS); batched, so it never holds
+                    # the outbox back for long. Several workers may run it: harmless.
+                    next_retention = time.monotonic() + self.settings.retention_every_hours * 3600
+                    result = await run_retention(self.settings)
+                    log.info("retention run erased %s people", result.people)
                 if time.monotonic() >= next_schedule:
                     await queue_due_reminders(self.settings)
                     next_schedule = time.monotonic() + self.schedule_every_seconds

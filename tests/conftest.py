@@ -119,6 +119,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "registrations_per_minute": 1_000_000,
         # Tests drive delivery themselves (tests/test_notifications*.py).
         "outbox_worker_in_app": False,
+        # The retention run is scheduled only where a test enables it.
+        "retention_scheduled": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

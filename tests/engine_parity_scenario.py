@@ -23,10 +23,12 @@ from tortoise import timezone
 
 from events_service.checkin.service import ScanRequest, scan, undo_admission
 from events_service.db import as_datetime, database, default_connection, fetch_rows, migrate
+from events_service.privacy.keys import use_person_key
 from events_service.reach.counter import verify
 from events_service.registration.details import update_details
 from events_service.registration.forms import CleanDetails, CleanRegistration
 from events_service.registration.service import RegistrationRefused, cancel, register
+from events_service.settings import Settings
 from models import Event, RegistrationLink
 from models.enums import EventKind, EventStatus
 
@@ -133,7 +135,8 @@ async def _rows(start: datetime) -> dict[str, Any]:
         return [dict(row) for row in await fetch_rows(conn, sql, [])]
 
     people = await rows("""
-        SELECT p.email, p.name, p.locale, o.name AS organisation, p.first_admitted_at
+        SELECT p.email, p.person_key, p.name, p.locale, o.name AS organisation,
+               p.first_admitted_at
         FROM person p LEFT JOIN organisation o ON o.id = p.organisation_id ORDER BY p.email""")
     for person in people:
         person["first_admitted_at"] = minutes(person["first_admitted_at"])
@@ -190,6 +193,8 @@ async def _rows(start: datetime) -> dict[str, Any]:
 
 
 async def main(database_url: str) -> None:
+    # The same key on both engines: the person keys are compared too.
+    use_person_key(Settings(person_key_secret="engine-parity-person-key"))
     await migrate(database_url)
     async with database(database_url):
         result = await run_scenario()

@@ -15,6 +15,7 @@ import pytest
 from litestar import Litestar
 
 from events_service.identity import organisation_key
+from events_service.privacy.keys import person_key
 from events_service.programme.live import snapshot
 from events_service.reach.counter import verify
 from events_service.registration.service import new_manage_token
@@ -217,7 +218,7 @@ async def test_a_registration_in_progress_does_not_hold_up_the_door(
         await in_progress.start()
         values = ["late@example.org", "Late Comer", None, None, "Tongji Motors",
                   organisation_key("Tongji Motors"), "en", datetime.now(UTC), event["id"],
-                  link.id, new_manage_token(), True]  # fmt: skip
+                  link.id, new_manage_token(), True, person_key("late@example.org")]  # fmt: skip
         (row,) = await registering.fetch(REGISTER_PG.postgres, *values)
         assert row["status"] == "confirmed"
 

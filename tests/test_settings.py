@@ -55,6 +55,10 @@ def test_values_are_read_from_the_environment(tmp_path: Path) -> None:
         ("EVENTS_SECRET_KEY", {"EVENTS_SIGNING_KEY": new_signing_key_text()}),
         ("EVENTS_SECRET_KEY", {"EVENTS_SECRET_KEY": "short", "EVENTS_SIGNING_KEY": "x"}),
         ("EVENTS_SIGNING_KEY", {"EVENTS_SECRET_KEY": "s" * 40}),
+        (
+            "EVENTS_PERSON_KEY_SECRET",
+            {"EVENTS_SECRET_KEY": "s" * 40, "EVENTS_SIGNING_KEY": new_signing_key_text()},
+        ),
     ],
 )
 def test_production_refuses_missing_or_weak_secrets(
@@ -74,6 +78,7 @@ def test_production_starts_with_explicit_secrets(tmp_path: Path) -> None:
             "EVENTS_ENVIRONMENT": "production",
             "EVENTS_SECRET_KEY": "k" * 48,
             "EVENTS_SIGNING_KEY": key,
+            "EVENTS_PERSON_KEY_SECRET": "p" * 40,
             "EVENTS_DATA_DIR": str(tmp_path),
         }
     )

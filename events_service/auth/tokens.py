@@ -30,6 +30,8 @@ PUBLIC_PATHS = [
     # Attendees never log in: the registration link and the ticket token are the keys.
     "^/r/",
     "^/t/",
+    # The e-mailed link to an attendee's own data (privacy/pages.py) is its own key.
+    "^/my-data/",
     "^/api/v1/register/",
     r"^/api/v1/events/\d+/ticket-key$",
     "^/api/v1/reach$",

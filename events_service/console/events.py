@@ -87,6 +87,7 @@ EDIT_FIELDS = (
     "waitlist_enabled",
     "door_names_offline",
     *TIME_FIELDS,
+    "retention_days",
 )
 """What the edit form shows (EventPatch's fields but the status, which has its actions)."""
 REQUIRED_ON_EDIT = ("title", "timezone", "starts_at", "ends_at")
@@ -257,6 +258,7 @@ def _event_values(event: Event) -> dict[str, str]:
         "capacity": "" if event.capacity is None else str(event.capacity),
         "waitlist_enabled": "on" if event.waitlist_enabled else "",
         "door_names_offline": "on" if event.door_names_offline else "",
+        "retention_days": "" if event.retention_days is None else str(event.retention_days),
     }
     for name in TIME_FIELDS:
         values[name] = local_input(getattr(event, name), event.timezone)

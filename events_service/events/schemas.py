@@ -16,6 +16,9 @@ TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Capacity = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 Quota = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+# Days after the end its attendees' personal data is kept (privacy/service.py);
+# null: EVENTS_RETENTION_DAYS.
+RetentionDays = Annotated[int, msgspec.Meta(ge=0, le=36_500)]
 
 
 class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,6 +37,7 @@ class EventCreate(msgspec.Struct, forbid_unknown_fields=True):
     checkin_closes_at: datetime | None = None
     # The door bundle carries confirmed people's names and organisations (offline doors).
     door_names_offline: bool = False
+    retention_days: RetentionDays | None = None
 
 
 class EventPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -53,6 +57,7 @@ class EventPatch(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     checkin_closes_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
     door_names_offline: bool | msgspec.UnsetType = msgspec.UNSET
     status: EventStatus | msgspec.UnsetType = msgspec.UNSET
+    retention_days: RetentionDays | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class EventOut(msgspec.Struct):
@@ -74,6 +79,7 @@ class EventOut(msgspec.Struct):
     status: str
     confirmed: int
     seats_left: int | None
+    retention_days: int | None = None
 
 
 class EventPage(msgspec.Struct):

@@ -110,6 +110,7 @@ def event_out(event: Event) -> EventOut:
         status=event.status.value,
         confirmed=event.confirmed_count,
         seats_left=seats_left,
+        retention_days=event.retention_days,
     )
 
 

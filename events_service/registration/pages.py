@@ -214,7 +214,7 @@ def _ticket_view(
     form = details.editable(registration)
     organisation = person.organisation.name if person.organisation else ""
     current = {
-        "name": person.name,
+        "name": person.name or "",
         # Never written back into the page: whoever holds this link (the first to
         # type an address, before its owner ever registered) sees only a masked
         # number; an empty field keeps the one on file.

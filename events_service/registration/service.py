@@ -30,12 +30,14 @@ from events_service.db import Engine, default_connection, engine_of, execute, fe
 from events_service.errors import Conflict, DomainError, NotFound
 from events_service.identity import organisation_key
 from events_service.locale import N_, translatable
+from events_service.privacy.keys import person_key, previous_person_key
 from events_service.registration.forms import CleanRegistration
 from events_service.registration.statements import (
     INSERT_REGISTRATION,
     LOCK_REGISTRATION,
     REACTIVATE_REGISTRATION,
     REGISTER_PG,
+    REKEY_PERSON,
     TAKE_QUOTA,
     TICKET_MAIL,
     TICKET_OF,
@@ -186,8 +188,8 @@ def new_manage_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-async def _ticket_of(conn: BaseDBAsyncClient, email: str, event_id: int) -> Ticket | None:
-    rows = await fetch_rows(conn, TICKET_OF, [email, event_id])
+async def _ticket_of(conn: BaseDBAsyncClient, key: str, email: str, event_id: int) -> Ticket | None:
+    rows = await fetch_rows(conn, TICKET_OF, [key, email, event_id])
     if not rows:
         return None
     row = rows[0]
@@ -255,39 +257,47 @@ async def _place(slug: str, form: CleanRegistration) -> RegistrationResult:
     assert link is not None and event is not None
 
     conn = default_connection()
+    key = person_key(form.email)
+    if (previous := previous_person_key(form.email)) is not None:
+        # A key rotation is under way (privacy/keys.py): re-key this person first.
+        await execute(conn, REKEY_PERSON, [key, previous])
     if engine_of(conn) is Engine.POSTGRES:
         try:
-            placed = await _register_in_one_statement(conn, link, event, form)
+            placed = await _register_in_one_statement(conn, link, event, form, key)
         except IntegrityError:
             placed = None  # a concurrent request for the same person won: see below
         if placed is not None:
             return placed
     # The common retry (a second tap, the same person again): no write at all.
-    existing = await _ticket_of(default_connection(), form.email, event.id)
+    existing = await _ticket_of(default_connection(), key, form.email, event.id)
     if existing is not None and existing.status != RegistrationStatus.CANCELLED:
         return RegistrationResult(existing, created=False)
     try:
-        return await _register_in_transaction(link, event, form, cancelled=existing)
+        return await _register_in_transaction(link, event, form, key, cancelled=existing)
     except IntegrityError:
         # Another request for the same person won the race (the unique index on
         # person and event refused us, and our seat went back with the rollback).
-        winner = await _ticket_of(default_connection(), form.email, event.id)
+        winner = await _ticket_of(default_connection(), key, form.email, event.id)
         if winner is None:
             raise
         return RegistrationResult(winner, created=False)
 
 
 async def _register_in_transaction(
-    link: RegistrationLink, event: Event, form: CleanRegistration, cancelled: Ticket | None
+    link: RegistrationLink,
+    event: Event,
+    form: CleanRegistration,
+    key: str,
+    cancelled: Ticket | None,
 ) -> RegistrationResult:
     now = timezone.now()
     async with in_transaction() as conn:
-        person_id, new_person = await upsert_person(conn, form)
+        person_id, new_person = await upsert_person(conn, form, key)
         if cancelled is not None:
             current = await fetch_rows(conn, LOCK_REGISTRATION, [cancelled.registration_id])
             if current[0]["status"] != RegistrationStatus.CANCELLED.value:
                 # Re-registered meanwhile by a concurrent request: that ticket stands.
-                ticket = await _ticket_of(conn, form.email, event.id)
+                ticket = await _ticket_of(conn, key, form.email, event.id)
                 assert ticket is not None
                 return RegistrationResult(ticket, created=False)
 
@@ -307,7 +317,11 @@ async def _register_in_transaction(
 
 
 async def _register_in_one_statement(
-    conn: BaseDBAsyncClient, link: RegistrationLink, event: Event, form: CleanRegistration
+    conn: BaseDBAsyncClient,
+    link: RegistrationLink,
+    event: Event,
+    form: CleanRegistration,
+    key: str,
 ) -> RegistrationResult | None:
     """REGISTER_PG; None when only the general path can answer (a cancelled
     registration to bring back, or a lost race for the same person)."""
@@ -316,7 +330,7 @@ async def _register_in_one_statement(
     for _ in range(3):  # a new organisation created concurrently: once more sees it
         values = [form.email, form.name, form.phone, form.job_title, form.organisation,
                   org_key, form.locale, timezone.now(), event.id, link.id, token,
-                  event.waitlist_enabled]  # fmt: skip
+                  event.waitlist_enabled, key]  # fmt: skip
         (row,) = await fetch_rows(conn, REGISTER_PG, values)
         if row["existing_id"] is not None:
             status = RegistrationStatus(row["existing_status"])
@@ -448,16 +462,18 @@ async def _cancel_locked(conn: BaseDBAsyncClient, registration: Registration) ->
             .using_db(conn)
             .update(used_count=F("used_count") - 1)
         )
-    await enqueue(
-        kind=Kind.REGISTRATION_CANCELLED,
-        dedupe_key=dedupe_key(
-            Kind.REGISTRATION_CANCELLED, registration.id, registration.cancelled_at.timestamp()
-        ),
-        recipient=await _email_of(conn, registration.person_id),  # type: ignore[attr-defined]
-        locale=registration.locale,
-        payload={"registration_id": registration.id},
-        using_db=conn,
-    )
+    recipient = await _email_of(conn, registration.person_id)  # type: ignore[attr-defined]
+    if recipient is not None:  # None: the person's data was erased, nobody to tell
+        await enqueue(
+            kind=Kind.REGISTRATION_CANCELLED,
+            dedupe_key=dedupe_key(
+                Kind.REGISTRATION_CANCELLED, registration.id, registration.cancelled_at.timestamp()
+            ),
+            recipient=recipient,
+            locale=registration.locale,
+            payload={"registration_id": registration.id},
+            using_db=conn,
+        )
     if not was_confirmed:
         return []
     await free_seat(registration.event_id, conn)  # type: ignore[attr-defined]
@@ -475,9 +491,11 @@ async def resend_ticket_of(registration_id: int) -> bool:
     ticket = Ticket(
         registration.id, registration.status, registration.manage_token, registration.locale
     )
+    if registration.person.email is None:  # erased: no address to mail it to
+        return False
     return await resend_ticket(ticket, registration.person.email)
 
 
-async def _email_of(conn: BaseDBAsyncClient, person_id: int) -> str:
+async def _email_of(conn: BaseDBAsyncClient, person_id: int) -> str | None:
     (email,) = await Person.filter(id=person_id).using_db(conn).values_list("email", flat=True)
     return email

@@ -46,22 +46,30 @@ def ticket_mail_sql(status_sql: str) -> str:
     return f"CASE {status_sql} {cases} END"
 
 
-def _ticket_of(email: str, event: str) -> str:
+def _ticket_of(person: str, event: str) -> str:
+    """`person`: the condition that finds the person (alias p)."""
     return f"""
 SELECT r.id, r.status, r.manage_token, r.locale FROM registration r
 JOIN person p ON p.id = r.person_id
-WHERE p.email = {email} AND r.event_id = {event}"""
+WHERE {person} AND r.event_id = {event}"""
 
 
-PERSON_COLUMNS = "email, name, phone, job_title, organisation_id, locale, created_at"
+# A person is found by their key (privacy/keys.py), which survives erasure. The step
+# by step path also finds by address a person whose key is not filled in yet (a row
+# older than migration 0010 or bulk-inserted; the app fills keys in at startup).
+# $1 key, $2 email.
+_KEY_OR_EMAIL = "(p.person_key = $1 OR p.email = $2)"
+
+
+PERSON_COLUMNS = "email, name, phone, job_title, organisation_id, locale, created_at, person_key"
 REGISTRATION_COLUMNS = (
     "person_id, event_id, link_id, status, manage_token, locale, consent_at, created_at, updated_at"
 )
 TAKE_LINK_PLACE = "UPDATE registration_link SET used_count = used_count + 1"
 TAKE_EVENT_SEAT = "UPDATE event SET confirmed_count = confirmed_count + 1"
 
-# $1 email, $2 event.
-TICKET_OF = _ticket_of("$1", "$2")
+# $1 key, $2 email, $3 event.
+TICKET_OF = _ticket_of(_KEY_OR_EMAIL, "$3")
 LOCK_REGISTRATION = with_row_lock("SELECT status FROM registration WHERE id = $1", "FOR UPDATE")
 # $1 link.
 TAKE_QUOTA = f"{TAKE_LINK_PLACE} WHERE id = $1 AND {link_has_room()}"
@@ -96,16 +104,39 @@ RETURNING id
 # the owner's. Details change only on the person's own ticket page (details.py).
 # REGISTER_PG needs the existing row's id back and the row locked: a no-op update
 # gives both, where DO NOTHING returns no row.
-PERSON_ON_CONFLICT = "ON CONFLICT (email) DO UPDATE SET locale = person.locale"
+# The one exception: a person whose data was erased (privacy/service.py) and whose
+# address registers again gets the typed details: they are the person at that address.
+# Not the organisation: it is kept by default, and one erased comes back only through
+# the ticket page (registration/details.py), which keeps the companies counter exact.
+PERSON_ON_CONFLICT = """ON CONFLICT (person_key) DO UPDATE SET
+    email = COALESCE(person.email, EXCLUDED.email),
+    name = COALESCE(person.name, EXCLUDED.name),
+    phone = CASE WHEN person.erased_at IS NULL THEN person.phone ELSE EXCLUDED.phone END,
+    job_title = CASE WHEN person.erased_at IS NULL THEN person.job_title
+                     ELSE EXCLUDED.job_title END,
+    erased_at = NULL"""
 # The step-by-step path inserts or, on a conflict, reads: both engines then see the
 # existing (committed) row, and whether this transaction created it is exact.
 INSERT_PERSON = f"""
 INSERT INTO person ({PERSON_COLUMNS})
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (email) DO NOTHING
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT DO NOTHING
 RETURNING id
 """
-FIND_PERSON = "SELECT id FROM person WHERE email = $1"
+# $1 key, $2 email: the person with this key first, else one with the address only.
+FIND_PERSON = f"""
+SELECT p.id, p.person_key, p.erased_at FROM person p WHERE {_KEY_OR_EMAIL}
+ORDER BY CASE WHEN p.person_key = $1 THEN 0 ELSE 1 END LIMIT 1"""
+# A person found without their key gets it; an erased person their details again.
+# $1 id, $2 key, $3 email, $4 name, $5 phone, $6 job title (as PERSON_ON_CONFLICT).
+REFILL_PERSON = """
+UPDATE person SET person_key = $2, email = COALESCE(email, $3), name = COALESCE(name, $4),
+    phone = CASE WHEN erased_at IS NULL THEN phone ELSE $5 END,
+    job_title = CASE WHEN erased_at IS NULL THEN job_title ELSE $6 END, erased_at = NULL
+WHERE id = $1"""
+# During a key rotation (privacy/keys.py): a person keyed under the previous secret
+# takes the current key when their address registers. $1 current, $2 previous.
+REKEY_PERSON = "UPDATE person SET person_key = $1 WHERE person_key = $2"
 
 # PostgreSQL: a whole registration in one statement, outside any explicit transaction.
 # The hot link and event rows are then locked only while PostgreSQL runs it and
@@ -123,16 +154,17 @@ FIND_PERSON = "SELECT id FROM person WHERE email = $1"
 # the link, the event and then the person, in that order, so registrations cannot
 # deadlock each other.
 # $1 email, $2 name, $3 phone, $4 job title, $5 organisation name, $6 its key,
-# $7 locale, $8 now, $9 event, $10 link, $11 manage token, $12 waitlist enabled.
+# $7 locale, $8 now, $9 event, $10 link, $11 manage token, $12 waitlist enabled,
+# $13 person key.
 _MAIL_PLACED = insert_messages(f"""
     SELECT {ticket_mail_sql("status")}, {dedupe_key_sql(ticket_mail_sql("status"), "id")}, $1, $7,
            {registration_payload_sql(Engine.POSTGRES, "id")}, $8, $8, {NEW_MESSAGE}
     FROM placed""")
 REGISTER_PG = Query.postgres_only(f"""
-WITH existing AS ({_ticket_of("$1", "$9")}
+WITH existing AS ({_ticket_of("p.person_key = $13", "$9")}
 ), known AS (
     -- A person who exists keeps their organisation: the typed one is not even made.
-    SELECT id FROM person WHERE email = $1
+    SELECT id FROM person WHERE person_key = $13
 ), found_org AS (
     SELECT id FROM organisation WHERE name_key = $6::text
 ), new_org AS (
@@ -179,7 +211,7 @@ WITH existing AS ({_ticket_of("$1", "$9")}
 ), person_row AS (
     -- Only with a place (a seat, or the waitlist): a refused person leaves no row.
     INSERT INTO person ({PERSON_COLUMNS})
-    SELECT $1, $2, $3::text, $4::text, (SELECT id FROM org LIMIT 1), $7, $8
+    SELECT $1, $2, $3::text, $4::text, (SELECT id FROM org LIMIT 1), $7, $8, $13
     WHERE EXISTS (SELECT 1 FROM quota)
     {PERSON_ON_CONFLICT}
     -- xmax is 0 only on a row version this statement inserted: a person who existed

@@ -11,7 +11,7 @@ from __future__ import annotations
 from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from events_service.db import fetch_rows
+from events_service.db import execute, fetch_rows
 from events_service.identity import organisation_key
 from events_service.registration.forms import CleanRegistration
 from events_service.registration.statements import (
@@ -19,6 +19,7 @@ from events_service.registration.statements import (
     FIND_PERSON,
     INSERT_ORGANISATION,
     INSERT_PERSON,
+    REFILL_PERSON,
 )
 from models.enums import OrganisationKind
 
@@ -40,21 +41,37 @@ async def organisation_id(conn: BaseDBAsyncClient, name: str) -> int:
     return found
 
 
-async def upsert_person(conn: BaseDBAsyncClient, form: CleanRegistration) -> tuple[int, bool]:
-    """The id of the person with this e-mail, and whether this call created them.
+async def upsert_person(
+    conn: BaseDBAsyncClient, form: CleanRegistration, key: str
+) -> tuple[int, bool]:
+    """The id of the person with this key (privacy/keys.py; else, not keyed yet, with
+    this e-mail), and whether this call created them.
 
-    A person who exists is left exactly as they are (see statements.PERSON_ON_CONFLICT)."""
-    found = await _first_id(conn, FIND_PERSON, [form.email])
+    A person who exists is left exactly as they are (see statements.PERSON_ON_CONFLICT),
+    except that one found without their key gets it, and an erased one their details."""
+    found = await _found(conn, form, key)
     if found is not None:  # the common case of a returning person: no organisation made
         return found, False
     org_id = await organisation_id(conn, form.organisation) if form.organisation else None
     values = [
         form.email, form.name, form.phone, form.job_title, org_id, form.locale, timezone.now(),
+        key,
     ]  # fmt: skip
     created = await _first_id(conn, INSERT_PERSON, values)
     if created is not None:
         return created, True
     # Inserted meanwhile by a concurrent registration of the same address.
-    found = await _first_id(conn, FIND_PERSON, [form.email])
+    found = await _found(conn, form, key)
     assert found is not None
     return found, False
+
+
+async def _found(conn: BaseDBAsyncClient, form: CleanRegistration, key: str) -> int | None:
+    rows = await fetch_rows(conn, FIND_PERSON, [key, form.email])
+    if not rows:
+        return None
+    row = rows[0]
+    if row["person_key"] != key or row["erased_at"] is not None:
+        values = [row["id"], key, form.email, form.name, form.phone, form.job_title]
+        await execute(conn, REFILL_PERSON, values)
+    return int(row["id"])

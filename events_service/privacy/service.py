@@ -1,0 +1,457 @@
+"""Retention and erasure of personal data; the person keys they leave behind.
+
+What goes: the personal fields of a person (settings.retention_fields: e-mail, phone,
+name and job title by default; the organisation only when named, because the
+companies KPI is recomputed from people's organisations), their pending outbox
+messages, and the address of the messages already sent to them. What stays: the
+person row with its key (privacy/keys.py) and first admission, so the talent reach
+and every KPI stay exactly as they were; registrations, admissions, scan logs,
+judging and winner records (none of which holds a personal field).
+
+A person is erased by the policy only when none of their events is inside its
+window: the event's end plus its retention days (Event.retention_days, else the
+setting) is past. Each batch is one transaction that locks its people, checks them
+again under the lock (a registration committed meanwhile keeps its person), erases
+them and writes its audit row (ErasureRecord), so an interrupted run leaves whole
+batches and a re-run erases exactly the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise import timezone
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from events_service.db import (
+    Statements,
+    default_connection,
+    execute,
+    fetch_rows,
+    with_row_lock,
+)
+from events_service.errors import Conflict, NotFound
+from events_service.locale import N_, translatable
+from events_service.privacy.keys import PersonKeyer, current_keyer
+from events_service.settings import RETENTION_FIELDS, Settings
+from models import Admission, ErasureRecord, OutboxMessage, Person, Registration
+from models.enums import EventStatus, RegistrationStatus
+
+log = logging.getLogger("events_service.privacy")
+
+POLICY = "policy"
+STAFF = "staff"
+PERSON = "person"
+
+# The columns each erasable field blanks.
+_COLUMNS = {
+    "email": "email",
+    "phone": "phone",
+    "name": "name",
+    "job_title": "job_title",
+    "organisation": "organisation_id",
+}
+
+
+@dataclass(frozen=True)
+class RetentionRun:
+    people: int
+    events: int
+    batches: int
+    dry_run: bool
+
+
+def _placeholders(start: int, count: int) -> str:
+    return ", ".join(f"${n}" for n in range(start, start + count))
+
+
+async def open_event_ids(now: datetime, settings: Settings) -> list[int]:
+    """Events that have ended but are still inside their retention window. (Events
+    that have not ended are open too: the statements below test that themselves, so
+    an event created during a run is never missed.)"""
+    rows = await fetch_rows(
+        default_connection(),
+        "SELECT id, ends_at, retention_days FROM event WHERE ends_at <= $1",
+        [now],
+    )
+    open_ids = []
+    for row in rows:
+        days = (
+            row["retention_days"] if row["retention_days"] is not None else settings.retention_days
+        )
+        ends_at = row["ends_at"]
+        if isinstance(ends_at, str):
+            ends_at = datetime.fromisoformat(ends_at)
+        if ends_at + timedelta(days=days) > now:
+            open_ids.append(int(row["id"]))
+    return open_ids
+
+
+def _still_needed(now_param: int, open_ids: Sequence[int], first_param: int) -> str:
+    """SQL true when person p has an event inside its window: not ended yet ($now)
+    or one of the open ids (bound from $first_param on)."""
+    listed = f" OR e.id IN ({_placeholders(first_param, len(open_ids))})" if open_ids else ""
+    event_open = f"(e.ends_at > ${now_param}{listed})"
+    return f"""(
+    EXISTS (SELECT 1 FROM registration r JOIN event e ON e.id = r.event_id
+            WHERE r.person_id = p.id AND {event_open})
+    OR EXISTS (SELECT 1 FROM entry_member m JOIN entry n ON n.id = m.entry_id
+               JOIN event e ON e.id = n.event_id
+               WHERE m.person_id = p.id AND {event_open}))"""  # noqa: S608 - placeholders
+
+
+async def retention_candidates(
+    now: datetime, settings: Settings, *, after_id: int = 0, limit: int | None = None
+) -> list[int]:
+    """Ids (ascending, above `after_id`) of people the policy erases now: not erased
+    yet, at one event or more, none of them inside its window."""
+    open_ids = await open_event_ids(now, settings)
+    values: list[Any] = [now, after_id, *open_ids]
+    limit_sql = ""
+    if limit is not None:
+        values.append(limit)
+        limit_sql = f" LIMIT ${len(values)}"
+    sql = f"""
+SELECT p.id FROM person p
+WHERE p.erased_at IS NULL AND p.id > $2
+  AND (EXISTS (SELECT 1 FROM registration r WHERE r.person_id = p.id)
+       OR EXISTS (SELECT 1 FROM entry_member m WHERE m.person_id = p.id))
+  AND NOT {_still_needed(1, open_ids, 3)}
+ORDER BY p.id{limit_sql}"""  # noqa: S608 - placeholders and our own SQL only
+    rows = await fetch_rows(default_connection(), sql, values)
+    return [int(row["id"]) for row in rows]
+
+
+async def events_of(people: Sequence[int]) -> int:
+    """How many events these people were registered for (for the dry run)."""
+    events: set[int] = set()
+    conn = default_connection()
+    for start in range(0, len(people), 1000):
+        chunk = list(people[start : start + 1000])
+        rows = await fetch_rows(
+            conn,
+            f"SELECT DISTINCT event_id FROM registration WHERE person_id IN "  # noqa: S608
+            f"({_placeholders(1, len(chunk))})",
+            chunk,
+        )
+        events.update(int(row["event_id"]) for row in rows)
+    return len(events)
+
+
+async def erase_people(
+    ids: Sequence[int],
+    reason: str,
+    fields: Sequence[str],
+    *,
+    actor: str = POLICY,
+    staff_id: int | None = None,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> int:
+    """Erase these people's personal fields in one transaction; how many were erased.
+
+    Idempotent: people already erased are skipped. With `settings` (the policy's
+    run) a person with an event still inside its window is skipped too, checked
+    under the lock. One ErasureRecord per call that erased anyone."""
+    unknown = [f for f in fields if f not in RETENTION_FIELDS]
+    if unknown or not fields:
+        raise ValueError(f"unknown fields to erase: {unknown}")
+    if not ids:
+        return 0
+    now = now or timezone.now()
+    open_ids = await open_event_ids(now, settings) if settings is not None else []
+    ordered = sorted(set(ids))
+    async with in_transaction() as conn:
+        # Lock first, then read in a statement of its own: on PostgreSQL that one
+        # sees every registration committed while we waited for the locks.
+        lock = with_row_lock(
+            f"SELECT id FROM person WHERE id IN ({_placeholders(1, len(ordered))}) "  # noqa: S608
+            "AND erased_at IS NULL ORDER BY id",
+            "FOR UPDATE",
+        )
+        locked = [int(row["id"]) for row in await fetch_rows(conn, lock, ordered)]
+        if not locked:
+            return 0
+        values: list[Any] = [*locked]
+        keep = ""
+        if settings is not None:
+            values.extend([now, *open_ids])
+            keep = f" AND NOT {_still_needed(len(locked) + 1, open_ids, len(locked) + 2)}"
+        rows = await fetch_rows(
+            conn,
+            f"SELECT p.id, p.email FROM person p WHERE p.id IN "  # noqa: S608
+            f"({_placeholders(1, len(locked))}){keep}",
+            values,
+        )
+        if not rows:
+            return 0
+        erased = [int(row["id"]) for row in rows]
+        emails = [row["email"] for row in rows if row["email"]]
+        if "email" in fields and emails:
+            await _forget_messages(conn, emails)
+        blank = ", ".join(f"{_COLUMNS[f]} = NULL" for f in fields)
+        await execute(
+            conn,
+            f"UPDATE person SET {blank}, erased_at = $1 WHERE id IN "  # noqa: S608
+            f"({_placeholders(2, len(erased))})",
+            [now, *erased],
+        )
+        await ErasureRecord.create(
+            actor=actor,
+            staff_id=staff_id,
+            reason=reason[:40],
+            people=len(erased),
+            erased_fields=",".join(fields),
+            created_at=now,
+            using_db=conn,
+        )
+    return len(erased)
+
+
+async def _forget_messages(conn: Statements, emails: list[str]) -> None:
+    """Pending messages to these addresses are dropped (nobody is to be written to
+    any more); those already sent or failed stay, for the organisers' counts, without
+    the address. Payloads of our messages hold ids only (registration, event)."""
+    targets = _placeholders(1, len(emails))
+    await execute(
+        conn,
+        f"DELETE FROM outbox_message WHERE recipient IN ({targets}) "  # noqa: S608
+        "AND status IN ('pending', 'sending')",
+        emails,
+    )
+    await execute(
+        conn,
+        f"UPDATE outbox_message SET recipient = '', last_error = NULL "  # noqa: S608
+        f"WHERE recipient IN ({targets})",
+        emails,
+    )
+
+
+async def run_retention(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+) -> RetentionRun:
+    """The policy, batch by batch; safe to run from cron and in several processes."""
+    now = now or timezone.now()
+    size = batch_size or settings.retention_batch_size
+    if dry_run:
+        people = await retention_candidates(now, settings)
+        return RetentionRun(len(people), await events_of(people), 0, True)
+    total = batches = 0
+    events: set[int] = set()
+    after = 0
+    while True:
+        batch = await retention_candidates(now, settings, after_id=after, limit=size)
+        if not batch:
+            break
+        after = batch[-1]
+        events.update(await _event_ids(batch))
+        erased = await erase_people(
+            batch, "retention", settings.retention_fields, now=now, settings=settings
+        )
+        total += erased
+        batches += 1
+        log.info("retention: batch %s erased %s people", batches, erased)
+    return RetentionRun(total, len(events), batches, False)
+
+
+async def _event_ids(people: Sequence[int]) -> set[int]:
+    rows = await fetch_rows(
+        default_connection(),
+        f"SELECT DISTINCT event_id FROM registration WHERE person_id IN "  # noqa: S608
+        f"({_placeholders(1, len(people))})",
+        list(people),
+    )
+    return {int(row["event_id"]) for row in rows}
+
+
+# -- Erasure of one person (on their request, or by an admin) -----------------------
+
+
+async def upcoming_tickets(person_id: int, now: datetime | None = None) -> int:
+    """How many live tickets (confirmed or waitlisted) the person holds for events
+    that have not ended and are not cancelled: erasure waits until they cancel."""
+    rows = await fetch_rows(
+        default_connection(),
+        """
+SELECT COUNT(*) AS n FROM registration r JOIN event e ON e.id = r.event_id
+WHERE r.person_id = $1 AND r.status IN ($2, $3) AND e.ends_at > $4 AND e.status <> $5""",
+        [
+            person_id,
+            RegistrationStatus.CONFIRMED.value,
+            RegistrationStatus.WAITLISTED.value,
+            now or timezone.now(),
+            EventStatus.CANCELLED.value,
+        ],
+    )
+    return int(rows[0]["n"])
+
+
+# -- Person keys -----------------------------------------------------------------------
+
+
+async def backfill_person_keys(keyer: PersonKeyer | None = None, batch: int = 1000) -> int:
+    """Fill in the key of every person who has an address and no key yet (rows made
+    before migration 0010, or bulk-inserted). Run at every app start; cheap when
+    there is nothing to do. Two rows whose addresses normalise alike cannot both
+    hold the key: the later one keeps none (and is logged by count)."""
+    keyer = keyer or current_keyer()
+    if keyer is None:
+        raise RuntimeError("the person key is not configured")
+    conn = default_connection()
+    filled = clashes = 0
+    after = 0
+    while True:
+        rows = await fetch_rows(
+            conn,
+            "SELECT id, email FROM person WHERE person_key IS NULL AND email IS NOT NULL "
+            "AND id > $1 ORDER BY id LIMIT $2",
+            [after, batch],
+        )
+        if not rows:
+            break
+        after = int(rows[-1]["id"])
+        for row in rows:
+            try:
+                filled += await execute(
+                    conn,
+                    "UPDATE person SET person_key = $2 WHERE id = $1 AND person_key IS NULL",
+                    [row["id"], keyer.key(row["email"])],
+                )
+            except IntegrityError:
+                clashes += 1
+    if clashes:
+        log.warning("person keys: %s people share a normalised address; left unkeyed", clashes)
+    return filled
+
+
+@dataclass(frozen=True)
+class Rotation:
+    rekeyed: int
+    erased_kept: int
+
+
+async def rotate_person_keys(keyer: PersonKeyer, batch: int = 1000) -> Rotation:
+    """Re-key every person whose address is still held under the keyer's (new)
+    secret. Erased people cannot be re-keyed (their address is gone): they keep the
+    key of the secret they were erased under, recognised as long as that secret is
+    given as EVENTS_PERSON_KEY_PREVIOUS_SECRET (README: Personal data)."""
+    conn = default_connection()
+    rekeyed = 0
+    after = 0
+    while True:
+        rows = await fetch_rows(
+            conn,
+            "SELECT id, email, person_key FROM person WHERE email IS NOT NULL AND id > $1 "
+            "ORDER BY id LIMIT $2",
+            [after, batch],
+        )
+        if not rows:
+            break
+        after = int(rows[-1]["id"])
+        async with in_transaction() as tx:
+            for row in rows:
+                key = keyer.key(row["email"])
+                if row["person_key"] != key:
+                    rekeyed += await execute(
+                        tx, "UPDATE person SET person_key = $2 WHERE id = $1", [row["id"], key]
+                    )
+    (kept,) = await fetch_rows(
+        conn, "SELECT COUNT(*) AS n FROM person WHERE email IS NULL AND person_key IS NOT NULL", []
+    )
+    return Rotation(rekeyed, int(kept["n"]))
+
+
+UPCOMING_DETAIL = translatable(
+    "Cancel your tickets for upcoming events first; then your data can be erased."
+)
+
+
+class TicketStillUpcoming(Conflict):
+    slug = "ticket-upcoming"
+    title = N_("You still hold a ticket for an upcoming event")
+
+
+async def erase_person(
+    person_id: int, *, actor: str, staff_id: int | None = None, settings: Settings
+) -> int:
+    """Erase one person now (an admin, or the person on request); 0 when they were
+    erased already. Refused while they hold a live ticket for an event to come."""
+    if not await Person.filter(id=person_id).exists():
+        raise NotFound(translatable("No person %(person_id)s.", person_id=person_id))
+    if await upcoming_tickets(person_id):
+        raise TicketStillUpcoming(UPCOMING_DETAIL)
+    reason = "request" if actor == PERSON else "admin"
+    return await erase_people([person_id], reason, settings.retention_fields, actor=actor,
+                              staff_id=staff_id)  # fmt: skip
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+async def export_person(person_id: int) -> dict[str, Any]:
+    """Everything the service holds about one person, as JSON: exactly theirs."""
+    person = await Person.get_or_none(id=person_id).select_related("organisation")
+    if person is None:
+        raise NotFound(translatable("No person %(person_id)s.", person_id=person_id))
+    registrations = await Registration.filter(person_id=person_id).select_related("event")
+    admissions = await Admission.filter(person_id=person_id).order_by("id")
+    messages = (
+        await OutboxMessage.filter(recipient=person.email).order_by("id") if person.email else []
+    )
+    return {
+        "person": {
+            "id": person.id,
+            "email": person.email,
+            "name": person.name,
+            "phone": person.phone,
+            "job_title": person.job_title,
+            "organisation": person.organisation.name if person.organisation else None,
+            "locale": person.locale,
+            "created_at": _iso(person.created_at),
+            "first_admitted_at": _iso(person.first_admitted_at),
+            "erased_at": _iso(person.erased_at),
+        },
+        "registrations": [
+            {
+                "id": r.id,
+                "event_id": r.event.id,
+                "event": r.event.title,
+                "status": str(r.status),
+                "locale": r.locale,
+                "consent_at": _iso(r.consent_at),
+                "created_at": _iso(r.created_at),
+                "cancelled_at": _iso(r.cancelled_at),
+            }
+            for r in sorted(registrations, key=lambda r: r.id)
+        ],
+        "admissions": [
+            {
+                "registration_id": a.registration_id,  # type: ignore[attr-defined]
+                "event_id": a.event_id,  # type: ignore[attr-defined]
+                "gate": a.gate,
+                "admitted_at": _iso(a.admitted_at),
+            }
+            for a in admissions
+        ],
+        "messages": [
+            {
+                "kind": m.kind,
+                "status": str(m.status),
+                "created_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+            }
+            for m in messages
+        ],
+    }
