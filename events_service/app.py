@@ -62,7 +62,7 @@ from events_service.observe import logging_config, request_context_middleware
 from events_service.privacy import pages as privacy_pages
 from events_service.privacy.controllers import PeopleController
 from events_service.privacy.keys import use_person_key
-from events_service.privacy.service import backfill_person_keys
+from events_service.privacy.service import backfill_person_keys_at_start
 from events_service.programme.controllers import (
     FinancingController,
     KpiRecordsController,
@@ -197,7 +197,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with database(settings.database_url), metrics.worker_metrics(settings):
             # People without their key (made before migration 0010): keyed now,
             # before the first registration looks anyone up by key.
-            await backfill_person_keys()
+            await backfill_person_keys_at_start()
             if not settings.outbox_worker_in_app:
                 yield
                 return

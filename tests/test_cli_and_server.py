@@ -87,6 +87,11 @@ def test_production_refuses_to_start_without_secrets(tmp_path: Path) -> None:
     assert "EVENTS_SIGNING_KEY" in serve.stderr
 
     env["EVENTS_SIGNING_KEY"] = new_signing_key_text()
+    serve = run_cli("serve", "--port", "1", env=env, cwd=tmp_path)
+    assert serve.returncode != 0
+    assert "EVENTS_PERSON_KEY_SECRET" in serve.stderr
+
+    env["EVENTS_PERSON_KEY_SECRET"] = "p" * 48
     demo = run_cli("demo", env=env, cwd=tmp_path)
     assert demo.returncode == 2 and "production" in demo.stderr
 
@@ -94,7 +99,7 @@ def test_production_refuses_to_start_without_secrets(tmp_path: Path) -> None:
 def test_keys_prints_usable_production_secrets(tmp_path: Path) -> None:
     printed = run_cli("keys", env=cli_env("sqlite://unused.db", tmp_path), cwd=tmp_path)
     values = dict(line.split("=", 1) for line in printed.stdout.split())
-    assert set(values) == {"EVENTS_SECRET_KEY", "EVENTS_SIGNING_KEY"}
+    assert set(values) == {"EVENTS_SECRET_KEY", "EVENTS_SIGNING_KEY", "EVENTS_PERSON_KEY_SECRET"}
     env = cli_env(
         f"sqlite://{tmp_path / 'p.db'}", tmp_path, EVENTS_ENVIRONMENT="production", **values
     )

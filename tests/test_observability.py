@@ -55,6 +55,7 @@ async def test_production_logs_are_json_lines_without_the_attendees_email(
         tmp_path,
         EVENTS_ENVIRONMENT="production",
         EVENTS_SECRET_KEY="s" * 48,
+        EVENTS_PERSON_KEY_SECRET="p" * 48,
         EVENTS_SIGNING_KEY=new_signing_key_text(),
         EVENTS_SMTP_URL=f"file://{tmp_path / 'mail'}",
     )

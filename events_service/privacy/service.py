@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise import timezone
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import BaseORMException, IntegrityError
 from tortoise.transactions import in_transaction
 
 from events_service.db import (
@@ -331,6 +331,20 @@ async def backfill_person_keys(keyer: PersonKeyer | None = None, batch: int = 10
     if clashes:
         log.warning("person keys: %s people share a normalised address; left unkeyed", clashes)
     return filled
+
+
+async def backfill_person_keys_at_start() -> None:
+    """`backfill_person_keys` for the app's start, which must not fail on a database
+    that does not answer: the process still comes up, so `/health/ready` can name
+    the database (503) instead of the service being simply gone. Until the keys are
+    filled (next start, or `events-service privacy backfill-keys`) registration still
+    finds an unkeyed person by address, so nobody is counted twice meanwhile."""
+    try:
+        await backfill_person_keys()
+    except (OSError, BaseORMException) as exc:
+        log.warning(
+            "person keys not filled at start (%s): database unavailable", type(exc).__name__
+        )
 
 
 @dataclass(frozen=True)
