@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+# Test processes; each takes whole modules (--dist loadfile), so a module's shared
+# server and browser stay in one process. TEST_PROCESSES=0 runs in this process.
+TEST_PROCESSES ?= 2
 
 .PHONY: run test fuzz lint format install clean bench bench-smoke messages
 
@@ -17,7 +20,7 @@ run: install
 		$(BIN)/events-service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 # The long schemathesis run: many more examples per operation than the suite's pass.
 FUZZ_EXAMPLES ?= 100

@@ -35,6 +35,22 @@ from events_service.settings import Settings
 from models import StaffUser
 
 POSTGRES_URL_VAR = "EVENTS_TEST_POSTGRES_URL"
+
+
+def _own_redis_database_per_xdist_worker() -> None:
+    """Under pytest-xdist (`make test`) each process gets its own Redis database
+    number, so two modules running at once never share rate-limit counters, stores
+    or live channels."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("EVENTS_TEST_REDIS_URL")
+    if not url or not worker.startswith("gw"):
+        return
+    parts = urlsplit(url)
+    number = (int(parts.path.strip("/") or 0) + 1 + int(worker[2:])) % 16
+    os.environ["EVENTS_TEST_REDIS_URL"] = urlunsplit(parts._replace(path=f"/{number}"))
+
+
+_own_redis_database_per_xdist_worker()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PASSWORD = "correct horse battery"
 
