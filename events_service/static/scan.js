@@ -236,7 +236,7 @@
     } catch (_) { return true; }  // no Ed25519 in this browser: the server decides later
   }
   function clock(seconds) {
-    const options = { hour: "2-digit", minute: "2-digit" };
+    const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
     if (bundle && bundle.timezone) options.timeZone = bundle.timezone;
     try { return new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(new Date(seconds * 1000)); }
     catch (_) { return new Date(seconds * 1000).toISOString().slice(11, 16) + " UTC"; }
