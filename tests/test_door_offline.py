@@ -9,7 +9,10 @@ only the door's network is gone)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +28,7 @@ import zxingcpp
 from PIL import Image
 
 from tests.browser import chromium_browser
+from tests.conftest import BACKENDS, POSTGRES_URL_VAR, fresh_postgres_database
 from tests.server import cli_env, run_cli, server_process
 from tests.tcp_proxy import Mode, TcpProxy, tcp_proxy
 from tests.test_door_page import ADMIN, DOOR
@@ -38,10 +42,38 @@ def _token(http: httpx.Client, who: tuple[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def _database(backend: str, tmp: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite://{tmp / 'door.db'}"
+        return
+    # A fresh PostgreSQL database of its own (conftest's), on a loop in a thread of its
+    # own: Playwright's sync API keeps a loop running in this one.
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fresh = fresh_postgres_database(os.environ[POSTGRES_URL_VAR])
+    try:
+        yield asyncio.run_coroutine_threadsafe(fresh.__aenter__(), loop).result(timeout=30)
+    finally:
+        asyncio.run_coroutine_threadsafe(fresh.__aexit__(None, None, None), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("door-offline")
-    env = cli_env(f"sqlite://{tmp / 'door.db'}", tmp)
+    with _database(request.param, tmp) as url, _served(url, tmp) as base:
+        yield base
+
+
+@contextmanager
+def _served(url: str, tmp: Path) -> Iterator[str]:
+    env = cli_env(url, tmp)
     assert run_cli("migrate", env=env, cwd=tmp).returncode == 0
     for (email, password), role in ((DOOR, "staff"), (ADMIN, "admin")):
         created = run_cli(
