@@ -13,6 +13,7 @@ import asyncio
 import io
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -179,17 +180,22 @@ def _door(browser: Any, proxy: TcpProxy, event_id: int, gate: str) -> Iterator[A
         page.click("#start")
         page.wait_for_selector("#door:not([hidden])")
         page.wait_for_function("navigator.serviceWorker.controller !== null")
-        page.wait_for_function(
-            "caches.open('door-v1').then((c) => c.match('/scan')).then((r) => !!r)", polling=200
-        )
-        page.wait_for_function(
-            f"idb.openDB('door').then((db) => db.get('bundles', {event_id})).then((b) => !!b)",
-            polling=200,
-        )
+        _until(page, "caches.open('door-v1').then((c) => c.match('/scan')).then((r) => !!r)")
+        _until(page, f"idb.openDB('door').then((db) => db.get('bundles', {event_id}))"
+                     ".then((b) => !!b)")  # fmt: skip
         assert page.get_attribute("#network", "data-state") == "online"
         yield page
     finally:
         context.close()
+
+
+def _until(page: Any, expression: str, seconds: float = 15) -> None:
+    """Poll an expression whose value is a promise (wait_for_function takes a promise,
+    itself truthy, as done)."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"never true: {expression}"
+        page.wait_for_timeout(200)
 
 
 def _cut(page: Any, proxy: TcpProxy) -> None:
