@@ -317,3 +317,33 @@ def test_two_gates_admit_one_ticket_offline_one_admission_one_conflict_reach_plu
         gate_b.wait_for_selector("#door:not([hidden])")
         assert gate_b.inner_text("#conflict-count") == "1"
         assert "Chen Jie" in gate_b.inner_text("#conflict-list li")
+
+
+def test_a_scan_cut_off_mid_request_is_queued_first_and_synced_once(
+    server: str, browser: Any, event: dict
+) -> None:
+    """The network drops while a scan's request is on its way, and the page is reloaded
+    before any answer: the scan was queued first, so the batch sync sends it (same
+    scan_id) and the ticket is admitted once."""
+    code = event["codes"]["Zhao Min"]
+    with _relay(server) as proxy, _door(browser, proxy, event["id"], "A") as page:
+        held: list[Any] = []
+        single_scan = lambda url: urlsplit(url).path == "/api/v1/checkins"  # noqa: E731
+        page.route(single_scan, lambda route: held.append(route))  # never answered
+        page.focus("#code")
+        page.keyboard.type(code)
+        page.keyboard.press("Enter")
+        _until(page, "idb.openDB('door').then((db) => db.count('queue')).then((n) => n === 1)")
+        for _ in range(50):  # the request leaves just after the entry is stored
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the scan's request never left"
+        page.unroute(single_scan)
+        page.reload()
+        page.wait_for_selector("#door:not([hidden])")
+        page.wait_for_selector("#pending", state="hidden", timeout=15000)
+        assert _attendance(server, event["id"]) == 2
+        assert page.is_hidden("#changed")
+        verdict, text = _scan(page, code)
+        assert verdict == "already_admitted" and "Zhao Min" in text, text
