@@ -86,6 +86,7 @@ def door_words(locale: str) -> dict[str, Any]:
             "%(who)s, gate %(gate)s at %(time)s: shown %(shown)s, now %(now)s. %(message)s"
         ),
         "conflict": w.pgettext("door verdict", "CONFLICT"),
+        "admitted_earlier": raw.gettext("Admitted earlier at gate %(gate)s at %(time)s."),
         "someone": w.gettext("A ticket"),
         "sync_refused": raw.gettext(
             "The server did not take the queued scans (%(status)s): they stay queued."

@@ -137,11 +137,16 @@
   // queue: the scans not yet answered by the server (key scan_id); bundles: the door
   // bundle per event (key event_id); changed: answers that differ from what was shown.
   const store = {
-    db: window.idb.openDB("door", 1, {
-      upgrade(db) {
-        db.createObjectStore("queue", { keyPath: "scan_id" });
-        db.createObjectStore("bundles", { keyPath: "event_id" });
-        db.createObjectStore("changed", { keyPath: "scan_id" });
+    // synced: this device's offline admissions the server took, watched in the bundle
+    // (an earlier entry from another door, synced later, takes the admission over).
+    db: window.idb.openDB("door", 2, {
+      upgrade(db, oldVersion) {
+        if (oldVersion < 1) {
+          db.createObjectStore("queue", { keyPath: "scan_id" });
+          db.createObjectStore("bundles", { keyPath: "event_id" });
+          db.createObjectStore("changed", { keyPath: "scan_id" });
+        }
+        if (oldVersion < 2) db.createObjectStore("synced", { keyPath: "scan_id" });
       },
     }),
     async put(name, value) { return (await this.db).put(name, value); },
@@ -198,6 +203,28 @@
     bundle = applyBundle(kept, data);
     door.publicKey = bundle.public_key;
     await store.put("bundles", bundle);
+    await watchSynced();
+  }
+  // An admission of ours that the bundle now shows earlier (another door's entry,
+  // synced after ours, took it over: ours became the conflict) is a changed answer.
+  const WATCH_FOR = 24 * 3600 * 1000;
+  async function watchSynced() {
+    let found = false;
+    for (const item of await store.all("synced")) {
+      const mine = Date.parse(item.scanned_at) / 1000;
+      if (Date.now() - mine * 1000 > WATCH_FOR) { await store.delete("synced", item.scan_id); continue; }
+      if (!bundle || item.event_id !== bundle.event_id) continue;
+      const held = bundle.admitted[item.registration_id];
+      // The bundle's times are whole seconds: ours is held[1] === floor(mine), same gate.
+      if (!held || (held[0] === item.gate && held[1] >= Math.floor(mine))) continue;
+      await store.put("changed", changeOf(item, {
+        conflict: true, verdict: "already_admitted", attendee: item.name ? { name: item.name } : null,
+        message: fill(TEXT.admitted_earlier, { gate: held[0], time: clock(held[1]) }),
+      }));
+      await store.delete("synced", item.scan_id);
+      found = true;
+    }
+    if (found) showChanged();
   }
   // What an online answer or a sync tells about a ticket joins the bundle at once.
   function learn(answer) {
@@ -327,6 +354,11 @@
       const item = sent.get(answer.scan_id);
       if (!item) continue;
       if (differs(item, answer)) await store.put("changed", changeOf(item, answer));
+      else if (answer.verdict === "admitted" && answer.registration_id) {
+        await store.put("synced", { scan_id: item.scan_id, event_id: item.event_id, gate: item.gate,
+          scanned_at: item.scanned_at, registration_id: answer.registration_id,
+          shown: item.shown, name: (answer.attendee && answer.attendee.name) || item.name || null });
+      }
       await store.delete("queue", answer.scan_id);
       learn(answer);
     }
