@@ -254,7 +254,7 @@ def test_offline_the_door_reloads_admits_with_the_name_and_refuses_what_it_must(
             (event["wang_at"] + timedelta(minutes=m)).astimezone(ZoneInfo("Asia/Shanghai"))
             for m in (0, 1)
         }
-        assert verdict == "already_admitted" and "gate C" in text, text
+        assert verdict == "already_admitted" and "gate C" in text and "Wang Fang" in text, text
         assert any(f"{t:%H:%M}" in text for t in local), text
         forged = codes["Chen Jie"][:-4] + (
             "AAAA" if not codes["Chen Jie"].endswith("AAAA") else "BBBB"
@@ -355,3 +355,12 @@ def test_a_scan_cut_off_mid_request_is_queued_first_and_synced_once(
         assert page.is_hidden("#changed")
         verdict, text = _scan(page, code)
         assert verdict == "already_admitted" and "Zhao Min" in text, text
+
+
+def test_the_worker_is_served_above_scan_never_cached_by_http(server: str) -> None:
+    answer = httpx.get(f"{server}/scan-sw.js")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/javascript")
+    assert answer.headers["cache-control"] == "no-cache"
+    assert answer.headers["service-worker-allowed"] == "/scan"
+    assert '"/api/"' in answer.text  # API calls pass through, never from its cache

@@ -170,7 +170,13 @@ async def _open_conflicts(events: list[Event], locale: str) -> list[dict[str, An
 SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "door-sw.js"
 
 
-@get("/scan-sw.js", include_in_schema=False, sync_to_thread=False)
+@get(
+    "/scan-sw.js",
+    include_in_schema=False,
+    sync_to_thread=False,
+    # Static code, no data: the browser checks it for updates logged in or not.
+    opt={"exclude_from_auth": True},
+)
 def door_service_worker() -> Response[bytes]:
     """The door's service worker (static/door-sw.js). Served from here, not /static:
     a worker controls only the pages at or below its own path, and /scan is not

@@ -286,8 +286,11 @@
     const mine = (await store.all("queue")).find((item) => item.scan_id !== body.scan_id
       && item.event_id === door.eventId && item.registration_id === registrationId && item.shown === "offline");
     const inside = mine ? [mine.gate, Date.parse(mine.scanned_at) / 1000] : b.admitted[registrationId];
-    if (inside) return ["already_admitted", fill(TEXT.already_in_offline, { gate: inside[0], time: clock(inside[1]) })];
     const who = b.names[registrationId];
+    if (inside) {
+      const said = fill(TEXT.already_in_offline, { gate: inside[0], time: clock(inside[1]) });
+      return ["already_admitted", who ? `${said} ${who[0]}` : said];
+    }
     if (!who) return ["offline", TEXT.saved_offline, registrationId];
     const name = who[1] ? `${who[0]} · ${who[1]}` : who[0];
     return ["offline", fill(TEXT.admitted_offline, { name }), registrationId, name];
