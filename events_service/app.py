@@ -41,7 +41,7 @@ from events_service.checkin.controllers import (
     review_checkin_conflict,
     undo_checkin,
 )
-from events_service.checkin.pages import review_conflict_page, scan_page
+from events_service.checkin.pages import door_service_worker, review_conflict_page, scan_page
 from events_service.console.router import console_router, console_sessions
 from events_service.db import database
 from events_service.errors import problem_details_plugin, too_many_requests_problem
@@ -287,6 +287,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             attendee_lookups,
             reach,
             scan_page,
+            door_service_worker,
             *kiosk.ROUTES,
             kiosk_lookups,
             *badges.ROUTES,

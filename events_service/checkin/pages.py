@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.security.jwt import Token
@@ -59,6 +60,37 @@ def door_words(locale: str) -> dict[str, Any]:
                 "%(n)s scan waiting for the network", "%(n)s scans waiting for the network", 2
             ),
         },
+        # The offline door (scan.js judges by the door bundle; %(...)s filled there).
+        "network": {
+            "online": w.pgettext("door network", "Online"),
+            "offline": w.pgettext("door network", "Offline: scans are checked here and saved"),
+        },
+        "cancelled_offline": w.gettext("Cancelled ticket: do not admit."),
+        "waitlisted_offline": w.gettext("Waitlisted, not confirmed: do not admit."),
+        "not_open_offline": w.gettext("The door is not open for this event now."),
+        "already_in_offline": raw.gettext(
+            "Already in: gate %(gate)s at %(time)s (checked offline)."
+        ),
+        "admitted_offline": raw.gettext(
+            "%(name)s: saved offline, will be checked when the network is back."
+        ),
+        "changed": {
+            "one": raw.ngettext(
+                "%(n)s scan changed after sync", "%(n)s scans changed after sync", 1
+            ),
+            "other": raw.ngettext(
+                "%(n)s scan changed after sync", "%(n)s scans changed after sync", 2
+            ),
+        },
+        "changed_item": raw.gettext(
+            "%(who)s, gate %(gate)s at %(time)s: shown %(shown)s, now %(now)s. %(message)s"
+        ),
+        "conflict": w.pgettext("door verdict", "CONFLICT"),
+        "admitted_earlier": raw.gettext("Admitted earlier at gate %(gate)s at %(time)s."),
+        "someone": w.gettext("A ticket"),
+        "sync_refused": raw.gettext(
+            "The server did not take the queued scans (%(status)s): they stay queued."
+        ),
         "refused": w.gettext("The request was refused."),
         "undo": w.pgettext("button", "Undo"),
         # Unfilled: scan.js puts the person's name in %(name)s.
@@ -133,6 +165,27 @@ async def _open_conflicts(events: list[Event], locale: str) -> list[dict[str, An
                 }
             )
     return rows
+
+
+SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "door-sw.js"
+
+
+@get(
+    "/scan-sw.js",
+    include_in_schema=False,
+    sync_to_thread=False,
+    # Static code, no data: the browser checks it for updates logged in or not.
+    opt={"exclude_from_auth": True},
+)
+def door_service_worker() -> Response[bytes]:
+    """The door's service worker (static/door-sw.js). Served from here, not /static:
+    a worker controls only the pages at or below its own path, and /scan is not
+    below /static. no-cache: the browser checks for a new worker on every visit."""
+    return Response(
+        SERVICE_WORKER.read_bytes(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/scan"},
+    )
 
 
 @post(

@@ -217,10 +217,14 @@ OFFLINE_LOCK_ADMISSION = with_row_lock(
     "FOR UPDATE",
 )
 # The scan that made the admission being taken over ($2: the taking scan's own id).
+# The scan that holds the admission now: the newest 'admitted' one that is not already a
+# conflict. (Log ids are handed out before the lock is taken, so an earlier takeover's
+# displaced scan can have the highest id; choosing it again lost the real one's conflict.)
 OFFLINE_ADMITTING_SCAN = """
-SELECT scan_id FROM scan_log
-WHERE registration_id = $1 AND verdict = 'admitted' AND (scan_id IS NULL OR scan_id <> $2)
-ORDER BY id DESC LIMIT 1
+SELECT l.scan_id FROM scan_log l
+WHERE l.registration_id = $1 AND l.verdict = 'admitted' AND (l.scan_id IS NULL OR l.scan_id <> $2)
+  AND NOT EXISTS (SELECT 1 FROM checkin_conflict c WHERE c.scan_id = l.scan_id)
+ORDER BY l.id DESC LIMIT 1
 """
 OFFLINE_TAKE_OVER = "UPDATE admission SET gate = $2, staff_id = $3, admitted_at = $4 WHERE id = $1"
 OFFLINE_REPOINT_CONFLICTS = """

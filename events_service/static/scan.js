@@ -1,8 +1,11 @@
 // The door page. A keyboard-wedge scanner types the code and Enter into #code,
 // which keeps the focus; a phone uses the camera where BarcodeDetector exists.
 // Each verdict fills the screen with its colour and a tone, then clears itself.
-// With no network, codes are checked against the event's public key here and
-// queued; the queue is sent (with its scan ids, so nothing counts twice) later.
+// Offline first: every code is queued (IndexedDB) before it is sent; with no network
+// it is judged here by the event's door bundle (signature, cancelled, waitlisted,
+// already in) and stays queued until a batch sync has the server's answer, and
+// answers that differ from what was shown are listed. static/door-sw.js keeps the
+// page and its assets, so /scan reloads with no network.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -54,10 +57,34 @@
     return found ? { "x-csrftoken": decodeURIComponent(found[1]) } : {};
   }
 
+  // ---- the network: "online" is a fetch that got an answer, never navigator.onLine --
+  let online = true;
+  function setOnline(value) {
+    const changed = value !== online;
+    online = value;
+    const badge = $("network");
+    badge.dataset.state = value ? "online" : "offline";
+    badge.textContent = value ? TEXT.network.online : TEXT.network.offline;
+    if (changed && value) tick();
+  }
+  // A fetch that gives up after `wait` ms: a Wi-Fi that hangs is no network either.
+  async function reach(url, options = {}, wait = 4000) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), wait);
+    try {
+      const response = await fetch(url, { credentials: "same-origin", ...options, signal: abort.signal });
+      setOnline(true);
+      return response;
+    } catch (error) {
+      setOnline(false);
+      throw Object.assign(new TypeError(String(error.message || error)), { network: true });
+    } finally { clearTimeout(timer); }
+  }
+
   async function post(body) {
-    const response = await fetch(`/api/v1/checkins?${LANG}`, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", ...csrfHeaders() }, body: JSON.stringify(body),
+    const response = await reach(`/api/v1/checkins?${LANG}`, {
+      method: "POST", headers: { "Content-Type": "application/json", ...csrfHeaders() },
+      body: JSON.stringify(body),
     });
     if (response.status === 401) { window.location.assign(`/login?next=/scan`); return null; }
     const answer = await response.json();
@@ -72,25 +99,143 @@
   }
 
   function scanBody(extra) {
+    // scanned_at: ISO 8601 with its offset (Z), as the batch sync requires.
     return { event_id: door.eventId, gate: door.gate, scan_id: crypto.randomUUID(),
              scanned_at: new Date().toISOString(), ...extra };
   }
 
+  // A code is queued before it is sent: a reload or a dropped network mid-request
+  // loses nothing (the batch sync sends it again under the same scan_id, which the
+  // server answers as it answered the first time). Offline, or while older scans
+  // still wait, it is judged here and stays queued; online, the answer removes it.
   async function submit(extra) {
     const body = scanBody(extra);
+    if (!body.code) return submitOnline(body, false);
+    await store.put("queue", { ...body, shown: null });
+    const waiting = (await store.count("queue")) > 1;
+    if (!online || waiting) { await judgeOffline(body); flush(); return; }
+    await submitOnline(body, true);
+  }
+
+  async function submitOnline(body, queued) {
+    sending.add(body.scan_id);
     try {
       const answer = await post(body);
+      if (queued) await store.delete("queue", body.scan_id);
       if (answer) {
-        show(answer.verdict, answer.message); refreshCounts();
+        show(answer.verdict, answer.message); refreshCounts(); learn(answer);
         if (answer.verdict === "admitted" && answer.registration_id) rememberAdmission(answer);
       }
     } catch (error) {
-      if (error instanceof TypeError && body.code) return offline(body);
+      if (error.network && body.code) return judgeOffline(body);
+      if (queued && error.settles !== false) await store.delete("queue", body.scan_id);
       show("refused", String(error.message || error));
+    } finally { sending.delete(body.scan_id); showPending(); }
+  }
+
+  // ---- the store: IndexedDB through idb (static/vendor/idb-8.0.4) ------------------
+  // queue: the scans not yet answered by the server (key scan_id); bundles: the door
+  // bundle per event (key event_id); changed: answers that differ from what was shown.
+  const store = {
+    // synced: this device's offline admissions the server took, watched in the bundle
+    // (an earlier entry from another door, synced later, takes the admission over).
+    db: window.idb.openDB("door", 2, {
+      upgrade(db, oldVersion) {
+        if (oldVersion < 1) {
+          db.createObjectStore("queue", { keyPath: "scan_id" });
+          db.createObjectStore("bundles", { keyPath: "event_id" });
+          db.createObjectStore("changed", { keyPath: "scan_id" });
+        }
+        if (oldVersion < 2) db.createObjectStore("synced", { keyPath: "scan_id" });
+      },
+    }),
+    async put(name, value) { return (await this.db).put(name, value); },
+    async get(name, key) { return (await this.db).get(name, key); },
+    async delete(name, key) { return (await this.db).delete(name, key); },
+    async all(name) { return (await this.db).getAll(name); },
+    async count(name) { return (await this.db).count(name); },
+    async clear(name) { return (await this.db).clear(name); },
+  };
+  const sending = new Set();  // scan ids whose single request is on its way
+
+  // The queue of the localStorage era moves over once.
+  async function adoptOldQueue() {
+    const old = JSON.parse(localStorage.getItem(QUEUE) || "[]");
+    for (const item of old) await store.put("queue", { ...item, shown: "offline" });
+    localStorage.removeItem(QUEUE);
+  }
+
+  // ---- the door bundle: what the server knew, as the latest state per ticket ------
+  let bundle = null;
+  function emptyBundle(data) {
+    return { event_id: data.event_id, version: 0, refused: {}, admitted: {}, names: {} };
+  }
+  function applyBundle(base, data) {
+    // A full bundle (no `since`) replaces what was kept; a delta applies on top of it.
+    const delta = data.since !== null && data.since !== undefined;
+    const next = delta && base && base.event_id === data.event_id ? base : emptyBundle(data);
+    Object.assign(next, {
+      version: data.version, public_key: data.public_key, timezone: data.timezone,
+      opens_at: data.opens_at, closes_at: data.closes_at, names_included: data.names_included,
+    });
+    for (const id of data.confirmed || []) delete next.refused[id];
+    for (const id of data.cancelled || []) next.refused[id] = "cancelled";
+    for (const id of data.waitlisted || []) next.refused[id] = "waitlisted";
+    for (const id of data.undone || []) delete next.admitted[id];
+    const a = data.admitted || { ids: [] };
+    a.ids.forEach((id, i) => { next.admitted[id] = [a.gates[a.gate[i]], a.at[i]]; });
+    const n = data.names;
+    if (n) n.ids.forEach((id, i) => {
+      next.names[id] = [n.name[i], n.organisation[i] < 0 ? null : n.organisations[n.organisation[i]]];
+    });
+    return next;
+  }
+  async function refreshBundle() {
+    if (!door) return;
+    const eventId = door.eventId;
+    const kept = bundle && bundle.event_id === eventId ? bundle : await store.get("bundles", eventId);
+    const since = kept && kept.version ? `?since=${kept.version}` : "";
+    let response;
+    try { response = await reach(`/api/v1/events/${eventId}/door-bundle${since}`, {}, 8000); }
+    catch (_) { bundle = kept || bundle; return; }
+    if (!response.ok || !door || door.eventId !== eventId) { bundle = kept || null; return; }
+    const data = await response.json();
+    bundle = applyBundle(kept, data);
+    door.publicKey = bundle.public_key;
+    await store.put("bundles", bundle);
+    await watchSynced();
+  }
+  // An admission of ours that the bundle now shows earlier (another door's entry,
+  // synced after ours, took it over: ours became the conflict) is a changed answer.
+  const WATCH_FOR = 24 * 3600 * 1000;
+  async function watchSynced() {
+    let found = false;
+    for (const item of await store.all("synced")) {
+      const mine = Date.parse(item.scanned_at) / 1000;
+      if (Date.now() - mine * 1000 > WATCH_FOR) { await store.delete("synced", item.scan_id); continue; }
+      if (!bundle || item.event_id !== bundle.event_id) continue;
+      const held = bundle.admitted[item.registration_id];
+      // The bundle's times are whole seconds: ours is held[1] === floor(mine), same gate.
+      if (!held || (held[0] === item.gate && held[1] >= Math.floor(mine))) continue;
+      await store.put("changed", changeOf(item, {
+        conflict: true, verdict: "already_admitted", attendee: item.name ? { name: item.name } : null,
+        message: fill(TEXT.admitted_earlier, { gate: held[0], time: clock(held[1]) }),
+      }));
+      await store.delete("synced", item.scan_id);
+      found = true;
+    }
+    if (found) showChanged();
+  }
+  // What an online answer or a sync tells about a ticket joins the bundle at once.
+  function learn(answer) {
+    if (!bundle || !answer.registration_id) return;
+    if (["admitted", "already_admitted"].includes(answer.verdict) && answer.admitted_at && answer.gate) {
+      bundle.admitted[answer.registration_id] = [answer.gate, Date.parse(answer.admitted_at) / 1000];
+      store.put("bundles", bundle);
     }
   }
 
-  // ---- offline: verify locally, queue, send later -------------------------------
+  // ---- offline verdicts: the bundle, and what this device admitted ----------------
   const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   function base32(text) {
     const clean = text.replace(/\s+/g, "").toUpperCase().replace(/=+$/, "");
@@ -102,61 +247,162 @@
     }
     return new Uint8Array(out);
   }
-  async function verifyLocally(code) {
-    const raw = base32(code);
-    if (!raw || raw.length !== 73) return "unknown";
-    const eventId = new DataView(raw.buffer).getUint32(5);
-    if (eventId !== door.eventId) return "wrong_event";
-    if (!door.publicKey) return "offline";  // cannot check: let the server decide later
-    try {
-      const key = await crypto.subtle.importKey(
-        "raw", base32url(door.publicKey), { name: "Ed25519" }, false, ["verify"]);
-      const context = new TextEncoder().encode("events-service/ticket/v1|");
-      const message = new Uint8Array(context.length + 9);
-      message.set(context); message.set(raw.slice(0, 9), context.length);
-      const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(9), message);
-      return ok ? "offline" : "forged";
-    } catch (_) { return "offline"; }
-  }
   function base32url(text) {
     const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
     return Uint8Array.from(atob(b64 + "=".repeat((4 - b64.length % 4) % 4)), (c) => c.charCodeAt(0));
   }
-  async function offline(body) {
-    const local = await verifyLocally(body.code);
-    if (local === "offline") {
-      const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
-      if (queue.some((item) => item.code === body.code && item.event_id === body.event_id)) {
-        show("already_admitted", TEXT.scanned_offline);
-        return;
-      }
-      queue.push(body); localStorage.setItem(QUEUE, JSON.stringify(queue));
-      show("offline", TEXT.saved_offline);
+  // A code: version (1 byte), registration id, event id (4 bytes each), Ed25519 signature.
+  async function verifySignature(raw, publicKey) {
+    if (!publicKey) return true;  // no key yet: the server decides later
+    try {
+      const key = await crypto.subtle.importKey("raw", base32url(publicKey), { name: "Ed25519" }, false, ["verify"]);
+      const context = new TextEncoder().encode("events-service/ticket/v1|");
+      const message = new Uint8Array(context.length + 9);
+      message.set(context); message.set(raw.slice(0, 9), context.length);
+      return await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(9), message);
+    } catch (_) { return true; }  // no Ed25519 in this browser: the server decides later
+  }
+  function clock(seconds) {
+    const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (bundle && bundle.timezone) options.timeZone = bundle.timezone;
+    try { return new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(new Date(seconds * 1000)); }
+    catch (_) { return new Date(seconds * 1000).toISOString().slice(11, 16) + " UTC"; }
+  }
+  async function verdictHere(body) {
+    const raw = base32(body.code);
+    if (!raw || raw.length !== 73) return ["unknown", TEXT.forged_offline];
+    const view = new DataView(raw.buffer);
+    const registrationId = view.getUint32(1), eventId = view.getUint32(5);
+    if (eventId !== door.eventId) return ["wrong_event", TEXT.wrong_event_offline];
+    const b = bundle && bundle.event_id === door.eventId ? bundle : null;
+    if (!(await verifySignature(raw, (b && b.public_key) || door.publicKey))) return ["forged", TEXT.forged_offline];
+    if (!b) return ["offline", TEXT.saved_offline, registrationId];
+    const now = Date.now();
+    if ((b.opens_at && now < Date.parse(b.opens_at)) || (b.closes_at && now > Date.parse(b.closes_at))) {
+      return ["not_open", TEXT.not_open_offline];
+    }
+    const refused = b.refused[registrationId];
+    if (refused) return [refused, refused === "cancelled" ? TEXT.cancelled_offline : TEXT.waitlisted_offline];
+    const mine = (await store.all("queue")).find((item) => item.scan_id !== body.scan_id
+      && item.event_id === door.eventId && item.registration_id === registrationId && item.shown === "offline");
+    const inside = mine ? [mine.gate, Date.parse(mine.scanned_at) / 1000] : b.admitted[registrationId];
+    const who = b.names[registrationId];
+    if (inside) {
+      const said = fill(TEXT.already_in_offline, { gate: inside[0], time: clock(inside[1]) });
+      return ["already_admitted", who ? `${said} ${who[0]}` : said];
+    }
+    if (!who) return ["offline", TEXT.saved_offline, registrationId];
+    const name = who[1] ? `${who[0]} · ${who[1]}` : who[0];
+    return ["offline", fill(TEXT.admitted_offline, { name }), registrationId, name];
+  }
+  // Only an offline admission stays queued: a refusal here let nobody in, and sent
+  // later it would only count as a conflict that never happened.
+  async function judgeOffline(body) {
+    const [verdict, message, registrationId, name] = await verdictHere(body);
+    if (verdict === "offline") {
+      await store.put("queue", { ...body, shown: verdict, registration_id: registrationId, name: name || null });
     } else {
-      show(local, local === "forged" ? TEXT.forged_offline : TEXT.wrong_event_offline);
+      await store.delete("queue", body.scan_id);
     }
+    show(verdict, message);
     showPending();
   }
-  function showPending() {
-    const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
-    $("pending").hidden = queue.length === 0;
-    const form = queue.length === 1 ? TEXT.pending.one : TEXT.pending.other;
-    $("pending").textContent = fill(form, { n: queue.length });
+
+  async function showPending() {
+    const count = await store.count("queue");
+    $("pending").hidden = count === 0;
+    const form = count === 1 ? TEXT.pending.one : TEXT.pending.other;
+    const refused = $("pending").dataset.refused;
+    $("pending").textContent = fill(form, { n: count }) + (refused && count ? ` · ${refused}` : "");
   }
+
+  // ---- sync: the queue goes up in batches; each answer removes its entry -----------
+  const BATCH = 500;
+  let flushing = false;
   async function flush() {
-    const queue = JSON.parse(localStorage.getItem(QUEUE) || "[]");
-    while (queue.length) {
-      // Only an answer about the scan itself settles it: a verdict (2xx) or a refusal
-      // of that very request (400/409/422). Logged out (401, post() returns null),
-      // a missing token (403), a limit (429) or a server away (5xx) keep the queue.
-      try {
-        if (!(await post(queue[0]))) break;
-      } catch (error) {
-        if (error instanceof TypeError || !error.settles) break;
+    if (flushing) return;
+    flushing = true;
+    try {
+      const queue = (await store.all("queue")).filter((item) => !sending.has(item.scan_id));
+      const byEvent = new Map();
+      for (const item of queue) {
+        if (!byEvent.has(item.event_id)) byEvent.set(item.event_id, []);
+        byEvent.get(item.event_id).push(item);
       }
-      queue.shift(); localStorage.setItem(QUEUE, JSON.stringify(queue));
+      for (const [eventId, items] of byEvent) {
+        items.sort((x, y) => x.scanned_at.localeCompare(y.scanned_at));
+        for (let at = 0; at < items.length; at += BATCH) {
+          if (!(await sendBatch(eventId, items.slice(at, at + BATCH)))) return;
+        }
+      }
+    } catch (_) { /* offline: the queue waits */ }
+    finally { flushing = false; showPending(); }
+  }
+  async function sendBatch(eventId, items) {
+    const scans = items.map(({ code, gate, scan_id, scanned_at }) => ({ code, gate, scan_id, scanned_at }));
+    const response = await reach(`/api/v1/checkins/batch?${LANG}`, {
+      method: "POST", headers: { "Content-Type": "application/json", ...csrfHeaders() },
+      body: JSON.stringify({ event_id: eventId, scans }),
+    }, 30000);
+    if (response.status === 401) { window.location.assign(`/login?next=/scan`); return false; }
+    if (!response.ok) {
+      // The whole request refused (not one entry): nothing was answered, nothing goes.
+      $("pending").dataset.refused = fill(TEXT.sync_refused, { status: response.status });
+      return false;
     }
-    showPending();
+    delete $("pending").dataset.refused;
+    const result = await response.json();
+    const sent = new Map(items.map((item) => [item.scan_id, item]));
+    for (const answer of result.answers) {
+      const item = sent.get(answer.scan_id);
+      if (!item) continue;
+      if (differs(item, answer)) await store.put("changed", changeOf(item, answer));
+      else if (answer.verdict === "admitted" && answer.registration_id) {
+        await store.put("synced", { scan_id: item.scan_id, event_id: item.event_id, gate: item.gate,
+          scanned_at: item.scanned_at, registration_id: answer.registration_id,
+          shown: item.shown, name: (answer.attendee && answer.attendee.name) || item.name || null });
+      }
+      await store.delete("queue", answer.scan_id);
+      learn(answer);
+    }
+    refreshCounts(); showChanged();
+    return true;
+  }
+  function differs(item, answer) {
+    if (item.shown === null) return answer.verdict !== "admitted";  // nothing was shown
+    return answer.conflict || answer.verdict !== "admitted";
+  }
+  function changeOf(item, answer) {
+    const who = (answer.attendee && answer.attendee.name) || item.name || TEXT.someone;
+    return {
+      scan_id: item.scan_id, event_id: item.event_id, at: Date.now(),
+      text: fill(TEXT.changed_item, {
+        who, gate: item.gate, time: clock(Date.parse(item.scanned_at) / 1000),
+        shown: WORDS[item.shown || "offline"],
+        now: answer.conflict ? TEXT.conflict : (WORDS[answer.verdict] || answer.verdict),
+        message: answer.message || "",
+      }),
+      conflict: Boolean(answer.conflict),
+    };
+  }
+  async function showChanged() {
+    const rows = (await store.all("changed")).filter((row) => door && row.event_id === door.eventId)
+      .sort((x, y) => y.at - x.at);
+    $("changed").hidden = rows.length === 0;
+    $("changed-title").textContent = fill(rows.length === 1 ? TEXT.changed.one : TEXT.changed.other, { n: rows.length });
+    $("changed-list").replaceChildren(...rows.map((row) => {
+      const item = document.createElement("li");
+      item.textContent = row.text; item.dataset.conflict = row.conflict ? "1" : "0";
+      return item;
+    }));
+  }
+  async function clearChanged() {
+    for (const row of await store.all("changed")) if (door && row.event_id === door.eventId) await store.delete("changed", row.scan_id);
+    showChanged();
+  }
+
+  async function tick() {
+    await flush(); await refreshBundle(); refreshCounts();
   }
 
   // ---- counts, look-up, camera --------------------------------------------------
@@ -299,11 +545,10 @@
     localStorage.setItem("door", JSON.stringify(door));
     $("setup").hidden = true; $("door").hidden = false;
     $("event-title").textContent = door.title; $("gate-name").textContent = door.gate;
-    refreshCounts(); showPending(); showConflicts(); focusInput();
-    try {
-      const key = await (await fetch(`/api/v1/events/${door.eventId}/ticket-key`)).json();
-      door.publicKey = key.public_key; localStorage.setItem("door", JSON.stringify(door));
-    } catch (_) { /* keep the key we had */ }
+    bundle = (await store.get("bundles", door.eventId)) || null;
+    refreshCounts(); showPending(); showConflicts(); showChanged(); focusInput();
+    await tick();
+    if (door) localStorage.setItem("door", JSON.stringify(door));
   }
 
   if ($("start")) {
@@ -334,7 +579,17 @@
     $("camera").hidden = false;
     $("camera").addEventListener("click", () => camera().catch((e) => show("unknown", String(e))));
   }
-  window.addEventListener("online", flush);
-  setInterval(() => { refreshCounts(); flush(); }, 5000);
-  if (door && events.some((e) => e.id === door.eventId)) start(door);
+  $("changed-clear").addEventListener("click", clearChanged);
+  // navigator's own word is a hint to try now, never proof of a network.
+  window.addEventListener("online", tick);
+  window.addEventListener("offline", () => setOnline(false));
+  setOnline(true);
+  // Every ~5 s: the queue up, the bundle's delta down, the counts.
+  setInterval(tick, 5000);
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/scan-sw.js", { scope: "/scan" }).catch(() => { /* no offline reloads */ });
+  }
+  adoptOldQueue().finally(() => {
+    if (door && events.some((e) => e.id === door.eventId)) start(door);
+  });
 })();
