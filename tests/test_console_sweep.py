@@ -21,7 +21,7 @@ from tests.server import cli_env, run_cli, server_process
 
 ADMIN_EMAIL, ADMIN_PASSWORD = DEMO_ACCOUNTS[0][0], DEMO_ACCOUNTS[0][1]
 # Answers that are not pages: an image, a file, the door page's live fragment.
-NOT_PAGES = (".png", ".csv", "/live")
+NOT_PAGES = (".png", ".csv", ".pdf", "/live")
 
 
 def _console_get_routes() -> list[str]:
