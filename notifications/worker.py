@@ -179,7 +179,15 @@ class DeliveryWorker:
         """Claim one batch and deliver it; how many rows were claimed."""
         claimed = await self.claim(due_by)
         if claimed:
-            await asyncio.gather(*(self._deliver(queued, n) for queued, n in claimed))
+            # return_exceptions: when the worker is stopped (cancelled), gather waits for
+            # every delivery to release its row; without it, gather ends as soon as the
+            # first one is cancelled and the others' releases are cut short.
+            outcomes = await asyncio.gather(
+                *(self._deliver(queued, n) for queued, n in claimed), return_exceptions=True
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
         return len(claimed)
 
     async def _deliver(self, queued: Queued, attempts: int) -> None:
