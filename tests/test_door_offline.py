@@ -28,11 +28,13 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from events_service.registration.qr import qr_png
 from tests.browser import chromium_browser
 from tests.conftest import BACKENDS, POSTGRES_URL_VAR, fresh_postgres_database
 from tests.server import cli_env, run_cli, server_process
 from tests.tcp_proxy import Mode, TcpProxy, tcp_proxy
 from tests.test_door_page import ADMIN, DOOR
+from tests.test_kiosk_browser import NO_DETECTOR, VENDOR, write_y4m
 
 PEOPLE = ("Li Wei", "Zhang San", "Wang Fang", "Chen Jie", "Zhao Min")
 
@@ -163,11 +165,14 @@ def _relay(server: str) -> Iterator[TcpProxy]:
 
 
 @contextmanager
-def _door(browser: Any, proxy: TcpProxy, event_id: int, gate: str) -> Iterator[Any]:
+def _door(browser: Any, proxy: TcpProxy, event_id: int, gate: str, *scripts: str) -> Iterator[Any]:
     """A phone at a gate: logged in through its relay, scanning `event_id`, its service
-    worker in control and the event's bundle in IndexedDB (what online gave it)."""
+    worker in control and the event's bundle in IndexedDB (what online gave it).
+    `scripts` run before each page's own (to take BarcodeDetector away, say)."""
     base = f"http://127.0.0.1:{proxy.port}"
     context = browser.new_context(viewport={"width": 414, "height": 860})
+    for script in scripts:
+        context.add_init_script(script)
     page = context.new_page()
     page.on("console", lambda message: print(f"[{gate} {message.type}] {message.text}"))
     page.on("pageerror", lambda error: print(f"[{gate} error] {error}"))
@@ -355,6 +360,45 @@ def test_a_scan_cut_off_mid_request_is_queued_first_and_synced_once(
         assert page.is_hidden("#changed")
         verdict, text = _scan(page, code)
         assert verdict == "already_admitted" and "Zhao Min" in text, text
+
+
+def test_offline_the_camera_reads_a_ticket_with_its_reader_from_the_cache(
+    server: str, event: dict, tmp_path: Path
+) -> None:
+    """A phone without BarcodeDetector (an iPhone: the camera is read by the vendored
+    zxing wasm) loses the network and is reloaded: the camera still reads a ticket and
+    the door admits it from the bundle, every asset of the reader out of the worker's
+    cache. Its own browser: Chromium's fake camera plays this ticket's QR."""
+    video = tmp_path / "li-wei.y4m"
+    write_y4m(qr_png(event["codes"]["Li Wei"]), video)
+    camera = (
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    with (
+        chromium_browser(*camera) as browser,
+        _relay(server) as proxy,
+        _door(browser, proxy, event["id"], "A", NO_DETECTOR) as page,
+    ):
+        _cut(page, proxy)
+        served: list[tuple[str, bool]] = []
+        page.on("response", lambda r: served.append((r.url, r.from_service_worker)))
+        page.reload()
+        page.wait_for_selector("#door:not([hidden])")
+        page.wait_for_selector("#network[data-state=offline]")
+        assert page.evaluate("typeof window.BarcodeDetector") == "undefined"
+        page.click("#camera")
+        page.wait_for_selector("#verdict:not([hidden])", timeout=30000)
+        verdict, text = page.get_attribute("#verdict", "data-verdict"), page.inner_text("#verdict")
+        assert verdict == "offline" and "Li Wei" in text and "ACME Motors" in text, text
+        assert page.inner_text("#pending") == "1 scan waiting for the network"
+        wasm = [(url, cached) for url, cached in served if url.endswith(".wasm")]
+        assert wasm == [(f"http://127.0.0.1:{proxy.port}{VENDOR}zxing_reader.wasm", True)], wasm
+        assert _attendance(server, event["id"]) == 1
+        _restore(page, proxy)
+        page.wait_for_selector("#pending", state="hidden", timeout=15000)
+        assert _attendance(server, event["id"]) == 2
 
 
 def test_the_worker_is_served_above_scan_never_cached_by_http(server: str) -> None:
