@@ -246,3 +246,35 @@ def test_the_door_camera_gives_a_verdict_without_barcode_detector(world: dict[st
     assert re.search(r"\d\d:\d\d", page.inner_text("#verdict-message")) or verdict == "admitted"
     _wasm_was_ours(requested, base)
     page.context.close()
+
+
+CAMERA_DENIED = (
+    "navigator.mediaDevices.getUserMedia = () => "
+    "Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));"
+)
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        (CAMERA_DENIED, "此页面的摄像头权限已被阻止：请在浏览器中允许使用摄像头，或手动输入票码。"),
+        (NO_CAMERA, "此设备无法启动摄像头：请手动输入票码或使用扫码枪。"),
+    ],
+)
+def test_a_camera_that_will_not_start_is_explained_in_the_door_staff_language(
+    world: dict[str, Any], script: str, expected: str
+) -> None:
+    """The browser's own error ("Permission denied", "no camera here") is English and
+    technical: the door says what to do instead, in its language."""
+    base, event = world["base"], world["event"]
+    page, _ = _page(world, NO_DETECTOR, script)
+    _log_in(page, base, "/scan")
+    page.goto(f"{base}/scan?lang=zh-Hans")
+    page.select_option("#event", str(event["id"]))
+    page.click("#start")
+    page.wait_for_selector("#door:not([hidden])")
+    page.click("#camera")
+    page.wait_for_selector("#verdict:not([hidden])")
+    assert page.get_attribute("#verdict", "data-verdict") == "refused"
+    assert page.inner_text("#verdict-message") == expected
+    page.context.close()

@@ -92,6 +92,13 @@ def door_words(locale: str) -> dict[str, Any]:
             "The server did not take the queued scans (%(status)s): they stay queued."
         ),
         "refused": w.gettext("The request was refused."),
+        # The camera would not start: the browser's own error is English and technical.
+        "camera_blocked": w.gettext(
+            "The camera is blocked for this page: allow it in the browser, or type the code."
+        ),
+        "camera_failed": w.gettext(
+            "The camera could not start on this device: type the code or use a scanner."
+        ),
         "undo": w.pgettext("button", "Undo"),
         # Unfilled: scan.js puts the person's name in %(name)s.
         "last_admitted": raw.gettext("Last admitted: %(name)s"),

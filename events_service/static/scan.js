@@ -577,7 +577,10 @@
   $("undo").addEventListener("click", undoLast);
   if (window.DoorCamera && window.DoorCamera.available()) {
     $("camera").hidden = false;
-    $("camera").addEventListener("click", () => camera().catch((e) => show("unknown", String(e))));
+    $("camera").addEventListener("click", () => camera().catch((error) => {
+      console.error("camera", error);  // the technical reason, for whoever debugs the device
+      show("refused", error && error.name === "NotAllowedError" ? TEXT.camera_blocked : TEXT.camera_failed);
+    }));
   }
   $("changed-clear").addEventListener("click", clearChanged);
   // navigator's own word is a hint to try now, never proof of a network.
