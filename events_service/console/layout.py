@@ -29,6 +29,7 @@ NAVIGATION = (
     ("staff", "/admin/staff", N_("Staff")),
     ("outbox", "/admin/outbox", N_("Outbox")),
     ("programme", "/admin/programme", N_("Programme")),
+    ("privacy", "/admin/privacy", N_("Privacy")),
 )
 """(section, path, label): the console's sections, in the order of the navigation bar."""
 
