@@ -10,9 +10,8 @@ from litestar import Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from events_service.boundary import MAX_OFFSET
 from events_service.console.events import page_helpers
-from events_service.console.layout import Paging, console_page
+from events_service.console.layout import Paging, console_page, list_offset
 from events_service.events import service as events_service
 from events_service.judging import entries, rounds
 from events_service.judging.competitions import competition
@@ -39,16 +38,9 @@ def round_helpers() -> dict[str, Any]:
     return {"round_words": ROUND_WORDS, "round_badges": ROUND_BADGES, **page_helpers()}
 
 
-def _offset(text: str | None) -> int:
-    try:
-        return min(max(int(text or 0), 0), MAX_OFFSET)
-    except ValueError:
-        return 0
-
-
 @get("/competitions", name="console:competitions")
 async def competitions_list(request: Request[Any, Any, Any]) -> Template:
-    offset = _offset(request.query_params.get("offset"))
+    offset = list_offset(request.query_params.get("offset"))
     events, total = await events_service.list_events(
         kind=EventKind.COMPETITION, limit=PAGE_SIZE, offset=offset
     )

@@ -14,8 +14,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from events_service.boundary import MAX_OFFSET
-from events_service.console.layout import Paging, console_page, done
+from events_service.console.layout import Paging, console_page, done, list_offset
 from events_service.errors import DomainError, NotFound, Unprocessable
 from events_service.judging import entries, rounds, schemas
 from events_service.judging.competitions import competition
@@ -30,13 +29,6 @@ FIELDS = ("title", "team_name", "organisation", "track", "summary")
 """The form's plain fields; the members are a text of lines `Name <email>`."""
 
 
-def _offset(text: str | None) -> int:
-    try:
-        return min(max(int(text or 0), 0), MAX_OFFSET)
-    except ValueError:
-        return 0
-
-
 def _crumbs(event: Event, *more: tuple[str, str | None]) -> list[tuple[str, str | None]]:
     return [
         (translatable("Competitions"), "/admin/competitions"),
@@ -48,7 +40,7 @@ def _crumbs(event: Event, *more: tuple[str, str | None]) -> list[tuple[str, str 
 @get("/competitions/{competition_id:int}/entries", name="console:entries")
 async def entries_list(request: Request[Any, Any, Any], competition_id: FromPath[int]) -> Template:
     event = await competition(competition_id)
-    offset = _offset(request.query_params.get("offset"))
+    offset = list_offset(request.query_params.get("offset"))
     found, total = await entries.entries_page(event.id, limit=PAGE_SIZE, offset=offset)
     ids = [entry.id for entry in found]
     return console_page(

@@ -17,8 +17,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from tortoise import timezone
 
-from events_service.boundary import MAX_OFFSET
-from events_service.console.layout import Paging, console_page, done
+from events_service.console.layout import Paging, console_page, done, list_offset
 from events_service.errors import DomainError
 from events_service.events import service
 from events_service.events.figures import event_figures
@@ -140,13 +139,6 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _offset(text: str | None) -> int:
-    try:
-        return min(max(int(text or 0), 0), MAX_OFFSET)
-    except ValueError:
-        return 0
-
-
 def _at_base(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(BASE_ZONE))
 
@@ -165,7 +157,7 @@ async def events_list(request: Request[Any, Any, Any]) -> Template:
     status = _choice(EventStatus, params.get("status"))
     first_day, last_day = _day(params.get("from")), _day(params.get("to"))
     q = (params.get("q") or "").strip()[:SEARCH_MAX]
-    offset = _offset(params.get("offset"))
+    offset = list_offset(params.get("offset"))
     # What an organiser looks for first: what is on and coming; the past on request.
     when = params.get("when") if params.get("when") in WHEN_WORDS else "upcoming"
     now = timezone.now()

@@ -16,6 +16,7 @@ from litestar import Request
 from litestar.plugins.flash import flash as _flash
 from litestar.response import Redirect, Template
 
+from events_service.boundary import MAX_OFFSET
 from events_service.locale import N_, in_language, words
 from events_service.web.i18n import remember_switch
 from events_service.web.login import staff_page_context
@@ -89,6 +90,15 @@ def done(
     """After an action: tell what happened, and go to `target` (303: the browser GETs it)."""
     flash(request, message, category)
     return Redirect(target, status_code=303)
+
+
+def list_offset(text: str | None) -> int:
+    """Where a long list starts, from its `offset` query: anything but a number (a
+    hand-edited link) is the first page, and a huge one an empty last page."""
+    try:
+        return min(max(int(text or 0), 0), MAX_OFFSET)
+    except ValueError:
+        return 0
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from events_service.console.layout import Paging, console_page, done
+from events_service.console.layout import Paging, console_page, done, list_offset
 from events_service.console.staff import DISPLAY_ZONE
 from events_service.errors import DomainError
 from events_service.locale import N_, translatable
@@ -23,7 +23,6 @@ from notifications.reasons import reason_in_language
 from notifications.wording import KIND_NAMES
 
 PAGE_SIZE = 50
-MAX_OFFSET = 1_000_000_000
 
 STATUS_LABELS = {
     OutboxStatus.PENDING.value: N_("Pending"),
@@ -34,13 +33,6 @@ STATUS_LABELS = {
 STATUS_BADGES = {"pending": "warn", "sending": "warn", "sent": "ok", "failed": "bad"}
 # What each kind is called, for organisers (notifications.wording, with the e-mails' words).
 KIND_LABELS = {kind.value: name for kind, name in KIND_NAMES.items()}
-
-
-def _offset(text: str | None) -> int:
-    try:
-        return min(max(int(text or 0), 0), MAX_OFFSET)
-    except ValueError:
-        return 0
 
 
 def _labels() -> dict[str, Any]:
@@ -61,7 +53,7 @@ async def outbox_list(request: Request[Any, Any, Any]) -> Template:
     status = OutboxStatus(status_text) if status_text in STATUS_LABELS else None
     kind = request.query_params.get("kind") or ""
     kind = kind if kind in KIND_LABELS else ""
-    offset = _offset(request.query_params.get("offset"))
+    offset = list_offset(request.query_params.get("offset"))
     page = await admin.list_messages(
         status=status, kind=kind or None, limit=PAGE_SIZE, offset=offset
     )

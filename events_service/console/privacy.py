@@ -11,7 +11,7 @@ from litestar import Request, get
 from litestar.response import Template
 from tortoise import timezone
 
-from events_service.console.layout import Paging, console_page
+from events_service.console.layout import Paging, console_page, list_offset
 from events_service.console.staff import DISPLAY_ZONE
 from events_service.locale import N_, translatable
 from events_service.locale.dates import format_instant
@@ -19,7 +19,6 @@ from events_service.privacy.overview import erasure_log, retention_overview
 from events_service.privacy.service import PERSON, POLICY, STAFF
 
 PAGE_SIZE = 50
-MAX_OFFSET = 1_000_000_000
 
 FIELD_LABELS = {
     "email": N_("e-mail"),
@@ -40,17 +39,10 @@ REASON_LABELS = {
 }
 
 
-def _offset(text: str | None) -> int:
-    try:
-        return min(max(int(text or 0), 0), MAX_OFFSET)
-    except ValueError:
-        return 0
-
-
 @get("/privacy", name="console:privacy")
 async def privacy_page(request: Request[Any, Any, Any]) -> Template:
     now = timezone.now()
-    offset = _offset(request.query_params.get("offset"))
+    offset = list_offset(request.query_params.get("offset"))
     log = await erasure_log(limit=PAGE_SIZE, offset=offset)
     return console_page(
         request,

@@ -18,9 +18,8 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from events_service.boundary import MAX_OFFSET
 from events_service.console.events import BASE_ZONE
-from events_service.console.layout import Paging, console_page, done
+from events_service.console.layout import Paging, console_page, done, list_offset
 from events_service.errors import DomainError, Unprocessable
 from events_service.locale import N_, translatable
 from events_service.locale.dates import format_day, instant_formatter
@@ -93,13 +92,6 @@ FINANCING_FIELDS = ("organisation", "partner", "kind", "amount", "currency", "fi
 SERVICE_FIELDS = ("organisation", "service_kind", "served_on", "note")
 
 
-def _offset(text: str | None) -> int:
-    try:
-        return min(max(int(text or 0), 0), MAX_OFFSET)
-    except ValueError:
-        return 0
-
-
 def _crumbs(*more: tuple[str, str | None]) -> list[tuple[str, str | None]]:
     return [(translatable("Programme"), "/admin/programme"), *more]
 
@@ -168,7 +160,7 @@ def _cells(columns: tuple[str, ...], item: dict[str, Any], locale: str, words: A
 async def kpi_page(request: Request[Any, Any, Any], kpi: FromPath[str]) -> Template:
     check_kpi(kpi)
     settings = _settings(request)
-    offset = _offset(request.query_params.get("offset"))
+    offset = list_offset(request.query_params.get("offset"))
     page = await kpi_records(kpi, settings, limit=PAGE_SIZE, offset=offset)
     status = await programme_status(settings)
     figure = next(k for k in status.kpis if k.name == kpi)
@@ -244,7 +236,7 @@ def _page_context(request: Request[Any, Any, Any], kind: Ledger) -> dict[str, An
 
 
 async def _list_page(request: Request[Any, Any, Any], kind: Ledger) -> Template:
-    offset = _offset(request.query_params.get("offset"))
+    offset = list_offset(request.query_params.get("offset"))
     if kind is FINANCINGS:
         found, total = await ledger.financings_page(limit=PAGE_SIZE, offset=offset)
         records: list[Any] = [ledger.financing_out(r) for r in found]

@@ -12,8 +12,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from events_service.boundary import MAX_OFFSET
-from events_service.console.layout import Paging, console_page, done
+from events_service.console.layout import Paging, console_page, done, list_offset
 from events_service.errors import DomainError, NotFound
 from events_service.judging import awards, criteria, rounds
 from events_service.judging.schemas import CriterionIn, CriterionPatch
@@ -51,13 +50,6 @@ TIE_BREAK_WORDS = {
 CRITERION_TIE_BREAK = N_("the higher mean on “%(name)s”")
 CRITERION_FIELDS = ("name", "description", "weight", "scale_min", "scale_max", "scale_step")
 STEPS = [("1", "1"), ("0.5", "0.5")]
-
-
-def _offset(text: str | None) -> int:
-    try:
-        return min(max(int(text or 0), 0), MAX_OFFSET)
-    except ValueError:
-        return 0
 
 
 def figure(value: Any) -> str:
@@ -98,7 +90,7 @@ async def round_page(request: Request[Any, Any, Any], round_id: FromPath[int]) -
     round_ = await rounds.get_round(round_id)
     event = await event_of(round_)
     listed = await criteria.list_criteria(round_id)
-    offset = _offset(request.query_params.get("offset"))
+    offset = list_offset(request.query_params.get("offset"))
     entries, total = await rounds.round_entries_page(round_id, limit=ENTRIES_PAGE, offset=offset)
     weights = sum((Decimal(c.weight) for c in listed), Decimal(0))
     return console_page(
