@@ -38,7 +38,7 @@ bench-smoke: install
 # language's .po; then translate what is new (tests/test_catalogues.py fails until
 # every message is). Nothing to compile: the service reads the .po files.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k translatable --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k translatable -k translatable_in:1c,2 --no-location --sort-output \
 		--project events-service -o events_service/locale/messages.pot .
 	$(BIN)/pybabel update -i events_service/locale/messages.pot -d events_service/locale \
 		-l zh_Hans --ignore-obsolete --no-fuzzy-matching --width 100

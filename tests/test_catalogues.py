@@ -17,8 +17,13 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 
-from events_service.locale import LOCALES, catalogue_path, words
+from events_service.errors import Conflict
+from events_service.judging.rounds import RoundAction, StatusRule, require_status
+from events_service.locale import LOCALES, catalogue_path, in_language, words
+from models import Round
+from models.enums import RoundStatus
 from tests.factories import make_event, make_link
+from tests.judging_helpers import API, scored_round
 from tests.visible_text import visible_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +53,8 @@ def _extracted() -> set[tuple[str | None, str]]:
     ]
     options = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern, _ in method_map[2:]}
     found = set()
-    keywords = {**DEFAULT_KEYWORDS, "translatable": None}  # as the Makefile's -k
+    # As the Makefile's -k: translatable(msgid), translatable_in(context, msgid).
+    keywords = {**DEFAULT_KEYWORDS, "translatable": None, "translatable_in": ((1, "c"), 2)}
     extracted = extract_from_dir(str(ROOT), method_map, options_map=options, keywords=keywords)
     for _, _, message, _, context in extracted:
         singular = message[0] if isinstance(message, tuple) else message
@@ -236,6 +242,60 @@ async def test_a_refusals_detail_is_in_the_clients_language(
     assert chinese.status_code == english.status_code == 404
     assert chinese.json()["detail"] == "没有活动 999999。" and chinese.json()["title"] == "未找到"
     assert english.json()["detail"] == "No event 999999." and english.json()["title"] == "Not found"
+
+
+RULES = {name: rule for name, rule in vars(RoundAction).items() if isinstance(rule, StatusRule)}
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_a_round_status_refusal_is_one_whole_sentence_in_each_language(name: str) -> None:
+    rule = RULES[name]
+    wanted = " or ".join(status.value for status in rule.allowed)
+    for status in set(RoundStatus) - set(rule.allowed):
+        with pytest.raises(Conflict) as refused:
+            require_status(Round(id=7, status=status), rule)
+        english, chinese = (in_language(refused.value.detail, x) for x in ("en", "zh-Hans"))
+        # English as it always read; the statuses the sentence names are the rule's.
+        assert re.fullmatch(rf"Round 7 is {status.value}; [a-z ]+ needs it {wanted}\.", english)
+        assert re.findall(r"[A-Za-z]+", chinese) == [], chinese
+        assert chinese.startswith("轮次 7 当前状态为“") and chinese.endswith("。")
+        assert refused.value.extra == {"round_status": status.value}
+
+
+async def test_a_round_status_refusal_over_the_api_is_all_chinese_in_chinese(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    setup = await scored_round(client, admin, entries=2, judges=1, k=1)  # the round is open
+    criterion = {
+        "name": "Impact",
+        "weight": 1.0,
+        "scale_min": 0.0,
+        "scale_max": 10.0,
+        "scale_step": "1",
+    }
+    url = f"{API}/rounds/{setup.round_id}"
+    chinese = {**admin, "Accept-Language": "zh-CN,zh;q=0.9"}
+
+    answers = {
+        "criteria": await client.post(f"{url}/criteria", json=criterion, headers=chinese),
+        "open": await client.post(f"{url}/open", headers=chinese),
+    }
+    english = await client.post(f"{url}/criteria", json=criterion, headers=admin)
+
+    for answer in answers.values():
+        problem = answer.json()
+        assert answer.status_code == 409 and problem["round_status"] == "open"
+        assert problem["title"] == words("zh-Hans").gettext("Conflicts with the current state")
+        assert re.findall(r"[A-Za-z]+", problem["title"] + problem["detail"]) == [], problem
+    assert answers["criteria"].json()["detail"] == (
+        f"轮次 {setup.round_id} 当前状态为“评分中”；只有处于“草稿”状态的轮次才能修改评分标准。"
+    )
+    assert answers["open"].json()["detail"] == (
+        f"轮次 {setup.round_id} 当前状态为“评分中”；只有处于“草稿”状态的轮次才能开放评分。"
+    )
+    assert english.status_code == 409 and english.json()["detail"] == (
+        f"Round {setup.round_id} is open; changing its criteria needs it draft."
+    )
 
 
 async def test_a_badly_shaped_body_is_explained_in_the_clients_language(

@@ -183,6 +183,43 @@ async def test_a_batch_sent_twice_gets_the_same_answers_and_admits_once(
     assert (await verify()).exact
 
 
+async def test_a_batch_entry_answers_as_a_single_scan_plus_its_scan_id_and_conflict(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    # The door shows either answer with the same code: field for field, in the same order.
+    event = await event_now(client, admin)
+    slug = await link_for(client, admin, event)
+    li = await ticket_for(app, client, event, slug, 1, name="Li Wei", organisation="ACME")
+    wang = await ticket_for(app, client, event, slug, 2, name="Wang Wu")
+    forged = li.code[:10] + ("A" if li.code[10] != "A" else "B") + li.code[11:]
+
+    async def single(code: str) -> dict:
+        body = {"event_id": event["id"], "gate": "B", "code": code}
+        response = await client.post(CHECKINS, json=body, headers=door)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    admitted = await single(li.code)
+    again = await single(li.code)
+    refused = await single(forged)
+    scans = [entry(li.code, "C", ago(0)), entry(forged, "C", ago(0)),
+             entry(wang.code, "C", ago(1))]  # fmt: skip
+    answers = (await upload(client, door, event["id"], scans))["answers"]
+    conflict, batch_forged, batch_admitted = answers
+
+    fields = ["verdict", "message", "attendee", "registration_id", "admitted_at", "gate"]
+    assert list(admitted) == list(again) == fields
+    assert list(refused) == ["verdict", "message"]  # no ticket: the ticket's fields are left out
+    assert again["attendee"] == {"name": "Li Wei", "organisation": "ACME"}
+    assert list(conflict) == ["scan_id", "verdict", "message", "conflict", *fields[2:]]
+    assert conflict == {"scan_id": scans[0]["scan_id"], **again, "conflict": True}
+    assert batch_forged == {"scan_id": scans[1]["scan_id"], **refused}
+    assert list(batch_admitted) == ["scan_id", *fields]  # conflict: false is left out
+    assert batch_admitted["attendee"] == {"name": "Wang Wu", "organisation": None}
+    assert batch_admitted["registration_id"] == wang.registration_id
+    assert batch_admitted["gate"] == "C" and batch_admitted["message"] == "Admitted: Wang Wu"
+
+
 async def test_a_batch_is_bounded_and_checked(
     app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import MediaType, Request, Response, delete, get, post
@@ -80,10 +80,22 @@ async def checkin(
     )
     if result.verdict == ScanVerdict.ADMITTED:
         attendance_changed(request, data.event_id)
+    return scan_answer(CheckinOut, result)
+
+
+# The single scan's answer and a batch entry's: one shape, the batch adding its entry's
+# scan_id and conflict flag.
+_Answer = TypeVar("_Answer", CheckinOut, BatchAnswer)
+
+
+def scan_answer(shape: type[_Answer], result: service.ScanResult, **entry: Any) -> _Answer:
+    """A scan's verdict as the door is told it: its slug, its message in the request's
+    language and, where the scan found a ticket, whose it is and its admission."""
     attendee = None
     if result.name is not None:
         attendee = AttendeeOut(name=result.name, organisation=result.organisation)
-    return CheckinOut(
+    return shape(
+        **entry,
         verdict=result.verdict.value,
         message=result.message,
         attendee=attendee,
@@ -246,22 +258,9 @@ async def checkin_batch(
 
 
 def _batch_answer(one: offline.SyncedScan) -> BatchAnswer:
-    result = one.result
-    if result is None:
+    if one.result is None:
         return BatchAnswer(scan_id=one.scan_id, verdict="refused", message=one.refused or "")
-    attendee = None
-    if result.name is not None:
-        attendee = AttendeeOut(name=result.name, organisation=result.organisation)
-    return BatchAnswer(
-        scan_id=one.scan_id,
-        verdict=result.verdict.value,
-        message=result.message,
-        conflict=one.conflict,
-        attendee=attendee,
-        registration_id=result.registration_id,
-        admitted_at=result.admitted_at,
-        gate=result.gate,
-    )
+    return scan_answer(BatchAnswer, one.result, scan_id=one.scan_id, conflict=one.conflict)
 
 
 @get(

@@ -235,14 +235,19 @@ async def _sync_one(request: ScanRequest, master_key: bytes, zone: str) -> Synce
 
 async def _as_already_in(request: ScanRequest, result: ScanResult, zone: str) -> ScanResult:
     rows = await fetch_rows(default_connection(), sql.ADMISSION_OF, [result.registration_id])
-    ticket = {"id": result.registration_id, "name": result.name,
-              "organisation": result.organisation}  # fmt: skip
     if not rows:
         return result
-    return _result(
-        request, zone, ScanVerdict.ALREADY_ADMITTED, ticket,
-        admitted_at=as_datetime(rows[0]["admitted_at"]), gate=rows[0]["gate"],
-    )  # fmt: skip
+    return _answer(request, zone, result, ScanVerdict.ALREADY_ADMITTED,
+                   as_datetime(rows[0]["admitted_at"]), rows[0]["gate"])  # fmt: skip
+
+
+def _answer(request: ScanRequest, zone: str, result: ScanResult, verdict: ScanVerdict,
+            admitted_at: datetime, gate: str) -> ScanResult:  # fmt: skip
+    """The answer the sync settled on for `result`'s ticket: its verdict, at the admission
+    that now holds (its time and gate)."""
+    ticket = {"id": result.registration_id, "name": result.name,
+              "organisation": result.organisation}  # fmt: skip
+    return _result(request, zone, verdict, ticket, admitted_at=admitted_at, gate=gate)
 
 
 async def _settle_second_entry(request: ScanRequest, result: ScanResult, zone: str) -> SyncedScan:
@@ -252,7 +257,6 @@ async def _settle_second_entry(request: ScanRequest, result: ScanResult, zone: s
     registration_id = result.registration_id
     now = timezone.now()
     moment = min(request.scanned_at, now)
-    ticket = {"id": registration_id, "name": result.name, "organisation": result.organisation}
     async with in_transaction() as conn:
         (facts,) = await fetch_rows(conn, sql.OFFLINE_TICKET_FACTS, [registration_id])
         person_id = facts["person_id"]
@@ -268,8 +272,8 @@ async def _settle_second_entry(request: ScanRequest, result: ScanResult, zone: s
                       request.scanned_at, request.scan_id, admission["gate"], admitted_at,
                       now]  # fmt: skip
             await execute(conn, sql.OFFLINE_INSERT_CONFLICT, values)
-            answer = _result(request, zone, ScanVerdict.ALREADY_ADMITTED, ticket,
-                             admitted_at=admitted_at, gate=admission["gate"])  # fmt: skip
+            answer = _answer(request, zone, result, ScanVerdict.ALREADY_ADMITTED, admitted_at,
+                             admission["gate"])  # fmt: skip
             return SyncedScan(request.scan_id, answer, True)
         # This entry predates the admission: it takes it over.
         (kind,) = await fetch_rows(conn, sql.OFFLINE_KIND, [facts["event_id"]])
@@ -287,8 +291,7 @@ async def _settle_second_entry(request: ScanRequest, result: ScanResult, zone: s
                   moment, now]  # fmt: skip
         await execute(conn, sql.OFFLINE_INSERT_CONFLICT, values)
         await execute(conn, sql.OFFLINE_NOW_ADMITTED, [request.scan_id])
-    answer = _result(request, zone, ScanVerdict.ADMITTED, ticket, admitted_at=moment,
-                     gate=request.gate)  # fmt: skip
+    answer = _answer(request, zone, result, ScanVerdict.ADMITTED, moment, request.gate)
     return SyncedScan(request.scan_id, answer)
 
 

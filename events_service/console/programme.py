@@ -9,12 +9,14 @@ travels between the two steps in a hidden field of the preview's form."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -495,123 +497,65 @@ async def _import(request: Request[Any, Any, Any], kind: Ledger) -> Template | R
 # The routes of each ledger
 
 
-@get("/programme/financings", name="console:financings")
-async def financings(request: Request[Any, Any, Any]) -> Template:
-    return await _list_page(request, FINANCINGS)
+def _ledger_routes(
+    kind: Ledger,
+    one: str,
+    get_record: Callable[[int], Awaitable[FinancingRecord | ServiceRecord]],
+    new_values: dict[str, str],
+) -> list[HTTPRouteHandler]:
+    """A ledger's pages: its list, add, correct and delete, and its CSV import; `one`
+    names a record in the routes' names and paths ("financing": `{financing_id}`),
+    `new_values` fill a new one's form."""
+    base = f"/programme/{kind.key}"
+    record_path = f"{base}/{{{one}_id:int}}"
 
+    async def record_of(request: Request[Any, Any, Any]) -> FinancingRecord | ServiceRecord:
+        return await get_record(request.path_params[f"{one}_id"])
 
-@get("/programme/financings/new", name="console:financing-new-form")
-async def new_financing(request: Request[Any, Any, Any]) -> Template:
-    return _form_page(request, FINANCINGS, None, {"currency": "CNY"}, {})
+    @get(base, name=f"console:{kind.key}")
+    async def records(request: Request[Any, Any, Any]) -> Template:
+        return await _list_page(request, kind)
 
+    @get(f"{base}/new", name=f"console:{one}-new-form")
+    async def new_record(request: Request[Any, Any, Any]) -> Template:
+        return _form_page(request, kind, None, dict(new_values), {})
 
-@post("/programme/financings/new", name="console:financing-new")
-async def create_financing(request: Request[Any, Any, Any]) -> Template | Redirect:
-    return await _create(request, FINANCINGS)
+    @post(f"{base}/new", name=f"console:{one}-new")
+    async def create_record(request: Request[Any, Any, Any]) -> Template | Redirect:
+        return await _create(request, kind)
 
+    @get(f"{record_path}/edit", name=f"console:{one}-edit-form")
+    async def edit_record(request: Request[Any, Any, Any]) -> Template:
+        record = await record_of(request)
+        return _form_page(request, kind, record, _values_of(record), {})
 
-@get("/programme/financings/{financing_id:int}/edit", name="console:financing-edit-form")
-async def edit_financing(request: Request[Any, Any, Any], financing_id: FromPath[int]) -> Template:
-    record = await ledger.get_financing(financing_id)
-    return _form_page(request, FINANCINGS, record, _values_of(record), {})
+    @post(f"{record_path}/edit", name=f"console:{one}-edit")
+    async def save_record(request: Request[Any, Any, Any]) -> Template | Redirect:
+        return await _save(request, kind, await record_of(request))
 
+    @post(f"{record_path}/delete", name=f"console:{one}-delete")
+    async def delete_record(request: Request[Any, Any, Any]) -> Redirect:
+        return await _delete(request, kind, await record_of(request))
 
-@post("/programme/financings/{financing_id:int}/edit", name="console:financing-edit")
-async def save_financing(
-    request: Request[Any, Any, Any], financing_id: FromPath[int]
-) -> Template | Redirect:
-    return await _save(request, FINANCINGS, await ledger.get_financing(financing_id))
+    @get(f"{base}/import", name=f"console:{kind.key}-import-form")
+    async def import_form(request: Request[Any, Any, Any]) -> Template:
+        return _import_page(request, kind)
 
+    @post(f"{base}/import", name=f"console:{kind.key}-import-preview")
+    async def import_preview(request: Request[Any, Any, Any]) -> Template:
+        return await _preview(request, kind)
 
-@post("/programme/financings/{financing_id:int}/delete", name="console:financing-delete")
-async def delete_financing(
-    request: Request[Any, Any, Any], financing_id: FromPath[int]
-) -> Redirect:
-    return await _delete(request, FINANCINGS, await ledger.get_financing(financing_id))
+    @post(f"{base}/import/confirm", name=f"console:{kind.key}-import")
+    async def import_records(request: Request[Any, Any, Any]) -> Template | Redirect:
+        return await _import(request, kind)
 
-
-@get("/programme/financings/import", name="console:financings-import-form")
-async def financings_import_form(request: Request[Any, Any, Any]) -> Template:
-    return _import_page(request, FINANCINGS)
-
-
-@post("/programme/financings/import", name="console:financings-import-preview")
-async def financings_import_preview(request: Request[Any, Any, Any]) -> Template:
-    return await _preview(request, FINANCINGS)
-
-
-@post("/programme/financings/import/confirm", name="console:financings-import")
-async def financings_import(request: Request[Any, Any, Any]) -> Template | Redirect:
-    return await _import(request, FINANCINGS)
-
-
-@get("/programme/services", name="console:services")
-async def services(request: Request[Any, Any, Any]) -> Template:
-    return await _list_page(request, SERVICES)
-
-
-@get("/programme/services/new", name="console:service-new-form")
-async def new_service(request: Request[Any, Any, Any]) -> Template:
-    return _form_page(request, SERVICES, None, {}, {})
-
-
-@post("/programme/services/new", name="console:service-new")
-async def create_service(request: Request[Any, Any, Any]) -> Template | Redirect:
-    return await _create(request, SERVICES)
-
-
-@get("/programme/services/{service_id:int}/edit", name="console:service-edit-form")
-async def edit_service(request: Request[Any, Any, Any], service_id: FromPath[int]) -> Template:
-    record = await ledger.get_service(service_id)
-    return _form_page(request, SERVICES, record, _values_of(record), {})
-
-
-@post("/programme/services/{service_id:int}/edit", name="console:service-edit")
-async def save_service(
-    request: Request[Any, Any, Any], service_id: FromPath[int]
-) -> Template | Redirect:
-    return await _save(request, SERVICES, await ledger.get_service(service_id))
-
-
-@post("/programme/services/{service_id:int}/delete", name="console:service-delete")
-async def delete_service(request: Request[Any, Any, Any], service_id: FromPath[int]) -> Redirect:
-    return await _delete(request, SERVICES, await ledger.get_service(service_id))
-
-
-@get("/programme/services/import", name="console:services-import-form")
-async def services_import_form(request: Request[Any, Any, Any]) -> Template:
-    return _import_page(request, SERVICES)
-
-
-@post("/programme/services/import", name="console:services-import-preview")
-async def services_import_preview(request: Request[Any, Any, Any]) -> Template:
-    return await _preview(request, SERVICES)
-
-
-@post("/programme/services/import/confirm", name="console:services-import")
-async def services_import(request: Request[Any, Any, Any]) -> Template | Redirect:
-    return await _import(request, SERVICES)
+    return [records, new_record, create_record, edit_record, save_record, delete_record,
+            import_form, import_preview, import_records]  # fmt: skip
 
 
 ROUTES = [
     overview,
     kpi_page,
-    financings,
-    new_financing,
-    create_financing,
-    edit_financing,
-    save_financing,
-    delete_financing,
-    financings_import_form,
-    financings_import_preview,
-    financings_import,
-    services,
-    new_service,
-    create_service,
-    edit_service,
-    save_service,
-    delete_service,
-    services_import_form,
-    services_import_preview,
-    services_import,
+    *_ledger_routes(FINANCINGS, "financing", ledger.get_financing, {"currency": "CNY"}),
+    *_ledger_routes(SERVICES, "service", ledger.get_service, {}),
 ]

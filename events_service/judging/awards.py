@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from events_service.errors import Unprocessable
 from events_service.judging import schemas
-from events_service.judging.rounds import get_round, require_status
+from events_service.judging.rounds import RoundAction, get_round, require_status
 from events_service.locale import translatable
 from models import Award
-from models.enums import RoundStatus
 
 
 async def create_award(round_id: int, data: schemas.AwardIn) -> Award:
     round_ = await get_round(round_id)
-    require_status(
-        round_, RoundStatus.DRAFT, RoundStatus.OPEN, RoundStatus.CLOSED, doing="adding awards"
-    )
+    require_status(round_, RoundAction.ADDING_AWARDS)
     rank_to = data.rank_to or data.rank_from
     if rank_to < data.rank_from:
         raise Unprocessable(translatable("rank_to must not be below rank_from."))

@@ -6,10 +6,9 @@ from decimal import Decimal
 
 from events_service.errors import NotFound, Unprocessable
 from events_service.judging import schemas
-from events_service.judging.rounds import get_round, require_status
+from events_service.judging.rounds import RoundAction, get_round, require_status
 from events_service.locale import translatable
 from models import Criterion
-from models.enums import RoundStatus
 
 
 def _decimal(value: float) -> Decimal:
@@ -28,7 +27,7 @@ def _checked_scale(minimum: Decimal, maximum: Decimal, step: Decimal) -> None:
 
 async def create_criterion(round_id: int, data: schemas.CriterionIn) -> Criterion:
     round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, doing="changing its criteria")
+    require_status(round_, RoundAction.CHANGING_CRITERIA)
     step = Decimal(data.scale_step)
     low, high = _decimal(data.scale_min), _decimal(data.scale_max)
     _checked_scale(low, high, step)
@@ -54,7 +53,7 @@ async def get_criterion(criterion_id: int) -> Criterion:
 
 async def update_criterion(criterion_id: int, data: schemas.CriterionPatch) -> Criterion:
     criterion = await get_criterion(criterion_id)
-    require_status(criterion.round, RoundStatus.DRAFT, doing="changing its criteria")
+    require_status(criterion.round, RoundAction.CHANGING_CRITERIA)
     for name in ("name", "description", "position"):
         value = getattr(data, name)
         if value is not None:
@@ -74,7 +73,7 @@ async def update_criterion(criterion_id: int, data: schemas.CriterionPatch) -> C
 
 async def delete_criterion(criterion_id: int) -> None:
     criterion = await get_criterion(criterion_id)
-    require_status(criterion.round, RoundStatus.DRAFT, doing="changing its criteria")
+    require_status(criterion.round, RoundAction.CHANGING_CRITERIA)
     await criterion.delete()
 
 

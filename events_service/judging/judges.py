@@ -18,7 +18,7 @@ from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import schemas
 from events_service.judging.assignment import AssignmentImpossible, Plan, plan_assignment
 from events_service.judging.entries import organisation_named
-from events_service.judging.rounds import get_round, require_status, update_round
+from events_service.judging.rounds import RoundAction, get_round, require_status, update_round
 from events_service.judging.sheets import take_out_unsubmitted
 from events_service.locale import DEFAULT_LOCALE, LOCALES, translatable
 from events_service.locale.dates import format_instant
@@ -146,7 +146,7 @@ async def propose_assignment(
     saves): the same seed, judges, k and data give the same plan. `k` defaults to the
     round's judges per entry. Refusals say why in words (AssignmentNotPossible)."""
     round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, RoundStatus.OPEN, doing="assigning judges")
+    require_status(round_, RoundAction.ASSIGNING_JUDGES)
     k = k or round_.judges_per_entry
     judges = await active_judges(judge_ids)
     rows = (
@@ -282,7 +282,7 @@ async def _tell_judges(
 
 async def add_assignment(round_id: int, entry_id: int, judge_id: int) -> JudgeAssignment:
     round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, RoundStatus.OPEN, doing="assigning judges")
+    require_status(round_, RoundAction.ASSIGNING_JUDGES)
     await active_judges([judge_id])
     entry = await RoundEntry.get_or_none(round_id=round_id, entry_id=entry_id).select_related(
         "entry"
@@ -329,7 +329,7 @@ async def move_assignment(
             translatable("No assignment %(assignment_id)s.", assignment_id=assignment_id)
         )
     round_ = assignment.round
-    require_status(round_, RoundStatus.DRAFT, RoundStatus.OPEN, doing="moving assignments")
+    require_status(round_, RoundAction.MOVING_ASSIGNMENTS)
     entry_id = assignment.entry_id  # type: ignore[attr-defined]
     if to_judge_id == assignment.judge_id:  # type: ignore[attr-defined]
         raise Unprocessable(translatable("The entry is with this judge already."))

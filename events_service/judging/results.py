@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from events_service.db import for_engine
 from events_service.errors import Conflict, Unprocessable
 from events_service.judging import ranking
-from events_service.judging.rounds import get_round, require_status
+from events_service.judging.rounds import RoundAction, get_round, require_status
 from events_service.locale import translatable
 from models import Criterion, Entry, JudgeAssignment, Round, RoundEntry
 from models.enums import AssignmentStatus, RoundStatus
@@ -118,7 +118,7 @@ async def close_round(round_id: int) -> Round:
             .update(status=RoundStatus.CLOSED)
         )
         if not closed:
-            require_status(round_, RoundStatus.OPEN, doing="closing it")
+            require_status(round_, RoundAction.CLOSING)
             raise Conflict(translatable("The round changed meanwhile; reload it."))
     await round_.refresh_from_db()
     return round_
@@ -143,11 +143,11 @@ async def advance(
     if (top is None) == (entry_ids is None):
         raise Unprocessable(translatable("Give either how many top entries or which entries."))
     round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.CLOSED, RoundStatus.PUBLISHED, doing="advancing entries")
+    require_status(round_, RoundAction.ADVANCING_ENTRIES)
     following = await next_round(round_)
     if following is None:
         raise Conflict(translatable("There is no next round; create it first (entries: none)."))
-    require_status(following, RoundStatus.DRAFT, doing="receiving entries")
+    require_status(following, RoundAction.RECEIVING_ENTRIES)
     result = await round_ranking(round_id)
     ranked = [r for r in result.entries if r.rank is not None]
     if entry_ids is not None:

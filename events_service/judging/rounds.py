@@ -4,6 +4,7 @@ their entries and anchors, opening."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -12,7 +13,7 @@ from tortoise.transactions import in_transaction
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import schemas
 from events_service.judging.competitions import competition
-from events_service.locale import translatable
+from events_service.locale import N_, translatable, translatable_in
 from models import Criterion, Entry, JudgeAssignment, Round, RoundEntry
 from models.enums import RoundStatus
 
@@ -24,17 +25,89 @@ async def get_round(round_id: int) -> Round:
     return round_
 
 
-def require_status(round_: Round, *allowed: RoundStatus, doing: str) -> None:
-    if round_.status not in allowed:
-        wanted = " or ".join(s.value for s in allowed)
+@dataclass(frozen=True)
+class StatusRule:
+    """The statuses an action needs its round in, and its refusal: one whole sentence
+    per action (a translator sees it whole), `%(round)s` and `%(status)s` filled in."""
+
+    allowed: tuple[RoundStatus, ...]
+    refusal: str
+
+
+class RoundAction:
+    """Each action guarded by its round's status: `require_status(round_, RoundAction.X)`."""
+
+    ADDING_AWARDS = StatusRule(
+        (RoundStatus.DRAFT, RoundStatus.OPEN, RoundStatus.CLOSED),
+        N_("Round %(round)s is %(status)s; adding awards needs it draft or open or closed."),
+    )
+    CHANGING_ROUND = StatusRule(
+        (RoundStatus.DRAFT, RoundStatus.OPEN),
+        N_("Round %(round)s is %(status)s; changing it needs it draft or open."),
+    )
+    CHANGING_CRITERIA = StatusRule(
+        (RoundStatus.DRAFT,),
+        N_("Round %(round)s is %(status)s; changing its criteria needs it draft."),
+    )
+    CHANGING_ENTRIES = StatusRule(
+        (RoundStatus.DRAFT,),
+        N_("Round %(round)s is %(status)s; changing its entries needs it draft."),
+    )
+    ASSIGNING_JUDGES = StatusRule(
+        (RoundStatus.DRAFT, RoundStatus.OPEN),
+        N_("Round %(round)s is %(status)s; assigning judges needs it draft or open."),
+    )
+    MOVING_ASSIGNMENTS = StatusRule(
+        (RoundStatus.DRAFT, RoundStatus.OPEN),
+        N_("Round %(round)s is %(status)s; moving assignments needs it draft or open."),
+    )
+    REMOVING_ASSIGNMENTS = StatusRule(
+        (RoundStatus.DRAFT, RoundStatus.OPEN),
+        N_("Round %(round)s is %(status)s; removing assignments needs it draft or open."),
+    )
+    OPENING = StatusRule(
+        (RoundStatus.DRAFT,),
+        N_("Round %(round)s is %(status)s; opening it needs it draft."),
+    )
+    SCORING = StatusRule(
+        (RoundStatus.OPEN,),
+        N_("Round %(round)s is %(status)s; scoring needs it open."),
+    )
+    REOPENING_SHEET = StatusRule(
+        (RoundStatus.OPEN,),
+        N_("Round %(round)s is %(status)s; reopening a sheet needs it open."),
+    )
+    CLOSING = StatusRule(
+        (RoundStatus.OPEN,),
+        N_("Round %(round)s is %(status)s; closing it needs it open."),
+    )
+    ADVANCING_ENTRIES = StatusRule(
+        (RoundStatus.CLOSED, RoundStatus.PUBLISHED),
+        N_("Round %(round)s is %(status)s; advancing entries needs it closed or published."),
+    )
+    RECEIVING_ENTRIES = StatusRule(
+        (RoundStatus.DRAFT,),
+        N_("Round %(round)s is %(status)s; receiving entries needs it draft."),
+    )
+    PUBLISHING_WINNERS = StatusRule(
+        (RoundStatus.CLOSED,),
+        N_("Round %(round)s is %(status)s; publishing winners needs it closed."),
+    )
+
+
+# A round's status inside those sentences (the API's `round_status` stays the slug).
+STATUS_WORDS = {
+    RoundStatus.DRAFT: translatable_in("round status", "draft"),
+    RoundStatus.OPEN: translatable_in("round status", "open"),
+    RoundStatus.CLOSED: translatable_in("round status", "closed"),
+    RoundStatus.PUBLISHED: translatable_in("round status", "published"),
+}
+
+
+def require_status(round_: Round, rule: StatusRule) -> None:
+    if round_.status not in rule.allowed:
         raise Conflict(
-            translatable(
-                "Round %(round)s is %(status)s; %(doing)s needs it %(wanted)s.",
-                round=round_.id,
-                status=round_.status,
-                doing=doing,
-                wanted=wanted,
-            ),
+            translatable(rule.refusal, round=round_.id, status=STATUS_WORDS[round_.status]),
             extra={"round_status": str(round_.status)},
         )
 
@@ -117,7 +190,7 @@ async def create_round(event_id: int, data: schemas.RoundIn) -> Round:
 
 async def update_round(round_id: int, data: schemas.RoundPatch) -> Round:
     round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, RoundStatus.OPEN, doing="changing it")
+    require_status(round_, RoundAction.CHANGING_ROUND)
     if data.judges_per_entry is not None:
         if await has_assignments(round_id):
             raise Conflict(translatable("Judges are already assigned; k can no longer change."))
@@ -153,7 +226,7 @@ async def _check_competition_entries(round_: Round, wanted: set[int]) -> None:
 async def set_round_entries(round_id: int, entry_ids: Sequence[int], *, anchors: bool) -> Round:
     """Add entries to a draft round, or (anchors=True) mark which of its entries are anchors."""
     round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
+    require_status(round_, RoundAction.CHANGING_ENTRIES)
     wanted = set(entry_ids)
     await _check_competition_entries(round_, wanted)
     async with in_transaction():
@@ -186,7 +259,7 @@ async def replace_round_entries(
     anchors, in one transaction (the console's entries form). An entry taken out loses
     its judge assignments, as with `remove_round_entry`. Returns (added, removed)."""
     round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
+    require_status(round_, RoundAction.CHANGING_ENTRIES)
     wanted, anchors = set(entry_ids), set(anchor_ids)
     await _check_competition_entries(round_, wanted)
     if anchors - wanted:
@@ -210,7 +283,7 @@ async def replace_round_entries(
 
 async def remove_round_entry(round_id: int, entry_id: int) -> None:
     round_ = await get_round(round_id)
-    require_status(round_, RoundStatus.DRAFT, doing="changing its entries")
+    require_status(round_, RoundAction.CHANGING_ENTRIES)
     async with in_transaction():
         await JudgeAssignment.filter(round_id=round_id, entry_id=entry_id).delete()
         if not await RoundEntry.filter(round_id=round_id, entry_id=entry_id).delete():
@@ -233,7 +306,7 @@ async def open_round(round_id: int) -> Round:
     if not await Round.filter(id=round_id, status=RoundStatus.DRAFT).update(
         status=RoundStatus.OPEN
     ):
-        require_status(await get_round(round_id), RoundStatus.DRAFT, doing="opening it")
+        require_status(await get_round(round_id), RoundAction.OPENING)
     await round_.refresh_from_db()
     return round_
 

@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import schemas
 from events_service.judging.criteria import criterion_out
-from events_service.judging.rounds import require_status
+from events_service.judging.rounds import RoundAction, require_status
 from events_service.locale import translatable
 from models import Criterion, EntryMember, JudgeAssignment, Round, Score, ScoreHistory
 from models.enums import AssignmentStatus, RoundStatus
@@ -111,7 +111,7 @@ async def save_sheet(
     """Replace the judge's draft scores (and submit them if asked); nothing on refusal."""
     assignment = await own_assignment(assignment_id, judge_id)
     round_ = await Round.get(id=assignment.round_id)  # type: ignore[attr-defined]
-    require_status(round_, RoundStatus.OPEN, doing="scoring")
+    require_status(round_, RoundAction.SCORING)
     _require_window(round_)
     criteria = {c.id: c for c in await Criterion.filter(round_id=round_.id)}
     checked = _checked_scores(scores, criteria)
@@ -140,7 +140,7 @@ async def save_sheet(
             )
         # Read after taking the lock: a round closed meanwhile refuses the write.
         current_round = await Round.get(id=round_.id).using_db(conn)
-        require_status(current_round, RoundStatus.OPEN, doing="scoring")
+        require_status(current_round, RoundAction.SCORING)
         previous = await Score.filter(assignment_id=assignment_id).using_db(conn)
         before = _snapshot(previous)
         await Score.filter(assignment_id=assignment_id).using_db(conn).delete()
@@ -184,7 +184,7 @@ async def reopen_sheet(assignment_id: int, admin_id: int, reason: str) -> JudgeA
         raise NotFound(
             translatable("No assignment %(assignment_id)s.", assignment_id=assignment_id)
         )
-    require_status(assignment.round, RoundStatus.OPEN, doing="reopening a sheet")
+    require_status(assignment.round, RoundAction.REOPENING_SHEET)
     async with in_transaction() as conn:
         reopened = (
             await JudgeAssignment.filter(id=assignment_id, status=AssignmentStatus.SUBMITTED)
@@ -237,9 +237,7 @@ async def remove_assignment(assignment_id: int, admin_id: int) -> None:
         raise NotFound(
             translatable("No assignment %(assignment_id)s.", assignment_id=assignment_id)
         )
-    require_status(
-        assignment.round, RoundStatus.DRAFT, RoundStatus.OPEN, doing="removing assignments"
-    )
+    require_status(assignment.round, RoundAction.REMOVING_ASSIGNMENTS)
     async with in_transaction() as conn:
         await take_out_unsubmitted(conn, assignment, admin_id)
 

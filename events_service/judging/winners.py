@@ -26,7 +26,7 @@ from events_service.errors import Conflict, NotFound, Unprocessable
 from events_service.judging import ranking
 from events_service.judging.competitions import competition
 from events_service.judging.results import RoundData, load, rank_data
-from events_service.judging.rounds import require_status
+from events_service.judging.rounds import RoundAction, require_status
 from events_service.locale import translatable
 from models import (
     Award,
@@ -311,7 +311,7 @@ async def _append(conn: Any, fields: dict[str, Any]) -> WinnerRecord:
 
 async def publish(event_id: int, user: StaffUser) -> list[WinnerOut]:
     round_, records = await _candidates(event_id)
-    require_status(round_, RoundStatus.CLOSED, doing="publishing winners")
+    require_status(round_, RoundAction.PUBLISHING_WINNERS)
     if not records:
         raise Conflict(translatable("No ranked entry falls within the awards."))
     try:

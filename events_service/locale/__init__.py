@@ -66,10 +66,12 @@ class Message(str):
 
     msgid: str
     values: dict[str, Any]
+    # pgettext's context, for a word said differently elsewhere ("open": a round's status).
+    context: str | None
 
-    def __new__(cls, msgid: str, values: dict[str, Any]) -> Message:
+    def __new__(cls, msgid: str, values: dict[str, Any], context: str | None = None) -> Message:
         message = super().__new__(cls, msgid % values)
-        message.msgid, message.values = msgid, values
+        message.msgid, message.values, message.context = msgid, values, context
         return message
 
     def in_language(self, locale: str) -> str:
@@ -79,12 +81,19 @@ class Message(str):
             k: v.in_language(locale) if isinstance(v, Message) else v
             for k, v in self.values.items()
         }
+        if self.context is not None:
+            return words(locale).pgettext(self.context, self.msgid, **values)
         return words(locale).gettext(self.msgid, **values)
 
 
 def translatable(msgid: str, **values: Any) -> Message:
     """A Message (extracted for the catalogue: `make messages` knows this keyword)."""
     return Message(msgid, values)
+
+
+def translatable_in(context: str, msgid: str, **values: Any) -> Message:
+    """A Message said as pgettext says it in `context` (extracted with its context)."""
+    return Message(msgid, values, context)
 
 
 def in_language(text: str, locale: str) -> str:
