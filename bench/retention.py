@@ -179,7 +179,9 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument(
+        "--batch", type=int, default=None, help="people per batch (default: the setting's)"
+    )
     parser.add_argument("--baseline-seconds", type=float, default=10.0)
     parser.add_argument("--smoke", action="store_true", help="5,000 people, 4 clients")
     args = parser.parse_args()

@@ -37,6 +37,9 @@ class EntryMember(Model):
     class Meta:
         table = "entry_member"
         unique_together = (("entry", "person"),)
+        # The unique index leads with the entry; retention and erasure look up a
+        # person's memberships (privacy/service.py), so person_id has its own.
+        indexes = (("person_id",),)
 
 
 class Round(Model):

@@ -42,7 +42,16 @@ from events_service.registration.service import (
     register,
     resend_ticket_of,
 )
-from models import ErasureRecord, Event, OutboxMessage, Person, Registration, RegistrationLink
+from models import (
+    Entry,
+    EntryMember,
+    ErasureRecord,
+    Event,
+    OutboxMessage,
+    Person,
+    Registration,
+    RegistrationLink,
+)
 from models.enums import EventKind, EventStatus, OutboxStatus
 from notifications.senders import sender_from_url
 from notifications.worker import DeliveryWorker
@@ -284,6 +293,39 @@ def test_the_cli_dry_run_prints_counts_only(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("would erase 0 people of 0 events")
     assert main is not None
+
+
+async def test_entries_and_events_changed_during_a_run_keep_their_people(
+    app: Litestar, db: Backend
+) -> None:
+    """A competition entry inside its window keeps its members, one outside does not;
+    an event edited after the run began keeps its people until the next run."""
+    world = await _world()
+    settings = app.state.settings
+    gone = await Person.get(email="person0@example.org")
+    competing = await Person.get(email="person1@example.org")
+    entry = await Entry.create(event=world.recent, title="Kept Entry")  # ended 10 days ago
+    await EntryMember.create(entry=entry, person=competing)
+    old_entry = await Entry.create(event=world.old, title="Old Entry")
+    await EntryMember.create(entry=old_entry, person=gone)
+    started = timezone.now()
+    edited, _ = await _open_event("Edited Forum")
+    await _end(edited, 400)
+    late = await Person.get(email="person2@example.org")
+    await Registration.create(
+        person=late, event=edited, status="confirmed", manage_token=f"late-{late.id}"
+    )
+    edited = await Event.get(id=edited.id)
+    edited.title = "Edited Forum (renamed)"
+    await edited.save()  # its updated_at is after the run's start
+
+    run = await run_retention(settings, now=started)
+    assert run.people == 118  # GONE without person1 (entry) and person2 (edited event)
+    assert (await Person.get(id=gone.id)).erased_at is not None
+    assert (await Person.get(id=competing.id)).email == "person1@example.org"
+    assert (await Person.get(id=late.id)).email == "person2@example.org"
+    again = await run_retention(settings)  # after the edit: fresh figures decide
+    assert again.people == 1 and (await Person.get(id=late.id)).erased_at is not None
 
 
 @pytest.mark.parametrize("fields", [("email", "organisation")])
