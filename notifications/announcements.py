@@ -59,7 +59,9 @@ _SIZES = ", ".join(
     f"COALESCE(SUM(CASE WHEN {where} THEN 1 ELSE 0 END), 0) AS {audience.value}"
     for audience, where in AUDIENCE_WHERE.items()
 )
-_COUNTS = f"SELECT {_SIZES} FROM registration r WHERE r.event_id = $1"  # noqa: S608 - constants
+# Erased people are not counted: sending queues nothing for them (no address).
+_COUNTS = f"""SELECT {_SIZES} FROM registration r JOIN person p ON p.id = r.person_id
+WHERE r.event_id = $1 AND p.email IS NOT NULL"""  # noqa: S608 - constants
 
 
 def _payload_sql(engine: Engine) -> str:

@@ -41,3 +41,6 @@ class RoleGuard:
 admin_only = RoleGuard(Role.ADMIN)
 staff_only = RoleGuard(Role.STAFF)
 judge_only = RoleGuard(Role.JUDGE)
+# Who may erase a person's personal data now and download everything held about
+# them: the API's /api/v1/people routes and the console's person page go by this.
+privacy_officer = admin_only

@@ -17,6 +17,7 @@ from events_service.auth.guards import staff_only
 from events_service.checkin import offline
 from events_service.checkin.service import local_date_time, local_time
 from events_service.locale import translations, words
+from events_service.privacy.display import person_name
 from events_service.web.i18n import remember_switch
 from events_service.web.login import PAGE_EXCEPTION_HANDLERS, staff_page_context
 from models import Event, StaffUser
@@ -88,6 +89,8 @@ def door_words(locale: str) -> dict[str, Any]:
         "conflict": w.pgettext("door verdict", "CONFLICT"),
         "admitted_earlier": raw.gettext("Admitted earlier at gate %(gate)s at %(time)s."),
         "someone": w.gettext("A ticket"),
+        # The name of a person whose data was erased (the bundle and answers hold none).
+        "erased": person_name(None, locale),
         "sync_refused": raw.gettext(
             "The server did not take the queued scans (%(status)s): they stay queued."
         ),

@@ -37,6 +37,7 @@ from events_service.db import (
 from events_service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from events_service.locale import DEFAULT_LOCALE, N_, translatable, words
 from events_service.locale.dates import format_locale
+from events_service.privacy.display import person_name
 from events_service.reach.counter import (
     benefit_organisation_of,
     count_admission,
@@ -144,6 +145,8 @@ def _result(
     name = ticket["name"] if ticket else None
     found = {"name": name, **(ticket or {}), **extra}
     values = {key: "?" if found.get(key) is None else found[key] for key in _PLACEHOLDERS}
+    if ticket and name is None:  # the person's data was erased: say so, not "?"
+        values["name"] = person_name(None, request.locale)
     if verdict is ScanVerdict.ALREADY_ADMITTED and isinstance(found.get("admitted_at"), datetime):
         # Only the message that shows it (not on the hot path's "Admitted").
         values["time"] = local_time(found["admitted_at"], zone, request.locale)

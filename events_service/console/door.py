@@ -30,6 +30,7 @@ from events_service.errors import NotFound
 from events_service.events.figures import event_figures
 from events_service.locale import LOCALES, translatable, words
 from events_service.locale.dates import format_locale, format_when
+from events_service.privacy.display import person_name
 from events_service.programme.live import attendance_changed
 from events_service.web.login import staff_page_context
 from models import Event, Registration
@@ -235,7 +236,7 @@ async def door_undo(
         target,
         translatable(
             "The admission of %(name)s is undone: the ticket can be scanned again.",
-            name=registration.person.name,
+            name=person_name(registration.person.name, staff_page_context(request)["locale"]),
         ),
     )
 

@@ -60,7 +60,9 @@ async def entries_list(request: Request[Any, Any, Any], competition_id: FromPath
 
 
 def _members_text(members: list[schemas.MemberOut]) -> str:
-    return "\n".join(f"{member.name} <{member.email}>" for member in members)
+    """The members to edit, one a line; those whose data was erased have no address
+    to write and stay on the entry as they are (the form says how many)."""
+    return "\n".join(f"{m.name} <{m.email}>" for m in members if m.email is not None)
 
 
 async def _entry_form(
@@ -70,6 +72,7 @@ async def _entry_form(
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
+    erased_members: int = 0,
 ) -> Template:
     base = f"/admin/competitions/{event.id}/entries"
     return console_page(
@@ -84,6 +87,7 @@ async def _entry_form(
         action=f"{base}/{entry.id}/edit" if entry else f"{base}/new",
         values=values,
         errors=errors,
+        erased_members=erased_members,
     )
 
 
@@ -163,6 +167,7 @@ async def edit_entry(
     event = await competition(competition_id)
     entry = await _entry_of(event, entry_id)
     shown = (await entries.entry_out([entry]))[0]
+    erased = sum(1 for m in shown.members if m.email is None)
     values = {
         "title": shown.title,
         "team_name": shown.team_name,
@@ -171,7 +176,7 @@ async def edit_entry(
         "summary": shown.summary,
         "members": _members_text(shown.members),
     }
-    return await _entry_form(request, event, entry, values, {})
+    return await _entry_form(request, event, entry, values, {}, erased_members=erased)
 
 
 @post("/competitions/{competition_id:int}/entries/{entry_id:int}/edit", name="console:entry-edit")

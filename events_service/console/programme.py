@@ -143,7 +143,9 @@ def _cells(columns: tuple[str, ...], item: dict[str, Any], locale: str, words: A
         value = item.get(column)
         if column.endswith("_on") and isinstance(value, str):  # SQLite: a date's text
             value = date.fromisoformat(value[:10])
-        if value is None:
+        if value is None and column == "name":  # a talent whose data was erased
+            cells.append(Cell(words["person_name"](None)))
+        elif value is None:
             cells.append(Cell(""))
         elif isinstance(value, datetime):
             cells.append(Cell(instant(value)))

@@ -22,7 +22,7 @@ from events_service.checkin.service import undo_admission
 from events_service.console.layout import Paging, console_page, done
 from events_service.errors import DomainError
 from events_service.events import service as events
-from events_service.events.controllers import CSV_COLUMNS
+from events_service.events.controllers import CSV_COLUMNS, csv_cells
 from events_service.events.figures import admitted_figure, event_figures
 from events_service.events.people import find_people
 from events_service.locale import N_, translatable
@@ -195,10 +195,11 @@ async def event_registrations_csv(
     rows = await events.registrations_for_export(
         event_id, q=where.q, status=where.status, link_slug=where.link_slug, admitted=where.admitted
     )
+    locale = _locale(request)
     return csv_response(
         f"event-{event_id}-registrations.csv",
         CSV_COLUMNS,
-        ([getattr(row, column) for column in CSV_COLUMNS] async for row in rows),
+        (csv_cells(row, locale) async for row in rows),
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, patch, post
+from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -25,10 +25,13 @@ from events_service.events.schemas import (
     LinkOut,
     LinkPatch,
     RegistrationPage,
+    RegistrationRow,
     TicketKeyOut,
 )
+from events_service.privacy.display import person_name
 from events_service.web.csv_export import MEDIA_TYPE as CSV_MEDIA_TYPE
 from events_service.web.csv_export import csv_response
+from events_service.web.i18n import pick_locale
 from models.enums import EventKind, EventStatus, RegistrationStatus
 
 Search = Annotated[str | None, QueryParameter(max_length=200)]
@@ -37,6 +40,15 @@ CSV_COLUMNS = (
     "id", "status", "name", "email", "phone", "organisation", "job_title", "link",
     "created_at", "cancelled_at", "admitted_at",
 )  # fmt: skip
+
+
+def csv_cells(row: RegistrationRow, locale: str) -> list[object]:
+    """One registration as its CSV row (both exports): an erased person's name is the
+    placeholder in `locale`, not an empty cell."""
+    return [
+        person_name(row.name, locale) if column == "name" else getattr(row, column)
+        for column in CSV_COLUMNS
+    ]
 
 
 class EventController(Controller):
@@ -136,6 +148,8 @@ class EventController(Controller):
     )
     async def export_registrations(
         self,
+        request: Request[Any, Any, Any],
+        settings: SettingsDep,
         event_id: FromPath[int],
         q: Search = None,
         status: FromQuery[RegistrationStatus | None] = None,
@@ -145,10 +159,11 @@ class EventController(Controller):
         rows = await service.registrations_for_export(
             event_id, q=q, status=status, link_slug=link, admitted=admitted
         )
+        locale = pick_locale(request, settings.default_locale)
         return csv_response(
             f"event-{event_id}-registrations.csv",
             CSV_COLUMNS,
-            ([getattr(row, column) for column in CSV_COLUMNS] async for row in rows),
+            (csv_cells(row, locale) async for row in rows),
         )
 
 

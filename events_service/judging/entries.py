@@ -72,7 +72,12 @@ def _checked_members(members: Sequence[schemas.MemberIn]) -> list[tuple[str, str
 
 
 async def _set_members(entry: Entry, members: list[tuple[str, str, str]]) -> None:
-    await EntryMember.filter(entry_id=entry.id).delete()
+    # A member whose data was erased cannot be given again (no address is left to
+    # give): they stay on the entry, whatever list replaces the others.
+    erased = await EntryMember.filter(
+        entry_id=entry.id, person__erased_at__isnull=False
+    ).values_list("id", flat=True)
+    await EntryMember.filter(entry_id=entry.id).exclude(id__in=list(erased)).delete()
     for email, name, role in members:
         # Members are people: once admitted at an event they count toward the reach.
         person, _ = await Person.get_or_create(

@@ -28,6 +28,7 @@ from events_service.auth.guards import judge_only
 from events_service.errors import NotFound
 from events_service.judging import sheets, winners
 from events_service.locale import N_, babel_locale, other_locale, words
+from events_service.privacy.display import person_name
 from events_service.settings import Settings
 from events_service.web.i18n import pick_locale, remember_switch
 from models import Event, Round, StaffUser
@@ -218,7 +219,10 @@ class JudgePages(Controller):
             window=windows.get(item.round_id, {}),
             previous=previous,
             following=following,
-            members=await sheets.member_names(item.entry.id),
+            members=[
+                person_name(name, _locale(request))
+                for name in await sheets.member_names(item.entry.id)
+            ],
         )
 
 

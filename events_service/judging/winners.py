@@ -515,6 +515,8 @@ async def _tell_winners(
     event = await Event.get(id=round_.event_id).using_db(conn)  # type: ignore[attr-defined]
     entry = await Entry.get(id=record.entry_id).using_db(conn)  # type: ignore[attr-defined]
     for email, name, locale in members:
+        if email is None:  # the member's data was erased: nobody to write to
+            continue
         await enqueue(
             kind=Kind.WINNER_PUBLISHED,
             dedupe_key=dedupe_key(Kind.WINNER_PUBLISHED, record.id, email),

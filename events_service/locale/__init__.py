@@ -123,15 +123,18 @@ class Words:
     def template_context(self) -> dict[str, Any]:
         """What a template needs to translate (jinja2.ext.i18n's `_` calls `gettext`),
         and to write figures and days in the reader's way: `number(7200)`,
-        `share(12.5)` (a percentage), `day(date)`."""
+        `share(12.5)` (a percentage), `day(date)`, `person_name(name)`."""
         # These import this module.
         from events_service.locale.dates import format_day
         from events_service.locale.numbers import format_number, format_share
+        from events_service.privacy.display import person_name
 
         return {
             "number": lambda value: format_number(value, self.locale),
             "share": lambda percent: format_share(percent / 100, self.locale),
             "day": lambda value: format_day(value, self.locale) if value else "",
+            # A person's name, or the placeholder once their data was erased.
+            "person_name": lambda name: person_name(name, self.locale),
             "gettext": self.gettext,
             "ngettext": self.ngettext,
             "pgettext": self.pgettext,

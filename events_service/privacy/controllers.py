@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 
-from events_service.auth.guards import admin_only
+from events_service.auth.guards import privacy_officer
 from events_service.deps import SettingsDep
 from events_service.privacy import service
 
@@ -22,7 +22,7 @@ class ErasureOut(msgspec.Struct):
 class PeopleController(Controller):
     path = "/api/v1/people"
     tags = ["privacy"]
-    guards = [admin_only]
+    guards = [privacy_officer]
 
     @post("/{person_id:int}/erase", status_code=200, summary="Erase a person's personal data")
     async def erase(

@@ -428,15 +428,21 @@ class TicketStillUpcoming(Conflict):
 
 
 async def erase_person(
-    person_id: int, *, actor: str, staff_id: int | None = None, settings: Settings
+    person_id: int,
+    *,
+    actor: str,
+    staff_id: int | None = None,
+    settings: Settings,
+    reason: str | None = None,
 ) -> int:
     """Erase one person now (an admin, or the person on request); 0 when they were
-    erased already. Refused while they hold a live ticket for an event to come."""
+    erased already. Refused while they hold a live ticket for an event to come.
+    `reason` (the audit row's, never personal text) defaults to the actor's."""
     if not await Person.filter(id=person_id).exists():
         raise NotFound(translatable("No person %(person_id)s.", person_id=person_id))
     if await upcoming_tickets(person_id):
         raise TicketStillUpcoming(UPCOMING_DETAIL)
-    reason = "request" if actor == PERSON else "admin"
+    reason = reason or ("request" if actor == PERSON else "admin")
     return await erase_people([person_id], reason, settings.retention_fields, actor=actor,
                               staff_id=staff_id)  # fmt: skip
 

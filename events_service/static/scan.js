@@ -186,7 +186,7 @@
     a.ids.forEach((id, i) => { next.admitted[id] = [a.gates[a.gate[i]], a.at[i]]; });
     const n = data.names;
     if (n) n.ids.forEach((id, i) => {
-      next.names[id] = [n.name[i], n.organisation[i] < 0 ? null : n.organisations[n.organisation[i]]];
+      next.names[id] = [n.name[i] || TEXT.erased, n.organisation[i] < 0 ? null : n.organisations[n.organisation[i]]];
     });
     return next;
   }
@@ -470,7 +470,7 @@
   const UNDO_FOR = 5 * 60 * 1000;
   let last = null, lastTimer = null;
   function rememberAdmission(answer) {
-    last = { registrationId: answer.registration_id, name: answer.attendee ? answer.attendee.name : "" };
+    last = { registrationId: answer.registration_id, name: answer.attendee ? answer.attendee.name : TEXT.erased };
     $("last-who").textContent = fill(TEXT.last_admitted, { name: last.name });
     $("last").hidden = false;
     clearTimeout(lastTimer);
