@@ -185,7 +185,9 @@
     const a = data.admitted || { ids: [] };
     a.ids.forEach((id, i) => { next.admitted[id] = [a.gates[a.gate[i]], a.at[i]]; });
     const n = data.names;
+    // A null name: the holder's data was erased, so the door forgets whom the ticket names.
     if (n) n.ids.forEach((id, i) => {
+      if (n.name[i] === null) { delete next.names[id]; return; }
       next.names[id] = [n.name[i], n.organisation[i] < 0 ? null : n.organisations[n.organisation[i]]];
     });
     return next;
