@@ -1,8 +1,10 @@
-"""Short signed tokens for e-mailed links: claims, then their HMAC-SHA256.
+"""Short signed tokens: claims, then their HMAC-SHA256. The one signer of the e-mailed
+links (set a password, download or erase my data), the kiosk's cookie and the badge
+keys a kiosk scan hands out.
 
 A token is `base64url(claim.claim...)` `.` `base64url(signature)`, signed under a key
 derived from the secret key for one purpose (`purpose_key`), so a token made for one
-kind of link (set a password, download or erase my data) never reads as another.
+purpose never reads as another.
 What the claims mean, and whether they still hold (expiry, generation), the caller
 decides.
 """

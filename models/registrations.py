@@ -26,6 +26,8 @@ class Registration(Model):
     locale = fields.CharField(max_length=10, default="en")
     consent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Also moved when the holder's name or organisation changes (migration 0015's
+    # triggers): the door bundle's delta finds changed tickets by it.
     updated_at = fields.DatetimeField(auto_now=True)
     cancelled_at = fields.DatetimeField(null=True)
     promoted_at = fields.DatetimeField(null=True)

@@ -12,17 +12,19 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 import zxingcpp
@@ -71,7 +73,37 @@ def server(
 ) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("door-offline")
     with _database(request.param, tmp) as url, _served(url, tmp) as base:
+        _DATABASES[base] = url
         yield base
+
+
+_DATABASES: dict[str, str] = {}
+
+
+def _registrations_long_unchanged(server: str, event_id: int) -> None:
+    """Date the event's registrations half an hour back (beyond the bundle delta's
+    overlap), so that a delta holds only what changes from now on."""
+    url = _DATABASES[server]
+    then = datetime.now(UTC) - timedelta(minutes=30)
+    if url.startswith("sqlite://"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite://"))) as conn, conn:
+            conn.execute("UPDATE registration SET updated_at = ? WHERE event_id = ?",
+                         (then.isoformat(" "), event_id))  # fmt: skip
+        return
+
+    async def update() -> None:
+        conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1].split("?", 1)[0])
+        try:
+            await conn.execute(
+                "UPDATE registration SET updated_at = $1 WHERE event_id = $2", then, event_id
+            )
+        finally:
+            await conn.close()
+
+    # Its own loop in a thread of its own: Playwright's sync API keeps one in this one.
+    worker = threading.Thread(target=lambda: asyncio.run(update()))
+    worker.start()
+    worker.join(timeout=30)
 
 
 @contextmanager
@@ -142,7 +174,7 @@ def event(server: str) -> dict:
             headers=door,
         )  # fmt: skip
         assert synced.json()["answers"][0]["verdict"] == "admitted", synced.text
-    return {"id": event_id, "codes": codes, "wang_at": earlier}
+    return {"id": event_id, "codes": codes, "wang_at": earlier, "tokens": tokens}
 
 
 _TOKENS: dict[str, dict[str, str]] = {}
@@ -279,6 +311,31 @@ def test_offline_the_door_reloads_admits_with_the_name_and_refuses_what_it_must(
         page.wait_for_selector("#pending", state="hidden", timeout=15000)
         assert _attendance(server, event["id"]) == 2
         assert page.is_hidden("#changed")  # what was shown held
+
+
+def test_a_name_changed_while_the_door_is_online_is_the_name_it_shows_offline(
+    server: str, browser: Any, event: dict
+) -> None:
+    """The door already holds the bundle; the attendee corrects their name and
+    organisation on their ticket page; the door's next delta brings it, and offline
+    it greets them by the new one."""
+    _registrations_long_unchanged(server, event["id"])
+    with _relay(server) as proxy, _door(browser, proxy, event["id"], "A") as page:
+        with httpx.Client(base_url=server) as http:
+            saved = http.post(
+                f"/t/{event['tokens']['Li Wei']}/details",
+                data={"name": "Li Wei-Zhang", "organisation": "Tongji Motors"},
+            )
+            assert saved.status_code == 303, saved.text
+        _until(page, f"idb.openDB('door').then((db) => db.get('bundles', {event['id']}))"
+                     ".then((b) => Object.values(b.names).some((n) => n[0] === 'Li Wei-Zhang'))",
+               seconds=20)  # fmt: skip
+        _cut(page, proxy)
+        verdict, text = _scan(page, event["codes"]["Li Wei"])
+        assert verdict == "offline" and "Li Wei-Zhang" in text and "Tongji Motors" in text, text
+        # Nobody else's name moved.
+        verdict, text = _scan(page, event["codes"]["Chen Jie"])
+        assert verdict == "offline" and "Chen Jie" in text and "ACME Motors" in text, text
 
 
 @pytest.mark.parametrize("first", ["A", "B"])

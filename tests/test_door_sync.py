@@ -15,8 +15,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from events_service.privacy.service import erase_people
 from events_service.reach.counter import verify
-from models import Admission, CheckinConflict, Event, Registration, ScanLog
+from models import Admission, CheckinConflict, Event, Organisation, Registration, ScanLog
 from tests.checkin_helpers import bulk_tickets, event_now, link_for, ticket_for
 from tests.conftest import Backend, LoginAs
 
@@ -142,6 +143,61 @@ async def test_the_delta_holds_only_what_changed_since_including_undone_admissio
     assert delta["cancelled"] == [tickets[4].registration_id]
     assert delta["waitlisted"] == [] and delta["confirmed"] == []
     assert delta["public_key"] == first["public_key"]
+
+
+def names_of(found: dict) -> dict[int, tuple[str | None, str | None]]:
+    names = found["names"]
+    return {
+        rid: (name, None if org < 0 else names["organisations"][org])
+        for rid, name, org in zip(names["ids"], names["name"], names["organisation"], strict=True)
+    }
+
+
+async def test_the_delta_sends_a_ticket_whose_holder_was_renamed_or_erased(
+    app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict
+) -> None:
+    event = await event_now(client, admin)
+    patched = await client.patch(
+        f"/api/v1/events/{event['id']}", json={"door_names_offline": True}, headers=admin
+    )
+    assert patched.status_code == 200
+    slug = await link_for(client, admin, event)
+    renamed = await ticket_for(app, client, event, slug, 1, name="Li Wei", organisation="ACME")
+    erased = await ticket_for(app, client, event, slug, 2, name="Wang Wu")
+    unchanged = await ticket_for(app, client, event, slug, 3, name="Zhang San")
+    await Registration.filter(event_id=event["id"]).update(updated_at=ago(30))
+    first = await bundle(client, door, event["id"])
+    assert names_of(first)[renamed.registration_id] == ("Li Wei", "ACME")
+
+    # The attendee edits their details on their ticket page.
+    registration = await Registration.get(id=renamed.registration_id)
+    edited = await client.post(
+        f"/t/{registration.manage_token}/details",
+        data={"name": "Li Wei-Zhang", "organisation": "Tongji Motors"},
+    )
+    assert edited.status_code == 303, edited.text
+    delta = await bundle(client, door, event["id"], since=first["version"])
+    assert names_of(delta) == {renamed.registration_id: ("Li Wei-Zhang", "Tongji Motors")}
+    assert delta["confirmed"] == [renamed.registration_id]
+    assert "Zhang San" not in str(delta) and "Wang Wu" not in str(delta)
+
+    # The other is erased (as the retention policy or a request does it).
+    await Registration.filter(event_id=event["id"]).update(updated_at=ago(30))
+    person_id = (await Registration.get(id=erased.registration_id)).person_id
+    settings = app.state.settings
+    assert await erase_people([person_id], "request", settings.retention_fields) == 1
+    again = await bundle(client, door, event["id"], since=delta["version"])
+    assert names_of(again) == {erased.registration_id: (None, None)}
+    assert again["confirmed"] == [erased.registration_id]
+    assert unchanged.registration_id not in again["confirmed"] + again["cancelled"]
+    # The full bundle agrees.
+    assert names_of(await bundle(client, door, event["id"]))[erased.registration_id] == (None, None)
+
+    # An organisation's name corrected (no page does it yet; whoever does, the door hears).
+    await Registration.filter(event_id=event["id"]).update(updated_at=ago(30))
+    await Organisation.filter(name="Tongji Motors").update(name="Tongji Motors Co.")
+    last = await bundle(client, door, event["id"], since=again["version"])
+    assert names_of(last) == {renamed.registration_id: ("Li Wei-Zhang", "Tongji Motors Co.")}
 
 
 async def test_a_batch_sent_twice_gets_the_same_answers_and_admits_once(

@@ -187,6 +187,9 @@ ORDER BY r.id
 """
 
 
+# updated_at is when anything the bundle holds for the ticket last changed: its status
+# (written with it), and its holder's name or organisation, which triggers on person
+# and organisation move (migrations/0015_ticket_holder_changes.py), erasure included.
 BUNDLE_CHANGED_REGISTRATIONS = per_engine(
     lambda engine: (
         f"""

@@ -185,6 +185,7 @@
     const a = data.admitted || { ids: [] };
     a.ids.forEach((id, i) => { next.admitted[id] = [a.gates[a.gate[i]], a.at[i]]; });
     const n = data.names;
+    // A null name: the holder's data was erased, so the door forgets whom the ticket names.
     if (n) n.ids.forEach((id, i) => {
       next.names[id] = [n.name[i] || TEXT.erased, n.organisation[i] < 0 ? null : n.organisations[n.organisation[i]]];
     });
