@@ -21,17 +21,15 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def chromium_browser(*extra_args: str) -> Iterator[Any]:
+def chromium_browser() -> Iterator[Any]:
     """The headless browser itself, for a test module whose people each need a context
-    of their own (an organiser, several judges). `extra_args`: a fake camera, say."""
+    of their own (an organiser, several judges)."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
         raise RuntimeError("Debian chromium is missing: apt-get install chromium (.ci/run does)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args]
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:

@@ -31,7 +31,7 @@ import zxingcpp
 from PIL import Image
 
 from events_service.registration.qr import qr_png
-from tests.browser import chromium_browser
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, chromium_browser
 from tests.conftest import BACKENDS, POSTGRES_URL_VAR, fresh_postgres_database
 from tests.server import cli_env, run_cli, server_process
 from tests.tcp_proxy import Mode, TcpProxy, tcp_proxy
@@ -420,7 +420,7 @@ def test_a_scan_cut_off_mid_request_is_queued_first_and_synced_once(
 
 
 def test_offline_the_camera_reads_a_ticket_with_its_reader_from_the_cache(
-    server: str, event: dict, tmp_path: Path
+    server: str, browser: Any, event: dict, tmp_path: Path
 ) -> None:
     """A phone without BarcodeDetector (an iPhone: the camera is read by the vendored
     zxing wasm) loses the network and is reloaded: the camera still reads a ticket and
@@ -433,29 +433,38 @@ def test_offline_the_camera_reads_a_ticket_with_its_reader_from_the_cache(
         "--use-fake-ui-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     )
-    with (
-        chromium_browser(*camera) as browser,
-        _relay(server) as proxy,
-        _door(browser, proxy, event["id"], "A", NO_DETECTOR) as page,
-    ):
-        _cut(page, proxy)
-        served: list[tuple[str, bool]] = []
-        page.on("response", lambda r: served.append((r.url, r.from_service_worker)))
-        page.reload()
-        page.wait_for_selector("#door:not([hidden])")
-        page.wait_for_selector("#network[data-state=offline]")
-        assert page.evaluate("typeof window.BarcodeDetector") == "undefined"
-        page.click("#camera")
-        page.wait_for_selector("#verdict:not([hidden])", timeout=30000)
-        verdict, text = page.get_attribute("#verdict", "data-verdict"), page.inner_text("#verdict")
-        assert verdict == "offline" and "Li Wei" in text and "ACME Motors" in text, text
-        assert page.inner_text("#pending") == "1 scan waiting for the network"
-        wasm = [(url, cached) for url, cached in served if url.endswith(".wasm")]
-        assert wasm == [(f"http://127.0.0.1:{proxy.port}{VENDOR}zxing_reader.wasm", True)], wasm
-        assert _attendance(server, event["id"]) == 1
-        _restore(page, proxy)
-        page.wait_for_selector("#pending", state="hidden", timeout=15000)
-        assert _attendance(server, event["id"]) == 2
+    # A second browser from the module's Playwright (one Playwright per thread).
+    filming = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *camera]
+    )
+    try:
+        with (
+            _relay(server) as proxy,
+            _door(filming, proxy, event["id"], "A", NO_DETECTOR) as page,
+        ):
+            _cut(page, proxy)
+            served: list[tuple[str, bool]] = []
+            page.on("response", lambda r: served.append((r.url, r.from_service_worker)))
+            page.reload()
+            page.wait_for_selector("#door:not([hidden])")
+            page.wait_for_selector("#network[data-state=offline]")
+            assert page.evaluate("typeof window.BarcodeDetector") == "undefined"
+            page.click("#camera")
+            page.wait_for_selector("#verdict:not([hidden])", timeout=30000)
+            verdict, text = (
+                page.get_attribute("#verdict", "data-verdict"),
+                page.inner_text("#verdict"),
+            )
+            assert verdict == "offline" and "Li Wei" in text and "ACME Motors" in text, text
+            assert page.inner_text("#pending") == "1 scan waiting for the network"
+            wasm = [(url, cached) for url, cached in served if url.endswith(".wasm")]
+            assert wasm == [(f"http://127.0.0.1:{proxy.port}{VENDOR}zxing_reader.wasm", True)], wasm
+            assert _attendance(server, event["id"]) == 1
+            _restore(page, proxy)
+            page.wait_for_selector("#pending", state="hidden", timeout=15000)
+            assert _attendance(server, event["id"]) == 2
+    finally:
+        filming.close()
 
 
 def test_the_worker_is_served_above_scan_never_cached_by_http(server: str) -> None:

@@ -199,6 +199,16 @@ async def test_the_delta_sends_a_ticket_whose_holder_was_renamed_or_erased(
     last = await bundle(client, door, event["id"], since=again["version"])
     assert names_of(last) == {renamed.registration_id: ("Li Wei-Zhang", "Tongji Motors Co.")}
 
+    # Once the event is over (past the door's day of margin) no door holds its bundle:
+    # erasing its people (the retention run's work) moves none of its registrations.
+    await Event.filter(id=event["id"]).update(
+        starts_at=ago(3 * 24 * 60 + 60), ends_at=ago(3 * 24 * 60)
+    )
+    held = (await Registration.get(id=unchanged.registration_id)).updated_at
+    person_id = (await Registration.get(id=unchanged.registration_id)).person_id
+    assert await erase_people([person_id], "retention", settings.retention_fields) == 1
+    assert (await Registration.get(id=unchanged.registration_id)).updated_at == held
+
 
 async def test_a_batch_sent_twice_gets_the_same_answers_and_admits_once(
     app: Litestar, client: httpx.AsyncClient, admin: dict, door: dict

@@ -22,7 +22,7 @@ from events_service.console.layout import console_page, done
 from events_service.console.rounds import METHOD_WORDS, STATUS_WORDS, tie_break_rule
 from events_service.errors import DomainError, NotFound
 from events_service.judging import ranking, results, sheets
-from events_service.judging.rounds import get_round
+from events_service.judging.rounds import RoundAction, get_round
 from events_service.judging.schemas import AdvanceIn, ReopenIn
 from events_service.locale import N_, in_language, translatable, words
 from events_service.locale.dates import format_locale, instant_formatter
@@ -71,14 +71,15 @@ STATUS_NAMES = {
     "submitted": N_("Submitted"),
     "removed": N_("Removed"),
 }
+# The service's refusals (judging.rounds.RoundAction) an organiser reads better as:
 REFUSAL_WORDS = {
-    "advancing entries": N_(
+    RoundAction.ADVANCING_ENTRIES.refusal: N_(
         "Close the round first: entries advance only from a closed round (it is “%(status)s”)."
     ),
-    "receiving entries": N_(
+    RoundAction.RECEIVING_ENTRIES.refusal: N_(
         "The next round is no longer a draft (it is “%(status)s”), so it cannot take entries."
     ),
-    "reopening a sheet": N_(
+    RoundAction.REOPENING_SHEET.refusal: N_(
         "Sheets can be reopened only while the round is open for scoring (it is “%(status)s”)."
     ),
 }
@@ -94,13 +95,11 @@ def refusal(error: DomainError, locale: str) -> str:
     page knows better ones than the service's."""
     detail = error.detail
     msgid = getattr(detail, "msgid", None)
-    values: dict[str, Any] = getattr(detail, "values", {})
     w = words(locale)
-    if msgid == "Round %(round)s is %(status)s; %(doing)s needs it %(wanted)s.":
-        said = REFUSAL_WORDS.get(str(values.get("doing")))
-        if said:
-            status = values.get("status")
-            return w.gettext(said, status=w.gettext(STATUS_WORDS.get(status, str(status))))
+    said = REFUSAL_WORDS.get(str(msgid))
+    if said:
+        status = str(error.extra.get("round_status"))
+        return w.gettext(said, status=w.gettext(STATUS_WORDS.get(status, status)))
     if msgid == "There is no next round; create it first (entries: none).":
         return w.gettext(NO_NEXT_ROUND)
     return in_language(detail, locale)
